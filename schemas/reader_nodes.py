@@ -1,0 +1,170 @@
+"""Order-insensitive, namespace-checked access to the elements of an edXML tree.
+
+Real producers order elements differently, so children are looked up by name, never by
+position. Every fault names the element path and source line it was found at.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal, TypeVar
+
+from lxml import etree
+
+from schemas.errors import Location, SchemaViolation
+from schemas.model import VIETNAM_TIME
+from schemas.namespaces import EDXML
+
+T = TypeVar("T")
+Severity = Literal["error", "warning", "repair"]
+DATE_FORMAT = "%Y/%m/%d"
+TIMESTAMP_FORMAT = "%Y/%m/%d %H:%M:%S"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something found while reading: an error makes the package unacceptable."""
+
+    severity: Severity
+    message: str
+    where: Location | None = None
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.where})" if self.where else self.message
+
+
+@dataclass
+class ReadContext:
+    """Reading mode and the problems collected so far."""
+
+    lenient: bool = False
+    problems: list[Problem] = field(default_factory=list)
+
+    def note(self, severity: Severity, message: str, where: Location | None = None) -> None:
+        self.problems.append(Problem(severity, message, where))
+
+    def repair(self, message: str, where: Location) -> None:
+        """A legacy quirk: repaired and reported in lenient mode, refused in strict mode."""
+        if not self.lenient:
+            raise SchemaViolation(f"{message} (lenient mode would repair this)", where)
+        self.note("repair", message, where)
+
+
+def local_name(element: etree._Element) -> str:
+    return etree.QName(element).localname
+
+
+class Node:
+    """One element of the package, with its path for error messages."""
+
+    def __init__(self, ctx: ReadContext, element: etree._Element, path: str) -> None:
+        self.ctx = ctx
+        self.element = element
+        self.path = path
+
+    @property
+    def where(self) -> Location:
+        return Location(line=self.element.sourceline, path=self.path)
+
+    def _children(self, name: str) -> list[etree._Element]:
+        found = []
+        for child in self.element:
+            if not isinstance(child.tag, str) or local_name(child) != name:
+                continue
+            namespace = etree.QName(child).namespace
+            if namespace == EDXML:
+                found.append(child)
+            elif namespace is None:
+                self.ctx.repair(f"element '{name}' has no namespace, read as edXML", self.where)
+                found.append(child)
+        return found
+
+    def many(self, name: str) -> list[Node]:
+        children = self._children(name)
+        if len(children) == 1:
+            return [Node(self.ctx, children[0], f"{self.path}/{name}")]
+        return [Node(self.ctx, c, f"{self.path}/{name}[{i}]") for i, c in enumerate(children, 1)]
+
+    def one(self, *names: str) -> Node | None:
+        """The single child of the first name present, or None; two of it is an error."""
+        for name in names:
+            children = self._children(name)
+            if len(children) > 1:
+                raise SchemaViolation(
+                    f"'{name}' appears {len(children)} times, at most once is allowed",
+                    Location(line=children[1].sourceline, path=f"{self.path}/{name}[2]"),
+                )
+            if children:
+                return Node(self.ctx, children[0], f"{self.path}/{name}")
+        return None
+
+    def require(self, name: str) -> Node:
+        node = self.one(name)
+        if node is None:
+            raise SchemaViolation(f"required element '{name}' is missing", self.where)
+        return node
+
+    @property
+    def value(self) -> str | None:
+        """The element's text, stripped; None when empty."""
+        text = "".join(self.element.itertext()).strip()
+        return text or None
+
+    def text(self, name: str) -> str | None:
+        node = self.one(name)
+        return node.value if node else None
+
+    def convert(self, name: str, kind: str, parse: Callable[[str], T]) -> T | None:
+        node = self.one(name)
+        raw = node.value if node else None
+        if node is None or raw is None:
+            return None
+        try:
+            return parse(raw)
+        except ValueError:
+            raise SchemaViolation(f"'{name}' must be {kind}, found '{raw}'", node.where) from None
+
+    def integer(self, name: str) -> int | None:
+        return self.convert(name, "a whole number", int)
+
+    def boolean(self, name: str) -> bool | None:
+        return self.convert(name, "true or false", _parse_bool)
+
+    def date(self, name: str) -> date | None:
+        return self.convert(name, "a date yyyy/MM/dd", _parse_date)
+
+    def timestamp(self, name: str) -> datetime | None:
+        return self.convert(name, "a timestamp yyyy/MM/dd HH:mm:ss", _parse_timestamp)
+
+    def base64(self) -> bytes:
+        raw = "".join((self.element.text or "").split())
+        try:
+            return base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError):
+            preview = raw[:40] + ("..." if len(raw) > 40 else "")
+            self.ctx.repair(
+                f"attachment content is not base64 ('{preview}'); read as empty", self.where
+            )
+            self.ctx.note("error", "attachment content could not be decoded", self.where)
+            return b""
+
+
+def _parse_bool(raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in ("true", "1"):
+        return True
+    if lowered in ("false", "0"):
+        return False
+    raise ValueError(raw)
+
+
+def _parse_date(raw: str) -> date:
+    return datetime.strptime(raw, DATE_FORMAT).date()
+
+
+def _parse_timestamp(raw: str) -> datetime:
+    return datetime.strptime(raw, TIMESTAMP_FORMAT).replace(tzinfo=VIETNAM_TIME)

@@ -1,0 +1,165 @@
+"""Parsing untrusted XML safely: no DTD, no entities, no network, bounded size and depth.
+
+Every package that reaches lienthong comes from outside; a DTD is never legitimate in edXML,
+so any document type declaration is refused before libxml2 sees the bytes (that also shuts
+out entity expansion, billion laughs and external DTD fetches in one place).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from schemas.errors import Location, MalformedXmlError, UnsafeXmlError
+from schemas.namespaces import DSIG, EDXML
+
+# Well-known namespaces that real producers use without declaring them (lenient repairs only).
+KNOWN_PREFIXES = {
+    "edXML": EDXML,
+    "xlink": "http://www.w3.org/1999/xlink",
+    "ds": DSIG,
+}
+_UNDECLARED_PREFIX = re.compile(r"Namespace prefix (\S+) (?:for \S+ )?on \S+ is not defined")
+_ROOT_NAME = re.compile(rb"<([A-Za-z_][\w.\-]*(?::[A-Za-z_][\w.\-]*)?)")
+_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+
+
+@dataclass(frozen=True)
+class ParseLimits:
+    """What an input may cost: total size, nesting depth, and whether legacy quirks are repaired."""
+
+    max_bytes: int = 64 * 1024 * 1024
+    max_depth: int = 64
+    lenient: bool = False
+
+
+@dataclass
+class ParsedXml:
+    """A parsed tree and the repairs (lenient mode only) it took to get it."""
+
+    root: etree._Element
+    repairs: list[str] = field(default_factory=list)
+
+
+def _parser() -> etree.XMLParser:
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_blank_text=False,
+    )
+
+
+def _line_col(data: bytes, offset: int) -> Location:
+    line = data.count(b"\n", 0, offset) + 1
+    return Location(line=line, column=offset - (data.rfind(b"\n", 0, offset) + 1) + 1)
+
+
+def _refuse_dtd(data: bytes) -> None:
+    for encoding in ("utf-8", "utf-16-le", "utf-16-be"):
+        offset = data.find("<!DOCTYPE".encode(encoding))
+        if offset >= 0:
+            raise UnsafeXmlError(
+                "document type declarations (DTDs) are not allowed in edXML: "
+                "entities and external DTDs are refused",
+                _line_col(data, offset),
+            )
+
+
+def _refuse_prolog_junk(data: bytes) -> None:
+    start = next((len(bom) for bom in _BOMS if data.startswith(bom)), 0)
+    body = data[start:].lstrip(b" \t\r\n")
+    if not body:
+        raise MalformedXmlError("the input is empty", Location(line=1, column=1))
+    if not body.startswith(b"<"):
+        junk = body[:16].split(b"<", 1)[0]
+        raise MalformedXmlError(
+            f"{len(junk)} stray byte(s) {junk!r} before the XML declaration or first element",
+            _line_col(data, len(data) - len(body)),
+        )
+
+
+def _check_depth(root: etree._Element, max_depth: int) -> None:
+    stack: list[tuple[etree._Element, int]] = [(root, 1)]
+    while stack:
+        element, depth = stack.pop()
+        if depth > max_depth:
+            raise UnsafeXmlError(
+                f"elements nested deeper than {max_depth} levels",
+                Location(line=element.sourceline),
+            )
+        stack.extend((child, depth + 1) for child in element)
+
+
+def _syntax_error(
+    error: etree.XMLSyntaxError, entries: list[etree._LogEntry], lenient: bool
+) -> MalformedXmlError | UnsafeXmlError:
+    """The error to report: in lenient mode, the first fault a repair would not cure."""
+    fatal = [e for e in entries if not (lenient and _UNDECLARED_PREFIX.search(e.message))]
+    if fatal:
+        line, column, message = fatal[0].line, fatal[0].column, fatal[0].message
+    else:
+        (line, column), message = error.position, error.msg.rsplit(", line ", 1)[0]
+    if "Excessive depth" in message or "nesting" in message.lower():
+        return UnsafeXmlError(f"elements nested too deeply: {message}", Location(line, column))
+    return MalformedXmlError(f"not well-formed XML: {message}", Location(line, column))
+
+
+def _undeclared_prefixes(entries: list[etree._LogEntry]) -> dict[str, Location] | None:
+    """Prefixes used without a declaration, if those are the only faults; else None."""
+    found: dict[str, Location] = {}
+    for entry in entries:
+        match = _UNDECLARED_PREFIX.search(entry.message)
+        if match is None:
+            return None
+        found.setdefault(match.group(1), Location(entry.line, entry.column))
+    return found or None
+
+
+def _parse(data: bytes, lenient: bool) -> etree._Element:
+    parser = _parser()
+    try:
+        return etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as error:
+        raise _syntax_error(error, list(parser.error_log), lenient) from None
+
+
+def _declare_on_root(data: bytes, prefixes: dict[str, Location]) -> tuple[bytes, list[str]]:
+    match = _ROOT_NAME.search(data, data.find(b"<", data.find(b"?>") + 1))
+    if match is None:
+        raise MalformedXmlError("no root element found", Location(line=1, column=1))
+    declarations, repairs = b"", []
+    for prefix, where in prefixes.items():
+        uri = KNOWN_PREFIXES.get(prefix, f"urn:lienthong:undeclared:{prefix}")
+        declarations += f' xmlns:{prefix}="{uri}"'.encode()
+        repairs.append(
+            f"declared namespace prefix '{prefix}' as {uri}: used without a declaration ({where})"
+        )
+    return data[: match.end()] + declarations + data[match.end() :], repairs
+
+
+def parse_xml(data: bytes, limits: ParseLimits) -> ParsedXml:
+    """Parse untrusted bytes into an element tree, or raise an error saying what and where."""
+    if len(data) > limits.max_bytes:
+        raise UnsafeXmlError(
+            f"input is {len(data):,} bytes, above the limit of {limits.max_bytes:,} bytes"
+        )
+    _refuse_dtd(data)
+    _refuse_prolog_junk(data)
+    repairs: list[str] = []
+    parser = _parser()
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as error:
+        entries = list(parser.error_log)
+        prefixes = _undeclared_prefixes(entries) if limits.lenient else None
+        if prefixes is None:
+            raise _syntax_error(error, entries, limits.lenient) from None
+        data, repairs = _declare_on_root(data, prefixes)
+        root = _parse(data, limits.lenient)
+    _check_depth(root, limits.max_depth)
+    return ParsedXml(root=root, repairs=repairs)

@@ -1,0 +1,92 @@
+"""Hostile XML is refused with a clear error, never expanded, fetched or read from disk."""
+
+from __future__ import annotations
+
+import pytest
+
+from schemas.errors import MalformedXmlError, UnsafeXmlError
+from schemas.safe_xml import ParseLimits, parse_xml
+
+XXE = b"""<?xml version="1.0"?>
+<!DOCTYPE edXML [<!ENTITY secret SYSTEM "file:///etc/passwd">]>
+<edXML>&secret;</edXML>"""
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+ <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
+ <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
+ <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
+ <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
+ <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
+]>
+<edXML a="&lol9;">&lol9;</edXML>"""
+
+EXTERNAL_DTD = b"""<?xml version="1.0"?>
+<!DOCTYPE edXML SYSTEM "http://127.0.0.1:9/edxml.dtd">
+<edXML/>"""
+
+
+def deep(levels: int) -> bytes:
+    return b"<a>" * levels + b"</a>" * levels
+
+
+@pytest.mark.parametrize("hostile", [XXE, BILLION_LAUGHS, EXTERNAL_DTD], ids=["xxe", "laughs", "dtd"])
+def test_dtds_are_refused_before_parsing(hostile: bytes) -> None:
+    with pytest.raises(UnsafeXmlError, match="DTDs\\) are not allowed") as caught:
+        parse_xml(hostile, ParseLimits(lenient=True))
+    assert caught.value.where is not None
+    assert caught.value.where.line == 2
+
+
+def test_a_dtd_in_utf16_is_refused_too() -> None:
+    encoded = XXE.decode().replace('version="1.0"', 'version="1.0" encoding="UTF-16"').encode("utf-16")
+    with pytest.raises(UnsafeXmlError, match="not allowed"):
+        parse_xml(encoded, ParseLimits())
+
+
+def test_oversized_input_is_refused_unparsed() -> None:
+    huge = b"<edXML>" + b" " * (200 * 1024 * 1024) + b"</edXML>"
+    with pytest.raises(UnsafeXmlError, match="above the limit of 67,108,864 bytes"):
+        parse_xml(huge, ParseLimits())
+
+
+def test_ten_thousand_levels_are_refused() -> None:
+    with pytest.raises(UnsafeXmlError, match="nested too deeply"):
+        parse_xml(deep(10_000), ParseLimits())
+
+
+def test_depth_limit_is_a_setting() -> None:
+    parse_xml(deep(30), ParseLimits(max_depth=30))
+    with pytest.raises(UnsafeXmlError, match="deeper than 30 levels"):
+        parse_xml(deep(31), ParseLimits(max_depth=30))
+
+
+def test_not_well_formed_input_names_line_and_column() -> None:
+    with pytest.raises(MalformedXmlError) as caught:
+        parse_xml(b"<edXML>\n  <a></b>\n</edXML>", ParseLimits())
+    assert caught.value.where is not None
+    assert (caught.value.where.line, caught.value.where.column) == (2, 10)
+    assert "mismatch" in caught.value.message
+
+
+def test_empty_input_is_refused() -> None:
+    with pytest.raises(MalformedXmlError, match="empty"):
+        parse_xml(b"  \n", ParseLimits())
+
+
+def test_undeclared_prefix_is_repaired_only_in_lenient_mode() -> None:
+    data = b'<edXML xmlns="urn:x"><r xlink:href="a"/><edXML:b/></edXML>'
+    with pytest.raises(MalformedXmlError, match="xlink"):
+        parse_xml(data, ParseLimits())
+    parsed = parse_xml(data, ParseLimits(lenient=True))
+    assert [r.split(":")[0] for r in parsed.repairs] == ["declared namespace prefix 'xlink' as http", "declared namespace prefix 'edXML' as http"]
+    assert parsed.root[1].tag == "{http://www.mic.gov.vn/TBT/QCVN_102_2016}b"
+
+
+def test_lenient_mode_does_not_excuse_other_faults() -> None:
+    with pytest.raises(MalformedXmlError, match="mismatch"):
+        parse_xml(b"<a><b xlink:x='1'></a>", ParseLimits(lenient=True))
