@@ -12,9 +12,7 @@ MALFORMED = {
     "edoc.edxml": "Namespace prefix xlink for href on Reference is not defined",
     "edoc_new.edxml": "4 stray byte(s) b'1212' before the XML declaration",
 }
-WELL_FORMED = sorted(
-    p.name for p in EDXML_SDK.glob("*.edxml") if p.name not in MALFORMED
-)
+WELL_FORMED = sorted(p.name for p in EDXML_SDK.glob("*.edxml") if p.name not in MALFORMED)
 
 
 def sdk_package(name: str) -> bytes:

@@ -51,7 +51,11 @@ def document(**fields: Any) -> DocumentPackage:
         "content": "Kính gửi UBND huyện Hải Hậu",
         "due_date": date(2026, 12, 5),
         "other_info": OtherInfo(priority=Priority.URGENT, page_amount=2),
-        "trace": (TraceHeader(organ_id=COMMUNE, timestamp=datetime(2026, 11, 26, 9, 30, tzinfo=VIETNAM_TIME)),),
+        "trace": (
+            TraceHeader(
+                organ_id=COMMUNE, timestamp=datetime(2026, 11, 26, 9, 30, tzinfo=VIETNAM_TIME)
+            ),
+        ),
         "attachments": (attachment(),),
     }
     return DocumentPackage(**(defaults | fields))
@@ -60,7 +64,9 @@ def document(**fields: Any) -> DocumentPackage:
 def status(code: StatusCode = StatusCode.ACCEPTED, **fields: Any) -> StatusPackage:
     defaults: dict[str, Any] = {
         "sender": organization(DISTRICT, "UBND huyện Hải Hậu"),
-        "response_for": ResponseFor(organ_id=COMMUNE, document_id="000.12.05.H40,2026/11/26,15/UBND-VP"),
+        "response_for": ResponseFor(
+            organ_id=COMMUNE, document_id="000.12.05.H40,2026/11/26,15/UBND-VP"
+        ),
         "status_code": code,
         "description": "Văn thư đã vào sổ",
         "timestamp": datetime(2026, 11, 26, 10, 0, tzinfo=VIETNAM_TIME),

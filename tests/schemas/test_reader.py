@@ -101,7 +101,11 @@ def test_document_fields_are_typed() -> None:
     package = read_package(sdk_package("edoc_update.edxml")).package
     assert isinstance(package, DocumentPackage)
     assert package.sender.organ_id == "000.00.00.G22"
-    assert [r.organ_id for r in package.recipients] == ["000.00.00.H41", "000.00.00.H14", "000.00.00.G17"]
+    assert [r.organ_id for r in package.recipients] == [
+        "000.00.00.H41",
+        "000.00.00.H14",
+        "000.00.00.G17",
+    ]
     assert package.promulgation is not None
     assert package.promulgation.promulgation_date == date(2018, 9, 28)
     assert package.trace[0].timestamp == datetime(2018, 9, 28, tzinfo=VIETNAM_TIME)
@@ -117,11 +121,15 @@ def test_document_fields_are_typed() -> None:
 def test_replacement_lists_the_documents_it_replaces() -> None:
     package = read_package(sdk_package("edoc_replacement.edxml")).package
     assert isinstance(package, DocumentPackage) and package.business is not None
-    assert [r.organ_ids for r in package.business.replacements] == [("000.00.00.H41", "000.00.00.H14")] * 2
+    assert [r.organ_ids for r in package.business.replacements] == [
+        ("000.00.00.H41", "000.00.00.H14")
+    ] * 2
 
 
 def test_zipped_attachments_are_recognised_and_cid_prefixes_dropped() -> None:
-    package = read_package(sdk_package("traffic-2019-5-852e179c-8eca-4502-ac38-0b97321f29c3.edxml")).package
+    package = read_package(
+        sdk_package("traffic-2019-5-852e179c-8eca-4502-ac38-0b97321f29c3.edxml")
+    ).package
     assert isinstance(package, DocumentPackage)
     (file,) = package.attachments
     assert file.content_id == "36b8a92e-f054-11e7-842b-005056b672fc"
@@ -167,8 +175,12 @@ def test_business_spelled_correctly_is_read_too() -> None:
 
 
 def test_a_bad_date_names_the_element() -> None:
-    data = sdk_package("edoc_update.edxml").replace(b"<edXML:DueDate>2018/09/28", b"<edXML:DueDate>28-09-2018")
-    with pytest.raises(SchemaViolation, match="'DueDate' must be a date yyyy/MM/dd, found '28-09-2018'") as caught:
+    data = sdk_package("edoc_update.edxml").replace(
+        b"<edXML:DueDate>2018/09/28", b"<edXML:DueDate>28-09-2018"
+    )
+    with pytest.raises(
+        SchemaViolation, match="'DueDate' must be a date yyyy/MM/dd, found '28-09-2018'"
+    ) as caught:
         read_package(data)
     assert caught.value.where is not None and caught.value.where.line is not None
 

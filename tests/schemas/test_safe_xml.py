@@ -34,7 +34,9 @@ def deep(levels: int) -> bytes:
     return b"<a>" * levels + b"</a>" * levels
 
 
-@pytest.mark.parametrize("hostile", [XXE, BILLION_LAUGHS, EXTERNAL_DTD], ids=["xxe", "laughs", "dtd"])
+@pytest.mark.parametrize(
+    "hostile", [XXE, BILLION_LAUGHS, EXTERNAL_DTD], ids=["xxe", "laughs", "dtd"]
+)
 def test_dtds_are_refused_before_parsing(hostile: bytes) -> None:
     with pytest.raises(UnsafeXmlError, match="DTDs\\) are not allowed") as caught:
         parse_xml(hostile, ParseLimits(lenient=True))
@@ -43,7 +45,9 @@ def test_dtds_are_refused_before_parsing(hostile: bytes) -> None:
 
 
 def test_a_dtd_in_utf16_is_refused_too() -> None:
-    encoded = XXE.decode().replace('version="1.0"', 'version="1.0" encoding="UTF-16"').encode("utf-16")
+    encoded = (
+        XXE.decode().replace('version="1.0"', 'version="1.0" encoding="UTF-16"').encode("utf-16")
+    )
     with pytest.raises(UnsafeXmlError, match="not allowed"):
         parse_xml(encoded, ParseLimits())
 
@@ -83,7 +87,10 @@ def test_undeclared_prefix_is_repaired_only_in_lenient_mode() -> None:
     with pytest.raises(MalformedXmlError, match="xlink"):
         parse_xml(data, ParseLimits())
     parsed = parse_xml(data, ParseLimits(lenient=True))
-    assert [r.split(":")[0] for r in parsed.repairs] == ["declared namespace prefix 'xlink' as http", "declared namespace prefix 'edXML' as http"]
+    assert [r.split(":")[0] for r in parsed.repairs] == [
+        "declared namespace prefix 'xlink' as http",
+        "declared namespace prefix 'edXML' as http",
+    ]
     assert parsed.root[1].tag == "{http://www.mic.gov.vn/TBT/QCVN_102_2016}b"
 
 

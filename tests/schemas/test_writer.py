@@ -54,9 +54,9 @@ def test_factory_packages_round_trip_and_match_the_xsd(package: Package) -> None
 def test_element_order_of_the_input_does_not_change_the_output() -> None:
     original = sdk_package("edoc_update.edxml")
     # Move DocumentId and SteeringType: the SDK's producers disagree on where they go.
-    shuffled = original.replace(
-        b"<edXML:SteeringType>1</edXML:SteeringType>", b""
-    ).replace(b"<edXML:Code>", b"<edXML:SteeringType>1</edXML:SteeringType><edXML:Code>", 1)
+    shuffled = original.replace(b"<edXML:SteeringType>1</edXML:SteeringType>", b"").replace(
+        b"<edXML:Code>", b"<edXML:SteeringType>1</edXML:SteeringType><edXML:Code>", 1
+    )
     assert shuffled != original
     first = write_package(read_package(original).package)
     assert write_package(read_package(shuffled).package) == first

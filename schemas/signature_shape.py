@@ -1,0 +1,180 @@
+"""The shape of an edXML package's signature, checked before any cryptography.
+
+An enveloped signature can only be trusted to cover the whole package when there is exactly
+one, where lienthong expects it, with one reference to the whole document (URI="") and no
+transform that could select less. These checks refuse everything else with a sentence an
+operator can act on; :mod:`schemas.signing` then does the cryptography.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+
+from cryptography import x509
+from lxml import etree
+from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
+
+from schemas.trust import CertificatePathError, signing_path
+
+DS_NS = "http://www.w3.org/2000/09/xmldsig#"
+EDXML_NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
+DS_SIGNATURE = f"{{{DS_NS}}}Signature"
+EDXML_ROOT = f"{{{EDXML_NS}}}edXML"
+HEADER_PATH = f"{{{EDXML_NS}}}edXMLEnvelope/{{{EDXML_NS}}}edXMLHeader"
+_DS = {"ds": DS_NS}
+_ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
+ALLOWED_CANONICALIZATIONS = frozenset(
+    method.value
+    for method in (
+        CanonicalizationMethod.CANONICAL_XML_1_0,
+        CanonicalizationMethod.CANONICAL_XML_1_0_WITH_COMMENTS,
+        CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
+        CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0_WITH_COMMENTS,
+    )
+)
+_XML_SPACE = re.compile(r"[ \t\r\n]")
+
+
+class SignatureRefused(Exception):
+    """A signature refused before or during verification; the message says why."""
+
+
+def is_signature_element(element: etree._Element) -> bool:
+    """Whether this is an element named Signature, in whatever namespace."""
+    return isinstance(element.tag, str) and etree.QName(element).localname == "Signature"
+
+
+def header_of(root: etree._Element) -> etree._Element | None:
+    """The package's edXMLEnvelope/edXMLHeader, if it has one."""
+    return root.find(HEADER_PATH)
+
+
+def _path_of(element: etree._Element) -> str:
+    names = [etree.QName(node).localname for node in (element, *element.iterancestors())]
+    return "/" + "/".join(reversed(names))
+
+
+def _signature_parents(root: etree._Element) -> list[etree._Element]:
+    header = header_of(root)
+    return [root] if header is None else [root, header]
+
+
+def find_signature(root: etree._Element) -> etree._Element | None:
+    """The package's one XMLDSig signature, None when unsigned; refused when ambiguous."""
+    signatures = list(root.iter(DS_SIGNATURE))
+    parents = _signature_parents(root)
+    foreign = [child for p in parents for child in p if is_signature_element(child)]
+    foreign = [child for child in foreign if etree.QName(child).namespace != DS_NS]
+    if len(signatures) > 1:
+        raise SignatureRefused(
+            f"the package carries {len(signatures)} XMLDSig signatures; exactly one is allowed "
+            "(extra signatures are how signature-wrapping attacks work)"
+        )
+    if foreign:
+        beside = "beside the XMLDSig signature, " if signatures else ""
+        raise SignatureRefused(
+            f"{beside}the Signature element at {_path_of(foreign[0])} is not in the XMLDSig "
+            f"namespace ({DS_NS}), so it cannot be verified"
+        )
+    if not signatures:
+        return None
+    parent = signatures[0].getparent()
+    if not any(parent is allowed for allowed in parents):
+        raise SignatureRefused(
+            f"the signature sits at {_path_of(signatures[0])}; it must be a child of "
+            "edXMLHeader or of the root element"
+        )
+    return signatures[0]
+
+
+def _algorithm_of(element: etree._Element | None, what: str) -> str:
+    algorithm = None if element is None else element.get("Algorithm")
+    if not algorithm:
+        raise SignatureRefused(f"the signature has no {what} algorithm")
+    return algorithm
+
+
+def _check_reference(signed_info: etree._Element) -> None:
+    references = signed_info.findall("ds:Reference", _DS)
+    if len(references) != 1:
+        raise SignatureRefused(
+            f"the signature has {len(references)} references; exactly one, covering the whole "
+            "package, is required"
+        )
+    uri = references[0].get("URI")
+    if uri != "":
+        raise SignatureRefused(
+            f'the signature\'s reference points at URI={uri!r}; only URI="" (the whole '
+            "package) is accepted"
+        )
+    transforms = [
+        _algorithm_of(node, "transform")
+        for node in references[0].findall("ds:Transforms/ds:Transform", _DS)
+    ]
+    unknown = [t for t in transforms if t != _ENVELOPED and t not in ALLOWED_CANONICALIZATIONS]
+    if unknown:
+        raise SignatureRefused(f"the signature uses a transform that is not allowed: {unknown[0]}")
+    if _ENVELOPED not in transforms:
+        raise SignatureRefused("the signature's reference lacks the enveloped-signature transform")
+
+
+def check_signed_info(signature: etree._Element) -> tuple[SignatureMethod, DigestAlgorithm]:
+    """Refuse anything but one whole-package reference; return the algorithms it names."""
+    signed_info = signature.find("ds:SignedInfo", _DS)
+    if signed_info is None:
+        raise SignatureRefused("the signature has no SignedInfo")
+    c14n = _algorithm_of(signed_info.find("ds:CanonicalizationMethod", _DS), "canonicalization")
+    if c14n not in ALLOWED_CANONICALIZATIONS:
+        raise SignatureRefused(f"the signature's canonicalization method is not allowed: {c14n}")
+    _check_reference(signed_info)
+    method = _algorithm_of(signed_info.find("ds:SignatureMethod", _DS), "signature")
+    digest = _algorithm_of(signed_info.find("ds:Reference/ds:DigestMethod", _DS), "digest")
+    try:
+        return SignatureMethod(method), DigestAlgorithm(digest)
+    except ValueError:
+        raise SignatureRefused(
+            f"unsupported signature or digest algorithm: {method}, {digest}"
+        ) from None
+
+
+def _strict_base64(text: str | None) -> bytes | None:
+    """Decoded bytes, or None unless the text is canonical base64 (one encoding per value)."""
+    compact = _XML_SPACE.sub("", text or "")
+    try:
+        raw = base64.b64decode(compact, validate=True)
+    except binascii.Error:
+        return None
+    return raw if raw and base64.b64encode(raw).decode() == compact else None
+
+
+def check_signature_value(signature: etree._Element) -> None:
+    """Refuse a SignatureValue that is missing or not canonical base64."""
+    # Lenient base64 decoding would let several texts stand for one signature value.
+    if _strict_base64(signature.findtext("ds:SignatureValue", None, _DS)) is None:
+        raise SignatureRefused("the SignatureValue is missing or not canonical base64")
+
+
+def _carried_certificates(signature: etree._Element) -> list[x509.Certificate]:
+    texts = signature.findall("ds:KeyInfo/ds:X509Data/ds:X509Certificate", _DS)
+    if not texts:
+        raise SignatureRefused("the signature carries no X.509 certificate in KeyInfo/X509Data")
+    certs = []
+    for number, node in enumerate(texts, start=1):
+        der = _strict_base64(node.text)
+        try:
+            certs.append(x509.load_der_x509_certificate(der or b""))
+        except ValueError:
+            raise SignatureRefused(
+                f"X509Certificate number {number} is not a readable certificate"
+            ) from None
+    return certs
+
+
+def signer_path(signature: etree._Element) -> tuple[x509.Certificate, ...]:
+    """The certificates in KeyInfo as one verified path, signing certificate first."""
+    try:
+        return signing_path(_carried_certificates(signature))
+    except CertificatePathError as error:
+        raise SignatureRefused(str(error)) from None

@@ -1,0 +1,359 @@
+"""Enveloped XMLDSig over a whole edXML package: signing as an agency, verifying as a receiver.
+
+lienthong signs with one namespaced ``ds:Signature``, last child of ``edXMLHeader``, whose one
+reference (URI="") covers the whole package, attachments included; canonicalization is C14N 1.0
+because the national axis' Java SDK uses it. The verifier refuses anything else that could
+let a signature cover less than the package (signature wrapping), and hands back only the
+bytes it verified: callers must process those, never the input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from lxml import etree
+from signxml.algorithms import (
+    CanonicalizationMethod,
+    DigestAlgorithm,
+    SignatureConstructionMethod,
+    SignatureMethod,
+)
+from signxml.exceptions import InvalidDigest, InvalidInput, SignXMLException
+from signxml.signer import XMLSigner
+from signxml.verifier import SignatureConfiguration, VerifyResult, XMLVerifier
+
+from schemas.errors import SignatureError
+from schemas.keys import CertificateInfo, SigningIdentity, certificate_info, key_matches_certificate
+from schemas.safe_xml import ParseLimits, parse_xml
+from schemas.signature_shape import (
+    DS_NS,
+    DS_SIGNATURE,
+    EDXML_NS,
+    EDXML_ROOT,
+    HEADER_PATH,
+    SignatureRefused,
+    check_signature_value,
+    check_signed_info,
+    find_signature,
+    header_of,
+    is_signature_element,
+    signer_path,
+)
+from schemas.trust import trust_problem, validity_problem
+
+__all__ = [
+    "DS_NS",
+    "EDXML_NS",
+    "SignatureState",
+    "Verification",
+    "sign_package",
+    "verify_package",
+]
+
+_C14N_1_0 = CanonicalizationMethod.CANONICAL_XML_1_0
+_XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
+# SHA-1 is configured as allowed in signxml only to tell a valid legacy signature from a
+# broken one; whether a legacy signature is accepted is decided afterwards, by the caller.
+_SIGNATURE_METHODS = frozenset(
+    {
+        SignatureMethod.RSA_SHA256,
+        SignatureMethod.RSA_SHA384,
+        SignatureMethod.RSA_SHA512,
+        SignatureMethod.ECDSA_SHA256,
+        SignatureMethod.ECDSA_SHA384,
+        SignatureMethod.ECDSA_SHA512,
+        SignatureMethod.RSA_SHA1,
+    }
+)
+_DIGESTS = frozenset(
+    {DigestAlgorithm.SHA256, DigestAlgorithm.SHA384, DigestAlgorithm.SHA512, DigestAlgorithm.SHA1}
+)
+_ACCEPTED_CURVES = (ec.SECP256R1, ec.SECP384R1, ec.SECP521R1)
+_MIN_RSA_BITS = 2048
+# Everything signxml, lxml or cryptography may raise on hostile signature content.
+_PROCESSING_FAILURES = (
+    SignXMLException,
+    InvalidSignature,
+    UnsupportedAlgorithm,
+    etree.LxmlError,
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    NotImplementedError,
+)
+
+
+class SignatureState(StrEnum):
+    """What a package's signature turned out to be (accepted or not is a separate question)."""
+
+    VALID = "valid"
+    INVALID = "invalid"
+    ABSENT = "absent"
+    LEGACY_SHA1 = "legacy-sha1"
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The outcome of verifying a package's signature.
+
+    `verified_xml` is the canonical form of what the signature covers (the package without the
+    signature); it is set only when the signature is accepted, and is the only thing a caller
+    may go on to process.
+    """
+
+    state: SignatureState
+    accepted: bool
+    reason: str | None = None
+    algorithm: str | None = None
+    certificate: CertificateInfo | None = None
+    trusted: bool | None = None
+    verified_xml: bytes | None = None
+
+
+# --- signing ----------------------------------------------------------------------------------
+
+
+def _detach(element: etree._Element) -> None:
+    """Remove an element but keep the text after it, so the surrounding layout survives."""
+    parent = element.getparent()
+    if parent is None:
+        return
+    previous = element.getprevious()
+    if element.tail:
+        before = parent.text if previous is None else previous.tail
+        # Layout whitespace is replaced rather than piled up; real text is kept whole.
+        kept = element.tail if _blank(before) and _blank(element.tail) else None
+        joined = kept or (before or "") + element.tail
+        if previous is None:
+            parent.text = joined
+        else:
+            previous.tail = joined
+    parent.remove(element)
+
+
+def _blank(text: str | None) -> bool:
+    return not text or not text.strip()
+
+
+def _remove_signatures(root: etree._Element, header: etree._Element) -> None:
+    """Drop every XMLDSig signature and the legacy un-namespaced ones old SDKs put in the header."""
+    old = [*root.iter(DS_SIGNATURE), *(child for child in header if is_signature_element(child))]
+    for element in dict.fromkeys(old):
+        _detach(element)
+
+
+def _append_placeholder(header: etree._Element) -> None:
+    # signxml replaces <ds:Signature Id="placeholder"/> in place and deletes the Id attribute.
+    last = header[-1] if len(header) else None
+    placeholder = etree.SubElement(header, DS_SIGNATURE, {"Id": "placeholder"}, nsmap={"ds": DS_NS})
+    if last is not None:
+        # Take over the closing indentation; the previous sibling gets the siblings' one.
+        placeholder.tail = last.tail
+        if header.text and not header.text.strip():
+            last.tail = header.text
+
+
+def _signature_method(identity: SigningIdentity) -> SignatureMethod:
+    key = identity.private_key
+    if not key_matches_certificate(key, identity.certificate):
+        raise SignatureError("the private key does not match the signing certificate")
+    if isinstance(key, rsa.RSAPrivateKey) and key.key_size >= _MIN_RSA_BITS:
+        return SignatureMethod.RSA_SHA256
+    if isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(key.curve, ec.SECP256R1):
+        return SignatureMethod.ECDSA_SHA256
+    raise SignatureError("only RSA keys of 2048 bits or more and EC P-256 keys may sign packages")
+
+
+def sign_package(
+    data: bytes, identity: SigningIdentity, *, limits: ParseLimits | None = None
+) -> bytes:
+    """Sign a whole edXML package (attachments included) and return it as UTF-8 bytes.
+
+    Any earlier signature is dropped first: a package carries exactly one signature.
+    """
+    root = parse_xml(data, limits or ParseLimits()).root
+    header = header_of(root)
+    if root.tag != EDXML_ROOT or header is None:
+        raise SignatureError("not an edXML package: no edXML/edXMLEnvelope/edXMLHeader to sign")
+    method = _signature_method(identity)
+    _remove_signatures(root, header)
+    _append_placeholder(header)
+    signer = XMLSigner(
+        method=SignatureConstructionMethod.enveloped,
+        signature_algorithm=method,
+        digest_algorithm=DigestAlgorithm.SHA256,
+        c14n_algorithm=_C14N_1_0,
+    )
+    try:
+        certs = [identity.certificate, *identity.chain]
+        signed = signer.sign(root, key=identity.private_key, cert=certs)
+    except _PROCESSING_FAILURES as error:
+        raise SignatureError(f"cannot sign the package: {error}") from error
+    return _XML_DECLARATION + bytes(etree.tostring(signed, xml_declaration=False, encoding="UTF-8"))
+
+
+# --- verifying: certificate, cryptography, verdict ---------------------------------------------
+
+
+def _check_signing_certificate(cert: x509.Certificate, at: datetime) -> None:
+    problem = validity_problem(cert, at)
+    if problem is not None:
+        raise SignatureRefused(f"the signing {problem}")
+    key = cert.public_key()
+    if isinstance(key, rsa.RSAPublicKey) and key.key_size < _MIN_RSA_BITS:
+        raise SignatureRefused(
+            f"the signing key is RSA of {key.key_size} bits; at least 2048 are required"
+        )
+    if isinstance(key, ec.EllipticCurvePublicKey) and not isinstance(key.curve, _ACCEPTED_CURVES):
+        raise SignatureRefused(
+            f"the signing key is on curve {key.curve.name}, which is not accepted"
+        )
+    if not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
+        raise SignatureRefused("the signing key is neither RSA nor EC")
+
+
+def _location(root: etree._Element, signature: etree._Element) -> str:
+    """The signxml location (parent path) of the signature, so signxml finds that one only."""
+    return "./" if signature.getparent() is root else f"./{HEADER_PATH}/"
+
+
+def _explain(error: Exception) -> str:
+    if isinstance(error, InvalidDigest):
+        return "the package was changed after it was signed (the digest does not match)"
+    if isinstance(error, InvalidSignature):
+        return "the signature value does not verify with the signer's certificate"
+    if isinstance(error, etree.DocumentInvalid):
+        return f"the Signature element does not follow the XMLDSig schema ({error})"
+    if isinstance(error, InvalidInput):
+        return f"the signature is malformed ({error})"
+    return f"the signature cannot be processed ({type(error).__name__}: {error})"
+
+
+def _verified_bytes(
+    root: etree._Element, signature: etree._Element, cert: x509.Certificate, at: datetime
+) -> bytes:
+    """Check the signature cryptographically; the canonical bytes it covers."""
+    config = SignatureConfiguration(
+        require_x509=True,
+        location=_location(root, signature),
+        expect_references=1,
+        signature_methods=_SIGNATURE_METHODS,
+        digest_algorithms=_DIGESTS,
+        verification_time=at,
+        # XMLDSig turns a node-set into octets with C14N 1.0 when no transform says otherwise.
+        default_reference_c14n_method=_C14N_1_0,
+    )
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+    )
+    try:
+        # x509_cert pins the certificate, so signxml does not consult any system CA store.
+        result = XMLVerifier().verify(root, x509_cert=cert, expect_config=config, parser=parser)
+    except _PROCESSING_FAILURES as error:
+        raise SignatureRefused(_explain(error)) from None
+    if not isinstance(result, VerifyResult):  # only with expect_references other than 1
+        raise SignatureRefused("the signature has more than one reference")
+    return bytes(result.signed_data)
+
+
+@dataclass(frozen=True)
+class _Policy:
+    trust: Sequence[x509.Certificate]
+    allow_legacy_sha1: bool
+    at: datetime
+
+
+def _fragment(uri: str) -> str:
+    return uri.rsplit("#", 1)[-1]
+
+
+def _verdict(
+    algorithms: tuple[SignatureMethod, DigestAlgorithm],
+    path: tuple[x509.Certificate, ...],
+    signed: bytes,
+    policy: _Policy,
+) -> Verification:
+    method, digest = algorithms
+    legacy = method == SignatureMethod.RSA_SHA1 or digest == DigestAlgorithm.SHA1
+    reasons = []
+    if legacy:
+        allowed = "allowed here" if policy.allow_legacy_sha1 else "not allowed here"
+        reasons.append(
+            f"the package is signed with legacy SHA-1 ({_fragment(method.value)}, digest "
+            f"{_fragment(digest.value)}), which is {allowed}"
+        )
+    problem = trust_problem(path, policy.trust, policy.at) if policy.trust else None
+    if problem is not None:
+        reasons.append(f"the signer is not trusted: {problem}")
+    accepted = (not legacy or policy.allow_legacy_sha1) and problem is None
+    return Verification(
+        state=SignatureState.LEGACY_SHA1 if legacy else SignatureState.VALID,
+        accepted=accepted,
+        reason="; ".join(reasons) or None,
+        algorithm=_fragment(method.value),
+        certificate=certificate_info(path[0]),
+        trusted=(problem is None) if policy.trust else None,
+        verified_xml=signed if accepted else None,
+    )
+
+
+def _invalid(reason: str, certificate: CertificateInfo | None = None) -> Verification:
+    return Verification(SignatureState.INVALID, False, reason, certificate=certificate)
+
+
+def _verify_signed(
+    root: etree._Element, signature: etree._Element, policy: _Policy
+) -> Verification:
+    try:
+        algorithms = check_signed_info(signature)
+        check_signature_value(signature)
+        path = signer_path(signature)
+    except SignatureRefused as refused:
+        return _invalid(str(refused))
+    try:
+        _check_signing_certificate(path[0], policy.at)
+        signed = _verified_bytes(root, signature, path[0], policy.at)
+    except SignatureRefused as refused:
+        return _invalid(str(refused), certificate_info(path[0]))
+    return _verdict(algorithms, path, signed, policy)
+
+
+def _utc(at: datetime | None) -> datetime:
+    if at is None:
+        return datetime.now(UTC)
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def verify_package(
+    data: bytes,
+    *,
+    trust: Sequence[x509.Certificate] = (),
+    allow_legacy_sha1: bool = False,
+    at: datetime | None = None,
+    limits: ParseLimits | None = None,
+) -> Verification:
+    """Verify the package's signature; unsafe or malformed XML raises EnvelopeError.
+
+    With `trust` given, the signer's certificate must also chain to one of those anchors.
+    `at` (default now; naive means UTC) is the instant certificates must be valid at.
+    """
+    root = parse_xml(data, limits or ParseLimits()).root
+    policy = _Policy(tuple(trust), allow_legacy_sha1, _utc(at))
+    try:
+        signature = find_signature(root)
+    except SignatureRefused as refused:
+        return _invalid(str(refused))
+    if signature is None:
+        return Verification(SignatureState.ABSENT, False, "the package is not signed")
+    try:
+        return _verify_signed(root, signature, policy)
+    except _PROCESSING_FAILURES as error:
+        # cryptography parses parts of a certificate lazily, so a hostile one can fail late.
+        return _invalid(f"the signature's certificate cannot be processed ({error})")

@@ -1,0 +1,86 @@
+"""`lienthong validate` on the real SDK packages, hostile files and signed packages."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from tests.schemas.cli.run import lienthong
+from tests.sdk_fixtures import EDXML_SDK, MALFORMED, WELL_FORMED
+
+ALL_FIXTURES = sorted(EDXML_SDK.glob("*.edxml"))
+
+
+def test_every_fixture_gets_a_report_and_the_malformed_ones_name_their_fault() -> None:
+    result = lienthong("validate", "--json", *ALL_FIXTURES)
+    assert result.returncode == 1, result.stderr
+    reports = {Path(r["file"]).name: r for r in json.loads(result.stdout)}
+    assert len(reports) == 18
+    for name, fault in MALFORMED.items():
+        assert reports[name]["kind"] is None
+        assert fault in reports[name]["problems"][0]["message"]
+        assert reports[name]["problems"][0]["line"] == (116 if name == "edoc.edxml" else 1)
+    assert all(reports[name]["kind"] in ("document", "status") for name in WELL_FORMED)
+
+
+def test_lenient_mode_reads_edoc_and_names_the_repair() -> None:
+    result = lienthong("validate", "--json", "--lenient", EDXML_SDK / "edoc.edxml")
+    (report,) = json.loads(result.stdout)
+    assert report["kind"] == "document"
+    repairs = [p["message"] for p in report["problems"] if p["severity"] == "repair"]
+    assert any("namespace prefix 'xlink'" in r for r in repairs)
+
+
+def test_text_report_shows_parties_attachments_and_signature() -> None:
+    result = lienthong("validate", EDXML_SDK / "edoc_update.edxml")
+    assert result.returncode == 1
+    out = result.stdout
+    assert "document, business type 2" in out
+    assert "from: 000.00.00.G22 Văn phòng Chính phủ" in out
+    assert out.count("  to:   ") == 3
+    assert "attachment: 1896_QD-TTg_m_294779.doc (270,823 bytes, application/zip, zipped:" in out
+    assert "signature: invalid" in out and "XMLDSig namespace" in out
+
+
+def test_unsigned_status_packages_are_acceptable_unless_a_signature_is_required() -> None:
+    status = EDXML_SDK / "status_acceptance_03.edxml"
+    assert lienthong("validate", status).returncode == 0
+    required = lienthong("validate", "--require-signature", status)
+    assert required.returncode == 1
+    assert "error: the package is not signed" in required.stdout
+
+
+def test_usage_errors_exit_2() -> None:
+    missing = lienthong("validate", "/nonexistent/file.edxml")
+    assert missing.returncode == 2
+    assert "does not exist" in missing.stderr
+    assert lienthong("validate", "--no-such-flag", EDXML_SDK / "status.edxml").returncode == 2
+
+
+def test_an_oversized_file_is_refused_without_reading_it(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.edxml"
+    with huge.open("wb") as file:
+        file.truncate(200 * 1024 * 1024)  # sparse: costs no disk and no memory
+    result = lienthong("validate", huge)
+    assert result.returncode == 1
+    assert "file is 209,715,200 bytes, above the limit" in result.stdout
+
+
+def test_the_size_limit_is_a_setting(tmp_path: Path) -> None:
+    env = os.environ | {"LIENTHONG_MAX_PACKAGE_BYTES": "1000"}
+    result = lienthong("validate", EDXML_SDK / "status.edxml", env=env)
+    assert result.returncode == 1
+    assert "above the limit of 1,000 bytes" in result.stdout
+
+
+def test_an_xxe_file_is_refused_and_nothing_is_read_from_disk(tmp_path: Path) -> None:
+    hostile = tmp_path / "xxe.edxml"
+    hostile.write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE edXML [<!ENTITY s SYSTEM "file:///etc/passwd">]>\n'
+        '<edXML xmlns="http://www.mic.gov.vn/TBT/QCVN_102_2016">&s;</edXML>'
+    )
+    result = lienthong("validate", "--lenient", hostile)
+    assert result.returncode == 1
+    assert "DTDs) are not allowed" in result.stdout and "root:" not in result.stdout
+    assert "Traceback" not in result.stderr
