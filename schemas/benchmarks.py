@@ -7,19 +7,19 @@ those of real documents of that size. Wall time (time.perf_counter) and this pro
 
 from __future__ import annotations
 
-import base64
 import os
 import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
-from lxml import etree
-
 from schemas.keys import Algorithm, SigningIdentity, create_ca, issue_agency_certificate
+from schemas.model import VIETNAM_TIME, Attachment, DocumentPackage, Organization, TraceHeader
 from schemas.safe_xml import ParseLimits
-from schemas.signing import EDXML_NS, SignatureState, sign_package, verify_package
+from schemas.signing import SignatureState, sign_package, verify_package
+from schemas.writer import write_package
 
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
 _SIZE = re.compile(r"^\s*(\d+)\s*([KMG]?)i?B?\s*$", re.IGNORECASE)
@@ -35,30 +35,6 @@ def parse_size(text: str) -> int:
     return int(match.group(1)) * _UNITS[match.group(2).upper()]
 
 
-def _add(parent: etree._Element, local: str, text: str | None = None) -> etree._Element:
-    element = etree.SubElement(parent, f"{{{EDXML_NS}}}{local}")
-    element.text = text
-    return element
-
-
-def _organization(parent: etree._Element, local: str, code: str, name: str) -> None:
-    organization = _add(parent, local)
-    _add(organization, "OrganId", code)
-    _add(organization, "OrganName", name)
-
-
-def _header(envelope: etree._Element, sender: str, receiver: str) -> None:
-    header = _add(envelope, "edXMLHeader")
-    message = _add(header, "MessageHeader")
-    _organization(message, "From", sender, "UBND huyện Hải Hậu")
-    _organization(message, "To", receiver, "UBND xã Hải Hà")
-    _add(message, "DocumentId", f"{sender},2026/11/26,15/UBND-VP")
-    _add(message, "Subject", "V/v báo cáo tình hình thu hoạch lúa mùa")
-    trace = _add(_add(header, "TraceHeaderList"), "TraceHeader")
-    _add(trace, "OrganId", sender)
-    _add(trace, "Timestamp", "2026/11/26 09:30:00")
-
-
 def sample_package(
     attachment: bytes,
     *,
@@ -67,18 +43,20 @@ def sample_package(
     name: str = "bao-cao.pdf",
 ) -> bytes:
     """A minimal unsigned edXML document package carrying one attachment."""
-    root = etree.Element(f"{{{EDXML_NS}}}edXML", nsmap={None: EDXML_NS})
-    envelope = _add(root, "edXMLEnvelope")
-    _header(envelope, sender, receiver)
-    reference = _add(_add(_add(envelope, "edXMLBody"), "edXMLManifest"), "Reference")
-    attachment_element = _add(_add(root, "AttachmentEncoded"), "Attachment")
-    for parent in (reference, attachment_element):
-        _add(parent, "ContentId", "cid:1")
-        _add(parent, "AttachmentName", name)
-        _add(parent, "ContentType", "application/pdf")
-    _add(attachment_element, "ContentTransferEncoded", base64.b64encode(attachment).decode())
-    etree.indent(root)
-    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+    sent = datetime(2026, 11, 26, 9, 30, tzinfo=VIETNAM_TIME)
+    package = DocumentPackage(
+        sender=Organization(organ_id=sender, organ_name="UBND huyện Hải Hậu"),
+        recipients=(Organization(organ_id=receiver, organ_name="UBND xã Hải Hà"),),
+        document_id=f"{sender},2026/11/26,15/UBND-VP",
+        subject="V/v báo cáo tình hình thu hoạch lúa mùa",
+        trace=(TraceHeader(organ_id=sender, timestamp=sent),),
+        attachments=(
+            Attachment(
+                content_id="1", name=name, content_type="application/pdf", content=attachment
+            ),
+        ),
+    )
+    return write_package(package)
 
 
 def package_of_size(total: int) -> bytes:

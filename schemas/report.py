@@ -13,7 +13,8 @@ from typing import Any
 from cryptography import x509
 from pydantic import BaseModel
 
-from schemas.errors import EnvelopeError, LienthongError, Location
+from schemas.agency_codes import parse_agency_code
+from schemas.errors import AgencyCodeError, EnvelopeError, LienthongError, Location
 from schemas.keys import CertificateInfo
 from schemas.model import Attachment, DocumentPackage, Organization, Package
 from schemas.reader import ReadResult, read_package
@@ -129,9 +130,8 @@ def _signature(data: bytes, options: InspectOptions) -> tuple[SignatureSummary, 
 
 def _signature_findings(result: Verification, options: InspectOptions) -> list[Finding]:
     if result.state is SignatureState.ABSENT:
-        if options.require_signature:
-            return [_finding("error", "the package is not signed", None)]
-        return [_finding("warning", "the package is not signed", None)]
+        required = options.require_signature
+        return [_finding("error", "the package is not signed", None)] if required else []
     if not result.accepted:
         return [_finding("error", f"signature not accepted: {result.reason}", None)]
     if result.state is SignatureState.LEGACY_SHA1:
@@ -139,13 +139,23 @@ def _signature_findings(result: Verification, options: InspectOptions) -> list[F
     return []
 
 
+def _is_agency_code(value: str) -> bool:
+    try:
+        parse_agency_code(value)
+    except AgencyCodeError:
+        return False
+    return True
+
+
 def _binding(signature: SignatureSummary, package: Package) -> list[Finding]:
     """A certificate naming an agency must name the sender: nobody signs for another agency."""
     certificate = signature.certificate
-    if certificate is None or certificate.agency_code in (None, package.sender.organ_id):
+    claimed = certificate.agency_code if certificate else None
+    # Personal certificates carry an identity number there ('CMND:...'), not an agency code.
+    if claimed is None or claimed == package.sender.organ_id or not _is_agency_code(claimed):
         return []
     message = (
-        f"the signing certificate is issued to agency '{certificate.agency_code}', "
+        f"the signing certificate is issued to agency '{claimed}', "
         f"but the package is from '{package.sender.organ_id}'"
     )
     return [_finding("error", message, None)]

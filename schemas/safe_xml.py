@@ -104,6 +104,12 @@ def _syntax_error(
         line, column, message = fatal[0].line, fatal[0].column, fatal[0].message
     else:
         (line, column), message = error.position, error.msg.rsplit(", line ", 1)[0]
+    if "Text node too long" in message or "huge text node" in message:
+        return UnsafeXmlError(
+            "a text node (an inline attachment) is larger than libxml2's 10 MB limit: "
+            "large files travel outside the package",
+            Location(line, column),
+        )
     if "Excessive depth" in message or "nesting" in message.lower():
         return UnsafeXmlError(f"elements nested too deeply: {message}", Location(line, column))
     return MalformedXmlError(f"not well-formed XML: {message}", Location(line, column))

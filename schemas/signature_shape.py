@@ -16,10 +16,10 @@ from cryptography import x509
 from lxml import etree
 from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
 
+from schemas.namespaces import DSIG as DS_NS
+from schemas.namespaces import EDXML as EDXML_NS
 from schemas.trust import CertificatePathError, signing_path
 
-DS_NS = "http://www.w3.org/2000/09/xmldsig#"
-EDXML_NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 DS_SIGNATURE = f"{{{DS_NS}}}Signature"
 EDXML_ROOT = f"{{{EDXML_NS}}}edXML"
 HEADER_PATH = f"{{{EDXML_NS}}}edXMLEnvelope/{{{EDXML_NS}}}edXMLHeader"

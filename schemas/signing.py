@@ -30,11 +30,10 @@ from signxml.verifier import SignatureConfiguration, VerifyResult, XMLVerifier
 
 from schemas.errors import SignatureError
 from schemas.keys import CertificateInfo, SigningIdentity, certificate_info, key_matches_certificate
+from schemas.namespaces import DSIG as DS_NS
 from schemas.safe_xml import ParseLimits, parse_xml
 from schemas.signature_shape import (
-    DS_NS,
     DS_SIGNATURE,
-    EDXML_NS,
     EDXML_ROOT,
     HEADER_PATH,
     SignatureRefused,
@@ -48,8 +47,6 @@ from schemas.signature_shape import (
 from schemas.trust import trust_problem, validity_problem
 
 __all__ = [
-    "DS_NS",
-    "EDXML_NS",
     "SignatureState",
     "Verification",
     "sign_package",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from lxml import etree
 from signxml.algorithms import (
@@ -17,9 +16,9 @@ from signxml.signer import XMLSigner
 
 from schemas.benchmarks import sample_package
 from schemas.keys import Algorithm, SigningIdentity, create_ca, issue_agency_certificate
-from schemas.signing import DS_NS, EDXML_NS
+from schemas.namespaces import DSIG as DS_NS
+from schemas.namespaces import EDXML as EDXML_NS
 
-SDK_FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "edxml-sdk"
 HEADER_PATH = f"{{{EDXML_NS}}}edXMLEnvelope/{{{EDXML_NS}}}edXMLHeader"
 DS_SIGNATURE = f"{{{DS_NS}}}Signature"
 DISTRICT = "000.00.05.H40"
@@ -29,10 +28,6 @@ COMMUNE = "000.12.05.H40"
 def package(attachment: bytes | None = None) -> bytes:
     """An unsigned document package from the district to a commune, one attachment."""
     return sample_package(os.urandom(600) if attachment is None else attachment)
-
-
-def sdk_fixture(name: str) -> bytes:
-    return (SDK_FIXTURES / name).read_bytes()
 
 
 def agency(

@@ -97,3 +97,9 @@ def test_undeclared_prefix_is_repaired_only_in_lenient_mode() -> None:
 def test_lenient_mode_does_not_excuse_other_faults() -> None:
     with pytest.raises(MalformedXmlError, match="mismatch"):
         parse_xml(b"<a><b xlink:x='1'></a>", ParseLimits(lenient=True))
+
+
+def test_a_text_node_above_ten_megabytes_is_refused_as_unsafe() -> None:
+    data = b"<edXML>" + b"QUJD" * (3 * 1024 * 1024) + b"</edXML>"
+    with pytest.raises(UnsafeXmlError, match="10 MB limit"):
+        parse_xml(data, ParseLimits())

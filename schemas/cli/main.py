@@ -1,0 +1,36 @@
+"""The one `lienthong` command line, for operators, integrators and developers.
+
+The envelope commands live here; the hub and the adapter add their own command groups through
+the ``lienthong.commands`` entry point group, so this package never imports either service.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+
+import typer
+
+from schemas.cli import compose, keys, validate
+
+app = typer.Typer(
+    name="lienthong",
+    help="Interchange hub for signed official documents (edXML, QCVN 102:2016).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register_commands() -> None:
+    validate.register(app)
+    compose.register(app)
+    keys.register(app)
+    for entry in entry_points(group="lienthong.commands"):
+        group: typer.Typer = entry.load()
+        app.add_typer(group, name=entry.name)
+
+
+def main() -> None:
+    """Run the `lienthong` command line."""
+    _register_commands()
+    app()
