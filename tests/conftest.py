@@ -11,6 +11,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     """Without the shared conformance fixtures every parser test would be meaningless."""
     if not EDXML_SDK.is_dir():
         pytest.exit(
-            f"conformance fixtures not found at {EDXML_SDK}: the checkout needs ../shared beside it",
+            f"conformance fixtures not found at {EDXML_SDK}: "
+            "the checkout needs ../shared beside it",
             returncode=1,
         )
