@@ -55,23 +55,13 @@ class AttachmentSummary(BaseModel):
     zip_members: list[str]
 
 
-class CertificateSummary(BaseModel):
-    subject: str
-    issuer: str
-    serial: str
-    not_before: datetime
-    not_after: datetime
-    sha256_fingerprint: str
-    agency_code: str | None
-
-
 class SignatureSummary(BaseModel):
     state: str
     accepted: bool
     reason: str | None = None
     algorithm: str | None = None
     trusted: bool | None = None
-    certificate: CertificateSummary | None = None
+    certificate: CertificateInfo | None = None
 
 
 class PackageReport(BaseModel):
@@ -101,16 +91,6 @@ def _agency(org: Organization) -> Agency:
     return Agency(code=org.organ_id, name=org.organ_name or org.organization_in_charge)
 
 
-def _certificate(info: CertificateInfo | None) -> CertificateSummary | None:
-    if info is None:
-        return None
-    return CertificateSummary(
-        subject=info.subject, issuer=info.issuer, serial=info.serial_hex,
-        not_before=info.not_before, not_after=info.not_after,
-        sha256_fingerprint=info.sha256_fingerprint, agency_code=info.agency_code,
-    )  # fmt: skip
-
-
 def _signature(data: bytes, options: InspectOptions) -> tuple[SignatureSummary, list[Finding]]:
     try:
         result: Verification = verify_package(
@@ -123,7 +103,7 @@ def _signature(data: bytes, options: InspectOptions) -> tuple[SignatureSummary, 
     summary = SignatureSummary(
         state=result.state.value, accepted=result.accepted, reason=result.reason,
         algorithm=result.algorithm, trusted=result.trusted,
-        certificate=_certificate(result.certificate),
+        certificate=result.certificate,
     )  # fmt: skip
     return summary, _signature_findings(result, options)
 
