@@ -10,6 +10,7 @@ import typer
 from cryptography import x509
 
 from schemas.errors import KeyMaterialError
+from schemas.hostile import time_refusals
 from schemas.keys import load_certificates
 from schemas.report import Finding, InspectOptions, PackageReport, inspect_package
 from schemas.settings import EnvelopeSettings
@@ -116,6 +117,18 @@ def _inspect(path: Path, options: InspectOptions, max_bytes: int) -> PackageRepo
     return inspect_package(data, options)
 
 
+def bench_hostile() -> None:
+    """Time how quickly each hostile input (XXE, billion laughs, 200 MB, ...) is refused."""
+    rows = time_refusals(EnvelopeSettings().parse_limits(lenient=True))
+    typer.echo(f"{'input':<22} {'bytes':>13} {'ms':>9}  refused with")
+    for row in rows:
+        typer.echo(
+            f"{row.sample:<22} {row.size_bytes:>13,} {row.milliseconds:>9.2f}  "
+            f"{row.error}: {row.message}"
+        )
+
+
 def register(app: typer.Typer) -> None:
-    """Add `validate` to the command line."""
+    """Add `validate` and `bench-hostile` to the command line."""
     app.command("validate")(validate)
+    app.command("bench-hostile")(bench_hostile)

@@ -5,37 +5,23 @@ from __future__ import annotations
 import pytest
 
 from schemas.errors import MalformedXmlError, UnsafeXmlError
+from schemas.hostile import (
+    EXTERNAL_DTD,
+    XXE,
+    billion_laughs,
+    deep_nesting,
+    oversized,
+    time_refusals,
+)
 from schemas.safe_xml import ParseLimits, parse_xml
-
-XXE = b"""<?xml version="1.0"?>
-<!DOCTYPE edXML [<!ENTITY secret SYSTEM "file:///etc/passwd">]>
-<edXML>&secret;</edXML>"""
-
-BILLION_LAUGHS = b"""<?xml version="1.0"?>
-<!DOCTYPE lolz [
- <!ENTITY lol "lol">
- <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
- <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
- <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
- <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
- <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
- <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
- <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
- <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
-]>
-<edXML a="&lol9;">&lol9;</edXML>"""
-
-EXTERNAL_DTD = b"""<?xml version="1.0"?>
-<!DOCTYPE edXML SYSTEM "http://127.0.0.1:9/edxml.dtd">
-<edXML/>"""
 
 
 def deep(levels: int) -> bytes:
-    return b"<a>" * levels + b"</a>" * levels
+    return deep_nesting(levels)
 
 
 @pytest.mark.parametrize(
-    "hostile", [XXE, BILLION_LAUGHS, EXTERNAL_DTD], ids=["xxe", "laughs", "dtd"]
+    "hostile", [XXE, billion_laughs(), EXTERNAL_DTD], ids=["xxe", "laughs", "dtd"]
 )
 def test_dtds_are_refused_before_parsing(hostile: bytes) -> None:
     with pytest.raises(UnsafeXmlError, match="DTDs\\) are not allowed") as caught:
@@ -53,7 +39,7 @@ def test_a_dtd_in_utf16_is_refused_too() -> None:
 
 
 def test_oversized_input_is_refused_unparsed() -> None:
-    huge = b"<edXML>" + b" " * (200 * 1024 * 1024) + b"</edXML>"
+    huge = oversized(200 * 1024 * 1024)
     with pytest.raises(UnsafeXmlError, match="above the limit of 67,108,864 bytes"):
         parse_xml(huge, ParseLimits())
 
@@ -103,3 +89,15 @@ def test_a_text_node_above_ten_megabytes_is_refused_as_unsafe() -> None:
     data = b"<edXML>" + b"QUJD" * (3 * 1024 * 1024) + b"</edXML>"
     with pytest.raises(UnsafeXmlError, match="10 MB limit"):
         parse_xml(data, ParseLimits())
+
+
+def test_every_hostile_sample_is_refused_as_unsafe_in_lenient_mode_too() -> None:
+    refusals = time_refusals(ParseLimits(lenient=True))
+    assert [r.sample for r in refusals] == [
+        "xxe",
+        "billion-laughs",
+        "external-dtd",
+        "200-MB input",
+        "10,000-deep nesting",
+    ]
+    assert {r.error for r in refusals} == {"UnsafeXmlError"}

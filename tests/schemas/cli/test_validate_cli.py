@@ -6,7 +6,10 @@ import json
 import os
 from pathlib import Path
 
+from schemas.keys import write_certificates
+from schemas.signing import sign_package
 from tests.schemas.cli.run import lienthong
+from tests.schemas.factories import COMMUNE, DISTRICT, agency, fresh_ca, package
 from tests.sdk_fixtures import EDXML_SDK, MALFORMED, WELL_FORMED
 
 ALL_FIXTURES = sorted(EDXML_SDK.glob("*.edxml"))
@@ -84,3 +87,54 @@ def test_an_xxe_file_is_refused_and_nothing_is_read_from_disk(tmp_path: Path) ->
     assert result.returncode == 1
     assert "DTDs) are not allowed" in result.stdout and "root:" not in result.stdout
     assert "Traceback" not in result.stderr
+
+
+def _signed_package(tmp_path: Path, sender: str) -> tuple[Path, Path]:
+    ca = fresh_ca("Sandbox CA", algorithm="ec")
+    signer = agency(ca, sender, algorithm="ec")
+    signed = tmp_path / "signed.edxml"
+    signed.write_bytes(sign_package(package(), signer))
+    write_certificates([ca.certificate], tmp_path / "ca.pem")
+    return signed, tmp_path / "ca.pem"
+
+
+def test_a_signed_package_is_acceptable_against_its_ca(tmp_path: Path) -> None:
+    signed, ca = _signed_package(tmp_path, DISTRICT)
+    result = lienthong("validate", "--json", "--require-signature", "--trust", ca, signed)
+    assert result.returncode == 0, result.stdout
+    (report,) = json.loads(result.stdout)
+    assert report["signature"]["state"] == "valid" and report["signature"]["trusted"] is True
+    assert report["signature"]["certificate"]["agency_code"] == DISTRICT
+
+
+def test_a_certificate_of_another_agency_is_refused(tmp_path: Path) -> None:
+    signed, ca = _signed_package(tmp_path, COMMUNE)  # the package says it is from DISTRICT
+    result = lienthong("validate", "--trust", ca, signed)
+    assert result.returncode == 1
+    assert f"issued to agency '{COMMUNE}', but the package is from '{DISTRICT}'" in result.stdout
+
+
+def test_an_untrusted_ca_fails(tmp_path: Path) -> None:
+    signed, _ = _signed_package(tmp_path, DISTRICT)
+    other = tmp_path / "other"
+    other.mkdir()
+    _, other_ca = _signed_package(other, DISTRICT)
+    result = lienthong("validate", "--trust", other_ca, signed)
+    assert result.returncode == 1
+    assert "signature not accepted" in result.stdout
+
+
+def test_an_unreadable_trust_file_is_a_usage_error(tmp_path: Path) -> None:
+    bogus = tmp_path / "bogus.pem"
+    bogus.write_text("not a certificate")
+    result = lienthong("validate", "--trust", bogus, EDXML_SDK / "status.edxml")
+    assert result.returncode == 2
+    assert f"--trust {bogus}" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bench_hostile_reports_every_refusal() -> None:
+    result = lienthong("bench-hostile")
+    assert result.returncode == 0, result.stderr
+    rows = result.stdout.splitlines()[1:]
+    assert len(rows) == 5
+    assert all("UnsafeXmlError" in row for row in rows)
