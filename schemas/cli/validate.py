@@ -83,7 +83,9 @@ def _render_signature(report: PackageReport) -> list[str]:
 
 
 def validate(
-    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True)],
+    files: Annotated[
+        list[Path], typer.Argument(exists=True, dir_okay=False, readable=True, metavar="FILE")
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="One JSON report per file.")] = False,
     lenient: Annotated[bool, typer.Option(help="Repair legacy quirks and say which.")] = False,
     trust: Annotated[
