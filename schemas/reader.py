@@ -79,6 +79,11 @@ def read_tree(root: etree._Element, ctx: ReadContext) -> Package:
     header = top.require("edXMLEnvelope").require("edXMLHeader")
     message = header.require("MessageHeader")
     if message.one("StatusCode") is not None:
+        if message.many("To"):
+            raise SchemaViolation(
+                "the MessageHeader has both 'To' (a document) and 'StatusCode' (a status)",
+                message.where,
+            )
         return _status(top, header, message)
     return _document(top, header, message)
 
@@ -327,11 +332,14 @@ def _lienthong(header: Node) -> LienthongInfo | None:
     element = header.element.find(qname("Lienthong", LIENTHONG))
     if element is None:
         return None
-    envelope_id = element.findtext(qname("EnvelopeId", LIENTHONG))
-    delete = (element.findtext(qname("DeleteOnMistake", LIENTHONG)) or "").strip()
+
+    def text(local: str) -> str | None:
+        child = element.find(qname(local, LIENTHONG))
+        return None if child is None else Node(header.ctx, child, f"{header.path}/{local}").value
+
     return LienthongInfo(
-        envelope_id=envelope_id.strip() if envelope_id else None,
-        delete_on_mistake=delete.lower() == "true",
+        envelope_id=text("EnvelopeId"),
+        delete_on_mistake=(text("DeleteOnMistake") or "").lower() == "true",
     )
 
 
@@ -357,6 +365,8 @@ def _manifest(top: Node) -> dict[str, _ManifestEntry]:
         content_id = normalize_content_id(ref.text("ContentId") or "")
         if not content_id:
             raise SchemaViolation("a manifest Reference needs a ContentId", ref.where)
+        if content_id in entries:
+            top.ctx.note("error", f"the manifest lists '{content_id}' twice", ref.where)
         entries[content_id] = _ManifestEntry(
             ref.text("AttachmentName"), ref.text("ContentType"), ref.text("Description"), ref
         )
@@ -368,6 +378,10 @@ def _attachments(top: Node) -> tuple[Attachment, ...]:
     encoded = top.one("AttachmentEncoded")
     found = [_attachment(node, manifest) for node in encoded.many("Attachment")] if encoded else []
     seen = {attachment.content_id for attachment in found}
+    if len(seen) < len(found):
+        top.ctx.note(
+            "error", "two attachments share one ContentId", encoded.where if encoded else None
+        )
     for content_id, entry in manifest.items():
         if content_id not in seen:
             top.ctx.note(

@@ -90,17 +90,19 @@ class Node:
         return [Node(self.ctx, c, f"{self.path}/{name}[{i}]") for i, c in enumerate(children, 1)]
 
     def one(self, *names: str) -> Node | None:
-        """The single child of the first name present, or None; two of it is an error."""
-        for name in names:
-            children = self._children(name)
-            if len(children) > 1:
-                raise SchemaViolation(
-                    f"'{name}' appears {len(children)} times, at most once is allowed",
-                    Location(line=children[1].sourceline, path=f"{self.path}/{name}[2]"),
-                )
-            if children:
-                return Node(self.ctx, children[0], f"{self.path}/{name}")
-        return None
+        """The single child of one of the names (spellings of one element), or None."""
+        found = [(name, child) for name in names for child in self._children(name)]
+        if len(found) > 1:
+            (_, first), (second_name, second) = found[0], found[1]
+            raise SchemaViolation(
+                f"'{local_name(first)}' appears more than once ('{second_name}' again), "
+                "at most once is allowed",
+                Location(line=second.sourceline, path=f"{self.path}/{second_name}"),
+            )
+        if not found:
+            return None
+        name, child = found[0]
+        return Node(self.ctx, child, f"{self.path}/{name}")
 
     def require(self, name: str) -> Node:
         node = self.one(name)
@@ -109,10 +111,21 @@ class Node:
         return node
 
     @property
+    def raw_text(self) -> str:
+        """All character data of a leaf element (comments are not data: C14N drops them too)."""
+        for child in self.element:
+            if isinstance(child.tag, str):
+                raise SchemaViolation(
+                    f"'{local_name(self.element)}' must hold text only, "
+                    f"found element '{local_name(child)}' inside it",
+                    Location(line=child.sourceline, path=self.path),
+                )
+        return "".join(self.element.itertext())
+
+    @property
     def value(self) -> str | None:
         """The element's text, stripped; None when empty."""
-        text = "".join(self.element.itertext()).strip()
-        return text or None
+        return self.raw_text.strip() or None
 
     def text(self, name: str) -> str | None:
         node = self.one(name)
@@ -141,7 +154,7 @@ class Node:
         return self.convert(name, "a timestamp yyyy/MM/dd HH:mm:ss", _parse_timestamp)
 
     def base64(self) -> bytes:
-        raw = "".join((self.element.text or "").split())
+        raw = "".join(self.raw_text.split())
         try:
             return base64.b64decode(raw, validate=True)
         except (binascii.Error, ValueError):

@@ -91,21 +91,38 @@ def _agency(org: Organization) -> Agency:
     return Agency(code=org.organ_id, name=org.organ_name or org.organization_in_charge)
 
 
-def _signature(data: bytes, options: InspectOptions) -> tuple[SignatureSummary, list[Finding]]:
+def _verify(data: bytes, options: InspectOptions) -> Verification | str:
     try:
-        result: Verification = verify_package(
+        return verify_package(
             data, trust=options.trust, allow_legacy_sha1=options.allow_legacy_sha1,
             at=options.at, limits=options.limits,
         )  # fmt: skip
     except LienthongError as error:
-        summary = SignatureSummary(state="invalid", accepted=False, reason=error.message)
-        return summary, []
-    summary = SignatureSummary(
-        state=result.state.value, accepted=result.accepted, reason=result.reason,
-        algorithm=result.algorithm, trusted=result.trusted,
-        certificate=result.certificate,
+        return error.message
+
+
+def _summary(verification: Verification | str) -> SignatureSummary:
+    if isinstance(verification, str):
+        return SignatureSummary(state="invalid", accepted=False, reason=verification)
+    return SignatureSummary(
+        state=verification.state.value, accepted=verification.accepted,
+        reason=verification.reason, algorithm=verification.algorithm,
+        trusted=verification.trusted, certificate=verification.certificate,
     )  # fmt: skip
-    return summary, _signature_findings(result, options)
+
+
+def _verified_package(verification: Verification | str) -> Package | None:
+    """The package as read from the verified tree: the only content a signature vouches for."""
+    if isinstance(verification, str) or verification.verified_xml is None:
+        return None
+    return read_package(verification.verified_xml).package
+
+
+def _unsigned_content(shown: Package, verified: Package | None) -> list[Finding]:
+    if verified is None or verified == shown:
+        return []
+    message = "the package shows content its signature does not cover (comments or markup tricks)"
+    return [_finding("error", message, None)]
 
 
 def _signature_findings(result: Verification, options: InspectOptions) -> list[Finding]:
@@ -182,11 +199,19 @@ def inspect_package(data: bytes, options: InspectOptions | None = None) -> Packa
         return PackageReport(
             acceptable=False, problems=[_finding("error", error.message, error.where)]
         )
-    signature, signature_findings = _signature(data, options)
-    problems = _problems(result) + signature_findings + _binding(signature, result.package)
+    verification = _verify(data, options)
+    signature = _summary(verification)
+    verified = _verified_package(verification)
+    package = verified or result.package
+    problems = [
+        *_problems(result),
+        *(_signature_findings(verification, options) if not isinstance(verification, str) else []),
+        *_unsigned_content(result.package, verified),
+        *_binding(signature, package),
+    ]
     acceptable = not any(p.severity == "error" for p in problems)
     return PackageReport(
-        acceptable=acceptable, signature=signature, problems=problems, **_describe(result.package)
+        acceptable=acceptable, signature=signature, problems=problems, **_describe(package)
     )
 
 

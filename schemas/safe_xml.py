@@ -1,8 +1,9 @@
 """Parsing untrusted XML safely: no DTD, no entities, no network, bounded size and depth.
 
 Every package that reaches lienthong comes from outside; a DTD is never legitimate in edXML,
-so any document type declaration is refused before libxml2 sees the bytes (that also shuts
-out entity expansion, billion laughs and external DTD fetches in one place).
+so any document type declaration is refused: before parsing when the bytes show it in UTF-8 or
+UTF-16, and after parsing (the parser never expands entities, loads a DTD or touches the
+network) whatever encoding hid it. Only UTF-8 and UTF-16 are accepted at all.
 """
 
 from __future__ import annotations
@@ -80,6 +81,28 @@ def _refuse_prolog_junk(data: bytes) -> None:
         raise MalformedXmlError(
             f"{len(junk)} stray byte(s) {junk!r} before the XML declaration or first element",
             _line_col(data, len(data) - len(body)),
+        )
+
+
+_ACCEPTED_ENCODINGS = frozenset(
+    {"UTF-8", "UTF8", "US-ASCII", "ASCII", "UTF-16", "UTF-16LE", "UTF-16BE"}
+)
+
+
+def _check_document(root: etree._Element) -> None:
+    """What only the parsed tree shows: a DTD smuggled in another encoding, or that encoding."""
+    info = root.getroottree().docinfo
+    if info.doctype or info.internalDTD is not None or info.externalDTD is not None:
+        raise UnsafeXmlError(
+            "document type declarations (DTDs) are not allowed in edXML: "
+            "entities and external DTDs are refused",
+            Location(line=1),
+        )
+    encoding = (info.encoding or "UTF-8").upper()
+    if encoding not in _ACCEPTED_ENCODINGS:
+        raise UnsafeXmlError(
+            f"the {encoding} encoding is not accepted: edXML packages are UTF-8 (or UTF-16)",
+            Location(line=1),
         )
 
 
@@ -167,5 +190,6 @@ def parse_xml(data: bytes, limits: ParseLimits) -> ParsedXml:
             raise _syntax_error(error, entries, limits.lenient) from None
         data, repairs = _declare_on_root(data, prefixes)
         root = _parse(data, limits.lenient)
+    _check_document(root)
     _check_depth(root, limits.max_depth)
     return ParsedXml(root=root, repairs=repairs)

@@ -204,3 +204,44 @@ def test_a_missing_attachment_is_an_error_problem() -> None:
     result = read_package(data[:start] + data[end:])
     assert not result.acceptable
     assert any("no file carries it" in p.message for p in result.problems)
+
+
+def test_markup_inside_a_text_field_is_refused_not_merged() -> None:
+    data = sdk_package("edoc_update.edxml").replace(
+        b"<edXML:Subject>V/v", b"<edXML:Subject><edXML:X>EVIL</edXML:X>V/v"
+    )
+    with pytest.raises(SchemaViolation, match="'Subject' must hold text only"):
+        read_package(data)
+
+
+def test_comments_inside_text_are_not_data() -> None:
+    data = sdk_package("edoc_update.edxml").replace(
+        b"<edXML:Subject>V/v", b"<edXML:Subject>V<!-- x -->/v"
+    )
+    package = read_package(data).package
+    assert isinstance(package, DocumentPackage)
+    assert package.subject is not None and package.subject.startswith("V/v kết nối")
+
+
+def test_both_spellings_of_business_at_once_are_refused() -> None:
+    original = sdk_package("edoc_revocation.edxml")
+    start, end = original.index(b"<edXML:Bussiness>"), original.index(b"</edXML:Bussiness>") + 18
+    twin = original[start:end].replace(b"Bussiness>", b"Business>")
+    with pytest.raises(SchemaViolation, match="appears more than once"):
+        read_package(original[:end] + twin + original[end:])
+
+
+def test_two_attachments_with_one_content_id_are_an_error() -> None:
+    data = sdk_package("traffic-2025-10-874e0f18-90dc-45fb-989a-65401470ba84.edxml")
+    start, end = data.index(b"<Attachment>"), data.index(b"</Attachment>") + len(b"</Attachment>")
+    result = read_package(data[:end] + data[start:end] + data[end:])
+    assert not result.acceptable
+    assert any("share one ContentId" in p.message for p in result.problems)
+
+
+def test_a_header_with_both_recipients_and_a_status_code_is_refused() -> None:
+    data = sdk_package("edoc_update.edxml").replace(
+        b"<edXML:Subject>", b"<edXML:StatusCode>03</edXML:StatusCode><edXML:Subject>"
+    )
+    with pytest.raises(SchemaViolation, match="both 'To'"):
+        read_package(data)

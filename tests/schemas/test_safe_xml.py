@@ -101,3 +101,20 @@ def test_every_hostile_sample_is_refused_as_unsafe_in_lenient_mode_too() -> None
         "10,000-deep nesting",
     ]
     assert {r.error for r in refusals} == {"UnsafeXmlError"}
+
+
+def test_a_dtd_hidden_in_utf32_is_refused_after_parsing() -> None:
+    data = ('<!DOCTYPE edXML [<!ENTITY x "000">]><edXML xmlns="urn:x">&x;</edXML>').encode(
+        "utf-32-le"
+    )
+    with pytest.raises(UnsafeXmlError, match="DTDs\\) are not allowed"):
+        parse_xml(data, ParseLimits())
+
+
+def test_encodings_other_than_utf8_and_utf16_are_refused() -> None:
+    data = '<?xml version="1.0" encoding="ISO-8859-1"?><edXML>Hà</edXML>'.encode("latin-1")
+    with pytest.raises(UnsafeXmlError, match="ISO-8859-1 encoding is not accepted"):
+        parse_xml(data, ParseLimits())
+    utf7 = b'<?xml version="1.0" encoding="UTF-7"?>+ADwAIQ-DOCTYPE a +AFs-+AF0-+AD4-<a/>'
+    with pytest.raises(UnsafeXmlError):
+        parse_xml(utf7, ParseLimits())

@@ -14,8 +14,10 @@ from signxml.algorithms import DigestAlgorithm, SignatureMethod
 
 from schemas.errors import EnvelopeError, SignatureError
 from schemas.keys import Algorithm, SigningIdentity, create_ca
+from schemas.model import DocumentPackage
 from schemas.namespaces import DSIG as DS_NS
 from schemas.namespaces import EDXML as EDXML_NS
+from schemas.reader import read_package
 from schemas.signing import SignatureState, sign_package, verify_package
 from tests.schemas.factories import (
     DS_SIGNATURE,
@@ -333,3 +335,17 @@ def test_unsafe_input_raises_envelope_error() -> None:
 def test_naive_time_is_read_as_utc(signed: bytes) -> None:
     now = datetime.now(UTC)
     assert verify_package(signed, at=now.replace(tzinfo=None)).state is SignatureState.VALID
+
+
+def test_comment_tricks_inside_signed_text_change_nothing_that_is_read() -> None:
+    ca = fresh_ca("Comment CA", algorithm="ec")
+    signed = sign_package(package(b"hello world attachment"), agency(ca, algorithm="ec"))
+    encoded = b"aGVsbG8gd29ybGQgYXR0YWNobWVudA=="
+    tricked = signed.replace(encoded, encoded[:8] + b"<!-- x -->" + encoded[8:])
+    assert tricked != signed
+    verification = verify_package(tricked, trust=[ca.certificate])
+    assert verification.state is SignatureState.VALID and verification.verified_xml is not None
+    shown = read_package(tricked).package
+    assert shown == read_package(verification.verified_xml).package
+    assert isinstance(shown, DocumentPackage)
+    assert shown.attachments[0].content == b"hello world attachment"
