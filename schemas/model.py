@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import io
 import zipfile
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta, timezone
 from enum import IntEnum, StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 VIETNAM_TIME = timezone(timedelta(hours=7), "ICT")
 ZIP_MAGIC = b"PK\x03\x04"
@@ -130,7 +130,7 @@ class TraceHeader(Frozen):
     """One hop the package passed through."""
 
     organ_id: str | None = None
-    timestamp: datetime | None = None
+    timestamp: AwareDatetime | None = None
 
 
 class StaffInfo(Frozen):
@@ -248,7 +248,7 @@ class StatusPackage(Frozen):
     staff_info: StaffInfo | None = None
     status_code: StatusCode
     description: str | None = None
-    timestamp: datetime | None = None
+    timestamp: AwareDatetime | None = None
     trace: tuple[TraceHeader, ...] = ()
     lienthong: LienthongInfo | None = None
 

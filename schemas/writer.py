@@ -14,6 +14,7 @@ from enum import Enum
 
 from lxml import etree
 
+from schemas.errors import SchemaViolation
 from schemas.model import (
     VIETNAM_TIME,
     Attachment,
@@ -54,8 +55,14 @@ def _add(parent: etree._Element, local: str, namespace: str = EDXML) -> etree._E
 def _fields(parent: etree._Element, pairs: Iterable[tuple[str, Value]]) -> None:
     """Append one text element per pair whose value is set, in the given order."""
     for local, value in pairs:
-        if value is not None:
+        if value is None:
+            continue
+        try:
             _add(parent, local).text = _text(value)
+        except ValueError:
+            raise SchemaViolation(
+                f"'{local}' holds characters XML cannot carry (control characters or NUL)"
+            ) from None
 
 
 def _organization(parent: etree._Element, local: str, org: Organization) -> None:

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from schemas.agency_codes import parse_agency_code
-from schemas.errors import AgencyCodeError
+from schemas.errors import AgencyCodeError, LienthongError
 from schemas.model import (
     VIETNAM_TIME,
     Attachment,
@@ -69,7 +69,11 @@ def compose(
         trace=(TraceHeader(organ_id=sender, timestamp=now),),
         attachments=tuple(_attachment(path) for path in attach or []),
     )
-    data = write_package(package)
+    try:
+        data = write_package(package)
+    except LienthongError as error:
+        typer.echo(f"lienthong compose: {error}", err=True)
+        raise typer.Exit(1) from None
     if output is None:
         typer.echo(data.decode("utf-8"), nl=False)
     else:

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from cryptography import x509
+from pydantic import ValidationError
 
 from schemas.errors import KeyMaterialError
 from schemas.hostile import time_refusals
@@ -28,6 +29,17 @@ def _trust(paths: list[Path]) -> list[x509.Certificate]:
             typer.echo(f"lienthong validate: --trust {path}: {error}", err=True)
             raise typer.Exit(EXIT_USAGE) from None
     return anchors
+
+
+def load_settings() -> EnvelopeSettings:
+    """The LIENTHONG_ settings, or a usage error naming the bad variable (never a traceback)."""
+    try:
+        return EnvelopeSettings()
+    except ValidationError as error:
+        for fault in error.errors():
+            name = f"LIENTHONG_{str(fault['loc'][0]).upper()}"
+            typer.echo(f"lienthong: {name}: {fault['msg']}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
 
 
 def _read_file(path: Path, max_bytes: int) -> bytes | str:
@@ -95,7 +107,7 @@ def validate(
     require_signature: Annotated[bool, typer.Option(help="Unsigned packages fail.")] = False,
 ) -> None:
     """Check edXML packages: kind, parties, attachments, signature and every problem found."""
-    settings = EnvelopeSettings()
+    settings = load_settings()
     options = InspectOptions(
         limits=settings.parse_limits(lenient=lenient or settings.lenient),
         trust=_trust(trust or []),
@@ -121,7 +133,7 @@ def _inspect(path: Path, options: InspectOptions, max_bytes: int) -> PackageRepo
 
 def bench_hostile() -> None:
     """Time how quickly each hostile input (XXE, billion laughs, 200 MB, ...) is refused."""
-    rows = time_refusals(EnvelopeSettings().parse_limits(lenient=True))
+    rows = time_refusals(load_settings().parse_limits(lenient=True))
     typer.echo(f"{'input':<22} {'bytes':>13} {'ms':>9}  refused with")
     for row in rows:
         typer.echo(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from lxml import etree
 
 from schemas.errors import SchemaViolation
-from schemas.model import LienthongInfo, Package, StatusCode
+from schemas.model import LienthongInfo, Package, StatusCode, TraceHeader
 from schemas.reader import read_package
 from schemas.safe_xml import ParseLimits
 from schemas.writer import build_tree, write_package
@@ -78,3 +80,8 @@ def test_content_ids_are_written_with_the_cid_prefix_sdk_peers_expect() -> None:
     tree = build_tree(document())
     ids = [e.text for e in tree.iter("{*}ContentId")]
     assert ids == ["cid:quyet-dinh.pdf-id", "cid:quyet-dinh.pdf-id"]
+
+
+def test_naive_timestamps_are_refused_by_the_model() -> None:
+    with pytest.raises(ValueError, match="timezone"):
+        TraceHeader(organ_id="000.12.05.H40", timestamp=datetime(2026, 1, 1, 10, 0))

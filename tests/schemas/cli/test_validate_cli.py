@@ -138,3 +138,40 @@ def test_bench_hostile_reports_every_refusal() -> None:
     rows = result.stdout.splitlines()[1:]
     assert len(rows) == 5
     assert all("UnsafeXmlError" in row for row in rows)
+
+
+def test_a_bad_setting_is_a_usage_error_naming_the_variable() -> None:
+    env = os.environ | {"LIENTHONG_MAX_XML_DEPTH": "abc"}
+    result = lienthong("validate", EDXML_SDK / "status.edxml", env=env)
+    assert result.returncode == 2
+    assert "LIENTHONG_MAX_XML_DEPTH" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_compose_writes_a_package_that_validates(tmp_path: Path) -> None:
+    attachment = tmp_path / "bao-cao.txt"
+    attachment.write_text("Báo cáo")
+    out = tmp_path / "out.edxml"
+    composed = lienthong(
+        "compose",
+        "--from",
+        COMMUNE,
+        "--to",
+        DISTRICT,
+        "--subject",
+        "V/v thử",
+        "--attach",
+        attachment,
+        "-o",
+        out,
+    )
+    assert composed.returncode == 0, composed.stderr
+    (report,) = json.loads(lienthong("validate", "--json", out).stdout)
+    assert report["acceptable"] and report["subject"] == "V/v thử"
+    assert report["attachments"][0]["name"] == "bao-cao.txt"
+
+
+def test_compose_refuses_control_characters_cleanly() -> None:
+    result = lienthong("compose", "--from", COMMUNE, "--to", DISTRICT, "--subject", "a\x01b")
+    assert result.returncode == 1
+    assert "'Subject' holds characters XML cannot carry" in result.stderr
+    assert "Traceback" not in result.stderr
