@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from schemas.agency_codes import parse_agency_code
-from schemas.errors import AgencyCodeError, SchemaViolation
+from schemas.errors import AgencyCodeError, Location, SchemaViolation
 from schemas.model import (
     Attachment,
     Business,
@@ -38,8 +38,9 @@ from schemas.model import (
     TraceHeader,
 )
 from schemas.namespaces import EDXML, LIENTHONG, qname
-from schemas.reader_nodes import Node, Problem, ReadContext
+from schemas.reader_nodes import Node, Problem, ReadContext, element_path, local_name
 from schemas.safe_xml import ParseLimits, parse_xml
+from schemas.xml_schema import known_element_names
 
 OLD_TAKE_BACK_AGREED = "14"
 
@@ -64,7 +65,24 @@ def read_package(data: bytes, limits: ParseLimits | None = None) -> ReadResult:
     for repair in parsed.repairs:
         ctx.note("repair", repair)
     package = read_tree(parsed.root, ctx)
+    _note_unknown_elements(parsed.root, ctx)
     return ReadResult(package=package, problems=tuple(ctx.problems))
+
+
+def _note_unknown_elements(root: etree._Element, ctx: ReadContext) -> None:
+    """Integrators' typos ('Subjet') would otherwise vanish without a word."""
+    known = known_element_names()
+    for element in root.iter(f"{{{EDXML}}}*"):
+        name = local_name(element)
+        if name in known or _inside_legacy_signature(element):
+            continue
+        where = Location(element.sourceline, path=element_path(element))
+        ctx.note("warning", f"unknown element '{name}' was ignored", where)
+
+
+def _inside_legacy_signature(element: etree._Element) -> bool:
+    """A Signature outside the XMLDSig namespace is the signature check's business."""
+    return any(local_name(e) == "Signature" for e in (element, *element.iterancestors()))
 
 
 def read_tree(root: etree._Element, ctx: ReadContext) -> Package:

@@ -58,6 +58,12 @@ def local_name(element: etree._Element) -> str:
     return etree.QName(element).localname
 
 
+def element_path(element: etree._Element) -> str:
+    """'/edXML/edXMLEnvelope/...' by local names, as every message shows paths."""
+    names = [local_name(node) for node in (element, *element.iterancestors())]
+    return "/" + "/".join(reversed(names))
+
+
 class Node:
     """One element of the package, with its path for error messages."""
 

@@ -18,6 +18,7 @@ from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, Signatur
 
 from schemas.namespaces import DSIG as DS_NS
 from schemas.namespaces import EDXML as EDXML_NS
+from schemas.reader_nodes import element_path
 from schemas.trust import CertificatePathError, signing_path
 
 DS_SIGNATURE = f"{{{DS_NS}}}Signature"
@@ -51,11 +52,6 @@ def header_of(root: etree._Element) -> etree._Element | None:
     return root.find(HEADER_PATH)
 
 
-def _path_of(element: etree._Element) -> str:
-    names = [etree.QName(node).localname for node in (element, *element.iterancestors())]
-    return "/" + "/".join(reversed(names))
-
-
 def _signature_parents(root: etree._Element) -> list[etree._Element]:
     header = header_of(root)
     return [root] if header is None else [root, header]
@@ -75,18 +71,30 @@ def find_signature(root: etree._Element) -> etree._Element | None:
     if foreign:
         beside = "beside the XMLDSig signature, " if signatures else ""
         raise SignatureRefused(
-            f"{beside}the Signature element at {_path_of(foreign[0])} is not in the XMLDSig "
+            f"{beside}the Signature element at {element_path(foreign[0])} is not in the XMLDSig "
             f"namespace ({DS_NS}), so it cannot be verified"
         )
     if not signatures:
         return None
+    _refuse_unsigned_parts(signatures[0])
     parent = signatures[0].getparent()
     if not any(parent is allowed for allowed in parents):
         raise SignatureRefused(
-            f"the signature sits at {_path_of(signatures[0])}; it must be a child of "
+            f"the signature sits at {element_path(signatures[0])}; it must be a child of "
             "edXMLHeader or of the root element"
         )
     return signatures[0]
+
+
+def _refuse_unsigned_parts(signature: etree._Element) -> None:
+    """ds:Object, ds:Manifest and RetrievalMethod would travel unsigned or fetch things: none."""
+    for local in ("Object", "Manifest", "RetrievalMethod"):
+        found = signature.find(f".//ds:{local}", _DS)
+        if found is not None:
+            raise SignatureRefused(
+                f"the signature carries a ds:{local} element, which lienthong does not accept "
+                "(it is not covered by the signature or points elsewhere)"
+            )
 
 
 def _algorithm_of(element: etree._Element | None, what: str) -> str:

@@ -115,6 +115,15 @@ def _is_ca(cert: x509.Certificate) -> bool:
         return False
 
 
+def _may_sign_documents(cert: x509.Certificate) -> bool:
+    """A key usage extension, when present, must allow signatures (or non-repudiation)."""
+    try:
+        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return True
+    return bool(usage.digital_signature or usage.content_commitment)
+
+
 def _anchored_at(cert: x509.Certificate, anchors: Sequence[x509.Certificate], at: datetime) -> bool:
     """Whether the certificate is an anchor, or is issued by one valid at that instant."""
     if any(_fingerprint(anchor) == _fingerprint(cert) for anchor in anchors):
@@ -132,6 +141,8 @@ def trust_problem(
     Every certificate up to the anchor must be valid at `at`, and every one above the signing
     certificate must be a CA.
     """
+    if not _may_sign_documents(path[0]):
+        return f"certificate {describe(path[0])} is not meant for signing (its key usage)"
     for index, cert in enumerate(path):
         problem = validity_problem(cert, at)
         if problem is not None:

@@ -13,12 +13,26 @@ XSD_DIRECTORY = "xsd"
 EDXML_XSD = "edxml.xsd"
 
 
+XS = "http://www.w3.org/2001/XMLSchema"
+
+
+def _schema_document() -> etree._ElementTree:
+    with as_file(files("schemas") / XSD_DIRECTORY / EDXML_XSD) as path:
+        parser = etree.XMLParser(no_network=True, resolve_entities=False)
+        return etree.parse(str(path), parser)
+
+
+@cache
+def known_element_names() -> frozenset[str]:
+    """Every edXML element name the schema knows (readers also accept 'Business')."""
+    names = {element.get("name") for element in _schema_document().iter(f"{{{XS}}}element")}
+    return frozenset(name for name in names if name) | {"Business"}
+
+
 @cache
 def edxml_schema() -> etree.XMLSchema:
     """The compiled schema (imports resolved from the package's own files, never the network)."""
-    with as_file(files("schemas") / XSD_DIRECTORY / EDXML_XSD) as path:
-        parser = etree.XMLParser(no_network=True, resolve_entities=False)
-        return etree.XMLSchema(etree.parse(str(path), parser))
+    return etree.XMLSchema(_schema_document())
 
 
 def validate_against_xsd(root: etree._Element) -> None:

@@ -245,3 +245,18 @@ def test_a_header_with_both_recipients_and_a_status_code_is_refused() -> None:
     )
     with pytest.raises(SchemaViolation, match="both 'To'"):
         read_package(data)
+
+
+def test_unknown_elements_are_reported_not_silently_dropped() -> None:
+    data = sdk_package("edoc_update.edxml").replace(b"edXML:Content>", b"edXML:Contnet>")
+    result = read_package(data)
+    (warning,) = [p for p in result.problems if "unknown element" in p.message]
+    assert "'Contnet'" in warning.message
+    assert warning.where is not None
+    assert warning.where.path == "/edXML/edXMLEnvelope/edXMLHeader/MessageHeader/Contnet"
+
+
+def test_the_sdk_packages_use_no_element_the_schema_does_not_know() -> None:
+    for name in WELL_FORMED:
+        problems = read_package(sdk_package(name)).problems
+        assert not [p for p in problems if "unknown element" in p.message], name

@@ -8,6 +8,8 @@ import string
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
 from signxml.algorithms import DigestAlgorithm, SignatureMethod
@@ -349,3 +351,37 @@ def test_comment_tricks_inside_signed_text_change_nothing_that_is_read() -> None
     assert shown == read_package(verification.verified_xml).package
     assert isinstance(shown, DocumentPackage)
     assert shown.attachments[0].content == b"hello world attachment"
+
+
+@pytest.mark.parametrize("local", ["Object", "RetrievalMethod"])
+def test_unsigned_parts_inside_the_signature_are_refused(signed: bytes, local: str) -> None:
+    root = parse(signed)
+    signature = next(root.iter(DS_SIGNATURE))
+    etree.SubElement(signature, f"{{{DS_NS}}}{local}").text = "payload"
+    result = verify_package(serialize(root))
+    assert result.state is SignatureState.INVALID
+    assert result.reason is not None and f"ds:{local}" in result.reason
+
+
+def test_a_certificate_not_meant_for_signing_is_not_trusted(ca: SigningIdentity) -> None:
+    signer = agency(ca)
+    usage = x509.KeyUsage(
+        digital_signature=False, content_commitment=False, key_encipherment=True,
+        data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
+        encipher_only=False, decipher_only=False,
+    )  # fmt: skip
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(signer.certificate.subject)
+        .issuer_name(ca.certificate.subject)
+        .public_key(signer.private_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(signer.certificate.not_valid_before_utc)
+        .not_valid_after(signer.certificate.not_valid_after_utc)
+        .add_extension(usage, critical=True)
+    )
+    encrypt_only = builder.sign(ca.private_key, hashes.SHA256())
+    identity = SigningIdentity(signer.private_key, encrypt_only, (ca.certificate,))
+    result = verify_package(sign_package(package(), identity), trust=[ca.certificate])
+    assert not result.accepted
+    assert result.reason is not None and "not meant for signing" in result.reason
