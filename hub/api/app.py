@@ -1,0 +1,76 @@
+"""The hub's FastAPI application: routes, the one error handler, health and the trust bundle."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from cryptography.hazmat.primitives.serialization import Encoding
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
+from sqlalchemy import text
+
+from hub.api.dependencies import CurrentRuntime, Viewer
+from hub.directory.endpoints import router as directory_router
+from hub.errors import HubError
+from hub.runtime import Runtime, load_hub_identity, load_trust
+from hub.settings import HubSettings
+from hub.timeline.endpoints import router as timeline_router
+from schemas.errors import LienthongError
+
+
+def _error(request: Request, error: Exception) -> Response:
+    """Every deliberate error becomes a JSON body saying what is wrong, never a trace."""
+    assert isinstance(error, LienthongError)
+    status = error.http_status if isinstance(error, HubError) else 422
+    return JSONResponse({"error": error.code, "detail": str(error)}, status_code=status)
+
+
+def create_app(settings: HubSettings, runtime: Runtime | None = None) -> FastAPI:
+    """The API; with no runtime given, it builds and connects its own at start-up."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own = runtime is None
+        app.state.runtime = runtime or Runtime.create(settings)
+        if own:
+            await app.state.runtime.broker.connect()
+        yield
+        if own:
+            await app.state.runtime.close()
+
+    app = FastAPI(
+        title="lienthong hub", version="1", lifespan=lifespan,
+        description="Directory, document timelines and trust bundle of the lienthong hub.",
+    )  # fmt: skip
+    app.add_exception_handler(LienthongError, _error)
+    app.include_router(directory_router)
+    app.include_router(timeline_router)
+    app.add_api_route("/healthz", healthz, methods=["GET"], tags=["health"])
+    app.add_api_route("/readyz", readyz, methods=["GET"], tags=["health"])
+    app.add_api_route("/v1/trust-bundle", trust_bundle, methods=["GET"], tags=["directory"],
+                      response_class=PlainTextResponse)  # fmt: skip
+    return app
+
+
+async def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+async def readyz(rt: CurrentRuntime) -> JSONResponse:
+    """The database and the broker are reachable."""
+    checks = {"database": "ok", "broker": "ok" if rt.broker.connected else "unreachable"}
+    try:
+        async with rt.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception as error:  # any failure means not ready; the body says which
+        checks["database"] = f"unreachable: {type(error).__name__}"
+    ready = all(value == "ok" for value in checks.values())
+    return JSONResponse(checks, status_code=200 if ready else 503)
+
+
+async def trust_bundle(rt: CurrentRuntime, _: Viewer) -> str:
+    """PEM certificates adapters trust: the CA bundle and the hub's own certificate."""
+    certificates = [*load_trust(rt.settings), load_hub_identity(rt.settings).certificate]
+    return "".join(c.public_bytes(Encoding.PEM).decode("ascii") for c in certificates)

@@ -1,0 +1,69 @@
+"""Request dependencies: the transaction each request owns, and who is asking."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.runtime import Runtime
+from hub.settings import HubSettings, Role
+
+_ORDER = [Role.VIEWER, Role.OPERATOR, Role.ADMIN]
+_bearer = HTTPBearer(
+    auto_error=False, description="An operator token from LIENTHONG_OPERATOR_TOKENS"
+)
+
+
+def runtime(request: Request) -> Runtime:
+    value: Runtime = request.app.state.runtime
+    return value
+
+
+def settings(request: Request) -> HubSettings:
+    return runtime(request).settings
+
+
+async def session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request: committed when the route returns, rolled back if it raises."""
+    async with runtime(request).sessions() as db, db.begin():
+        yield db
+
+
+def _role_of(token: str, tokens: dict[str, Role]) -> Role | None:
+    for known, role in tokens.items():
+        if secrets.compare_digest(known.encode(), token.encode()):
+            return role
+    return None
+
+
+def require(minimum: Role):  # type: ignore[no-untyped-def]
+    """A dependency that lets through tokens whose role is at least `minimum`."""
+
+    def check(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Role:
+        if credentials is None:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "an operator token is required",
+                                headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+        role = _role_of(credentials.credentials, settings(request).operator_tokens)
+        if role is None:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown operator token",
+                                headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+        if _ORDER.index(role) < _ORDER.index(minimum):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"this needs the {minimum} role")
+        return role
+
+    return check
+
+
+Session = Annotated[AsyncSession, Depends(session)]
+Viewer = Annotated[Role, Depends(require(Role.VIEWER))]
+Admin = Annotated[Role, Depends(require(Role.ADMIN))]
+Settings = Annotated[HubSettings, Depends(settings)]
+CurrentRuntime = Annotated[Runtime, Depends(runtime)]

@@ -1,0 +1,68 @@
+"""The append-only, hash-chained audit log: every accept, refusal, delivery, status and action.
+
+Each entry's hash covers its content and the previous entry's hash, so changing or removing
+any row breaks the chain from there on. Appends take a transaction-scoped advisory lock so
+that several hub workers still build one chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.models import AuditEntry
+
+GENESIS = "0" * 64
+_CHAIN_LOCK = 0x6C69656E  # 'lien': one advisory lock id for the whole chain
+
+
+def entry_hash(previous: str, entry: AuditEntry) -> str:
+    """The hash an entry must carry, given the hash of the entry before it."""
+    canonical = json.dumps(
+        [previous, entry.at.astimezone(UTC).isoformat(), entry.action, entry.actor,
+         entry.subject, entry.detail],
+        sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str,
+    )  # fmt: skip
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def append(
+    session: AsyncSession, action: str, actor: str, subject: str, detail: dict[str, object]
+) -> AuditEntry:
+    """Add one entry at the end of the chain (flushed; the caller's transaction commits it)."""
+    await session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _CHAIN_LOCK})
+    last = await session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1))
+    previous = last or GENESIS
+    at = datetime.now(UTC)
+    entry = AuditEntry(
+        at=at, action=action, actor=actor, subject=subject, detail=detail, previous_hash=previous
+    )
+    entry.hash = entry_hash(previous, entry)
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    entries: int
+    broken_at: int | None  # id of the first entry that does not fit, None when intact
+    reason: str | None
+
+
+async def verify_chain(session: AsyncSession) -> ChainCheck:
+    """Walk the chain in order; report the first entry whose hash or link does not hold."""
+    previous = GENESIS
+    count = await session.scalar(select(func.count()).select_from(AuditEntry)) or 0
+    for entry in await session.scalars(select(AuditEntry).order_by(AuditEntry.id)):
+        if entry.previous_hash != previous:
+            return ChainCheck(count, entry.id, "it does not link to the entry before it")
+        if entry.hash != entry_hash(previous, entry):
+            return ChainCheck(count, entry.id, "its content was changed after it was written")
+        previous = entry.hash
+    return ChainCheck(count, None, None)

@@ -1,0 +1,221 @@
+"""Everything the hub says to RabbitMQ over AMQP. The only hub module that imports aio-pika.
+
+Topology (declared idempotently at start, every queue argument explicit because RabbitMQ 3.x
+and 4.x differ in defaults):
+
+- ``intake`` direct exchange -> ``intake`` quorum queue (routing key ``envelope``); anything
+  published with another key goes to the alternate exchange ``unroutable`` and its queue;
+- ``mailbox`` direct exchange -> one quorum queue per agency, routing key = agency code; the hub
+  publishes there with the mandatory flag, so a missing mailbox is an error, not a silent drop;
+- every queue dead-letters (at least once) into ``dead-letter`` after ``delivery_limit`` tries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from functools import partial
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractExchange,
+    AbstractIncomingMessage,
+    AbstractQueue,
+    AbstractRobustConnection,
+    ExchangeType,
+)
+from aio_pika.exceptions import AMQPError, DeliveryError
+
+from hub.errors import BrokerUnavailable, Unroutable
+from hub.settings import HubSettings
+
+log = logging.getLogger(__name__)
+INTAKE_ROUTING_KEY = "envelope"
+CONNECT_BACKOFF_S = (0.5, 1, 2, 4, 8)
+
+
+class Decision(Enum):
+    """What to do with an intake message once it was handled."""
+
+    ACK = "ack"
+    DEAD_LETTER = "dead-letter"
+    RETRY = "retry"  # put it back and stop consuming until the services are healthy again
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """An intake message, without the AMQP library around it."""
+
+    body: bytes
+    message_id: str | None
+    user_id: str | None
+    delivery_count: int
+
+
+Handler = Callable[[Incoming], Awaitable[Decision]]
+
+
+def queue_arguments(settings: HubSettings, *, dead_letters: bool = True) -> dict[str, Any]:
+    """Arguments of every durable queue, stated in full."""
+    arguments: dict[str, Any] = {"x-queue-type": "quorum", "x-overflow": "reject-publish"}
+    if dead_letters:
+        arguments |= {
+            "x-delivery-limit": settings.delivery_limit,
+            "x-dead-letter-exchange": settings.dead_letter_exchange,
+            "x-dead-letter-strategy": "at-least-once",
+        }
+    return arguments
+
+
+def _incoming(message: AbstractIncomingMessage) -> Incoming:
+    count = (message.headers or {}).get("x-delivery-count", 0)
+    return Incoming(
+        body=message.body,
+        message_id=message.message_id,
+        user_id=message.user_id,
+        delivery_count=int(count) if isinstance(count, int | str) else 0,
+    )
+
+
+class Broker:
+    """One robust connection, a confirming channel for publishing and one for consuming."""
+
+    def __init__(self, settings: HubSettings) -> None:
+        self.settings = settings
+        self._connection: AbstractRobustConnection | None = None
+        self._publishing: AbstractChannel | None = None
+        self._mailbox: AbstractExchange | None = None
+
+    async def connect(self) -> None:
+        """Connect, retrying the first attempt (connect_robust only retries once connected)."""
+        for delay in (*CONNECT_BACKOFF_S, None):
+            try:
+                self._connection = await aio_pika.connect_robust(self.settings.amqp_url)
+                break
+            except (OSError, AMQPError) as error:
+                if delay is None:
+                    raise BrokerUnavailable(f"cannot reach RabbitMQ: {error}") from None
+                log.warning("RabbitMQ not reachable (%s); retrying in %s s", error, delay)
+                await asyncio.sleep(delay)
+        self._publishing = await self._channel()
+        self._mailbox = await self._publishing.declare_exchange(
+            self.settings.mailbox_exchange, ExchangeType.DIRECT, durable=True
+        )
+
+    @property
+    def connected(self) -> bool:
+        return self._connection is not None and not self._connection.is_closed
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            await self._connection.close()
+
+    async def _channel(self) -> AbstractChannel:
+        if self._connection is None:
+            raise BrokerUnavailable("not connected to RabbitMQ")
+        return await self._connection.channel(publisher_confirms=True, on_return_raises=True)
+
+    async def declare_topology(self, mailboxes: Sequence[str] = ()) -> None:
+        """Exchanges and queues the hub relies on; safe to repeat."""
+        s = self.settings
+        channel = await self._channel()
+        try:
+            dead = await channel.declare_exchange(
+                s.dead_letter_exchange, ExchangeType.FANOUT, durable=True
+            )
+            dlq = await channel.declare_queue(
+                s.dead_letter_queue, durable=True, arguments=queue_arguments(s, dead_letters=False)
+            )
+            await dlq.bind(dead)
+            lost = await channel.declare_exchange(
+                s.unroutable_exchange, ExchangeType.FANOUT, durable=True
+            )
+            await (await self._queue(channel, s.unroutable_queue)).bind(lost)
+            intake = await channel.declare_exchange(
+                s.intake_exchange, ExchangeType.DIRECT, durable=True,
+                arguments={"alternate-exchange": s.unroutable_exchange},
+            )  # fmt: skip
+            await (await self._queue(channel, s.intake_queue)).bind(intake, INTAKE_ROUTING_KEY)
+            await channel.declare_exchange(s.mailbox_exchange, ExchangeType.DIRECT, durable=True)
+            for code in mailboxes:
+                await self._declare_mailbox(channel, code)
+        finally:
+            await channel.close()
+
+    async def _queue(self, channel: AbstractChannel, name: str) -> AbstractQueue:
+        return await channel.declare_queue(
+            name, durable=True, arguments=queue_arguments(self.settings)
+        )
+
+    async def _declare_mailbox(self, channel: AbstractChannel, code: str) -> None:
+        queue = await self._queue(channel, self.settings.mailbox_queue(code))
+        await queue.bind(self.settings.mailbox_exchange, routing_key=code)
+
+    async def declare_mailbox(self, code: str) -> None:
+        """One agency's mailbox queue, bound to the mailbox exchange by its code."""
+        channel = await self._channel()
+        try:
+            await self._declare_mailbox(channel, code)
+        finally:
+            await channel.close()
+
+    async def publish_to_mailbox(self, code: str, body: bytes, message_id: str) -> None:
+        """Persistent, mandatory, confirmed; raises a Transient error when it did not land."""
+        if self._mailbox is None:
+            raise BrokerUnavailable("not connected to RabbitMQ")
+        message = aio_pika.Message(
+            body, message_id=message_id, delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            content_type="application/xml",
+        )  # fmt: skip
+        try:
+            await self._mailbox.publish(
+                message, routing_key=code, mandatory=True, timeout=self.settings.publish_timeout_s
+            )
+        except DeliveryError as error:
+            raise Unroutable(f"mailbox of '{code}' refused the envelope: {error}") from None
+        except (TimeoutError, AMQPError, OSError) as error:
+            raise BrokerUnavailable(f"publishing to '{code}' failed: {error!r}") from None
+
+    async def consume_intake(
+        self, handle: Handler, recovered: Callable[[], Awaitable[None]]
+    ) -> None:
+        """Handle intake messages until cancelled; on RETRY pause until `recovered` returns."""
+        while True:
+            retry = asyncio.Event()
+            channel = await self._channel()
+            await channel.set_qos(prefetch_count=self.settings.prefetch)
+            queue = await self._queue(channel, self.settings.intake_queue)
+            tag = await queue.consume(partial(self._on_message, handle=handle, retry=retry))
+            try:
+                await retry.wait()
+            finally:
+                await _quietly(queue.cancel(tag))
+                await _quietly(channel.close())
+            log.warning("intake paused: a service is unavailable; waiting for it")
+            await recovered()
+            log.info("intake resumed")
+
+    async def _on_message(
+        self, message: AbstractIncomingMessage, handle: Handler, retry: asyncio.Event
+    ) -> None:
+        decision = await handle(_incoming(message))
+        if decision is Decision.ACK:
+            await message.ack()
+        elif decision is Decision.DEAD_LETTER:
+            await message.reject(requeue=False)
+        else:
+            await message.nack(requeue=True)
+            retry.set()
+
+
+async def _quietly(step: Awaitable[Any]) -> None:
+    """Closing on a broken connection fails too; the robust connection recovers by itself."""
+    try:
+        await step
+    except (AMQPError, OSError, RuntimeError) as error:
+        log.debug("ignored while closing: %r", error)

@@ -1,0 +1,269 @@
+"""The hub's commands in the `lienthong` CLI: serve, db, agency, audit, init-pki.
+
+Registered through the ``lienthong.commands`` entry points, so the envelope CLI in ``schemas``
+never imports the hub.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.audit import verify_chain
+from hub.broker_admin import BrokerAdmin
+from hub.db import transaction
+from hub.directory import repository, service
+from hub.directory.payloads import AgencyIn, AgencyOut, Registered
+from hub.migrate import upgrade
+from hub.models import AgencyLevel, AgencyState
+from hub.runtime import BrokerProvisioner, Runtime, load_trust
+from hub.service_main import ServeRole, serve
+from hub.settings import HubSettings
+from schemas.errors import LienthongError
+from schemas.keys import create_ca, issue_agency_certificate, write_certificates, write_private_key
+
+T = TypeVar("T")
+hub_app = typer.Typer(help="Run the hub.", no_args_is_help=True)
+db_app = typer.Typer(help="The hub's database.", no_args_is_help=True)
+agency_app = typer.Typer(help="The agency directory.", no_args_is_help=True)
+cert_app = typer.Typer(help="Agencies' signing certificates.", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+agency_app.add_typer(cert_app, name="cert")
+
+
+def settings() -> HubSettings:
+    """The LIENTHONG_ settings, or a usage error naming the bad variable."""
+    try:
+        return HubSettings()
+    except ValidationError as error:
+        for fault in error.errors():
+            typer.echo(
+                f"lienthong: LIENTHONG_{str(fault['loc'][0]).upper()}: {fault['msg']}", err=True
+            )
+        raise typer.Exit(2) from None
+
+
+def run(work: Coroutine[Any, Any, T]) -> T:
+    """Run a command's coroutine; a deliberate error is one line on stderr and exit 1."""
+    try:
+        return asyncio.run(work)
+    except LienthongError as error:
+        typer.echo(f"lienthong: {error}", err=True)
+        raise typer.Exit(1) from None
+
+
+async def _in_transaction(
+    work: Callable[[AsyncSession, Runtime], Awaitable[T]], broker: bool = False
+) -> T:
+    runtime = Runtime.create(settings())
+    try:
+        if broker:
+            await runtime.broker.connect()
+        async with transaction(runtime.sessions) as session:
+            return await work(session, runtime)
+    finally:
+        await runtime.close()
+
+
+def _echo_json(value: Any) -> None:
+    typer.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+@hub_app.command("serve")
+def serve_command(
+    role: Annotated[ServeRole, typer.Option(help="api, worker, or both.")] = ServeRole.ALL,
+) -> None:
+    """Run the hub: migrate, then the HTTP API and/or the intake worker."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    run(serve(settings(), role))
+
+
+@hub_app.command("init-pki")
+def init_pki(
+    directory: Annotated[Path, typer.Option("--dir", help="Where to write.")] = Path("var/pki"),
+) -> None:
+    """Sandbox only: a test CA and the hub's signing key, where the default settings look."""
+    ca = create_ca("lienthong sandbox CA", algorithm="ec")
+    hub = issue_agency_certificate(ca, "lienthong.hub", "lienthong hub", algorithm="ec")
+    directory.mkdir(parents=True, exist_ok=True)
+    write_private_key(ca.private_key, directory / "ca.key.pem")
+    write_certificates([ca.certificate], directory / "ca.cert.pem")
+    write_private_key(hub.private_key, directory / "hub.key.pem")
+    write_certificates([hub.certificate, ca.certificate], directory / "hub.cert.pem")
+    typer.echo(f"wrote a sandbox CA and the hub's key to {directory}/")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the database migrations (idempotent)."""
+    upgrade(settings().database_url)
+    typer.echo("database is at the latest migration")
+
+
+def _registered_row(item: Registered) -> list[str]:
+    agency = item.agency
+    return [agency.code, agency.broker_user, item.broker_password or "", agency.mailbox]
+
+
+async def _register(session: AsyncSession, runtime: Runtime, spec: AgencyIn) -> Registered:
+    async with BrokerAdmin(runtime.settings) as admin:
+        return await service.register(
+            session, BrokerProvisioner(runtime.settings, admin, runtime.broker), spec
+        )
+
+
+@agency_app.command("add")
+def agency_add(
+    code: str,
+    name: Annotated[str, typer.Option(help="Official name.")],
+    level: Annotated[AgencyLevel, typer.Option(help="province, department, district, commune...")],
+    parent: Annotated[str | None, typer.Option(help="Parent agency code.")] = None,
+) -> None:
+    """Register an agency: directory entry, mailbox and broker account (password shown once)."""
+    try:
+        spec = AgencyIn(code=code, name=name, level=level, parent_code=parent)
+    except ValidationError as error:
+        raise typer.BadParameter(error.errors()[0]["msg"]) from None
+    item = run(_in_transaction(lambda s, r: _register(s, r, spec), broker=True))
+    typer.echo(f"registered {code}; broker account {item.agency.broker_user}")
+    typer.echo(
+        f"broker password (shown once, give it to the agency's adapter): {item.broker_password}"
+    )
+
+
+def _read_specs(path: Path) -> list[AgencyIn]:
+    text = path.read_text(encoding="utf-8-sig")
+    rows: list[dict[str, Any]]
+    if path.suffix.lower() == ".json":
+        rows = json.loads(text)
+    else:
+        rows = list(csv.DictReader(text.splitlines()))
+    specs = []
+    for number, row in enumerate(rows, start=2 if path.suffix.lower() != ".json" else 1):
+        try:
+            specs.append(AgencyIn(**{k: (v or None) for k, v in row.items() if k}))
+        except (ValidationError, TypeError) as error:
+            raise typer.BadParameter(f"{path}, row {number}: {error}") from None
+    return specs
+
+
+@agency_app.command("import")
+def agency_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or JSON.")],
+    credentials: Annotated[
+        Path | None, typer.Option(help="Write new broker passwords here (CSV).")
+    ] = None,
+) -> None:
+    """Register every new agency of a CSV (code,name,level,parent_code) or JSON file."""
+    specs = _read_specs(file)
+
+    async def work(session: AsyncSession, runtime: Runtime) -> Any:
+        async with BrokerAdmin(runtime.settings) as admin:
+            provisioner = BrokerProvisioner(runtime.settings, admin, runtime.broker)
+            return await service.import_agencies(session, provisioner, specs)
+
+    summary = run(_in_transaction(work, broker=True))
+    rows = [_registered_row(item) for item in summary.created]
+    if credentials is not None and rows:
+        credentials.touch(mode=0o600)
+        with credentials.open("w", newline="") as out:
+            csv.writer(out).writerows(
+                [["code", "broker_user", "broker_password", "mailbox"], *rows]
+            )
+    counts = f"created {len(summary.created)}, updated {len(summary.updated)}"
+    typer.echo(f"{counts}, unchanged {len(summary.unchanged)}; {len(summary.groups)} groups")
+    if rows and credentials is None:
+        typer.echo("broker passwords (shown once):")
+        for row in rows:
+            typer.echo("  " + "  ".join(row[:3]))
+
+
+@agency_app.command("list")
+def agency_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Every registered agency."""
+
+    async def work(session: AsyncSession, runtime: Runtime) -> list[AgencyOut]:
+        return [
+            AgencyOut.of(a, runtime.settings.mailbox_queue(a.code))
+            for a in await repository.agencies(session)
+        ]
+
+    agencies = run(_in_transaction(work))
+    if as_json:
+        _echo_json([a.model_dump(mode="json") for a in agencies])
+        return
+    for a in agencies:
+        typer.echo(f"{a.code:<16} {a.level:<10} {a.state:<9} {a.parent_code or '-':<16} {a.name}")
+
+
+@agency_app.command("show")
+def agency_show(code: str) -> None:
+    """One agency, its certificates and mailbox."""
+
+    async def work(session: AsyncSession, runtime: Runtime) -> AgencyOut:
+        return AgencyOut.of(
+            await service.get_agency(session, code), runtime.settings.mailbox_queue(code)
+        )
+
+    _echo_json(run(_in_transaction(work)).model_dump(mode="json"))
+
+
+def _set_state(code: str, state: AgencyState) -> None:
+    run(_in_transaction(lambda s, r: service.set_state(s, code, state)))
+    typer.echo(f"{code} is {state}")
+
+
+@agency_app.command("suspend")
+def agency_suspend(code: str) -> None:
+    """Suspend an agency: the hub refuses what it sends and what is sent to it."""
+    _set_state(code, AgencyState.SUSPENDED)
+
+
+@agency_app.command("activate")
+def agency_activate(code: str) -> None:
+    """Lift a suspension."""
+    _set_state(code, AgencyState.ACTIVE)
+
+
+@cert_app.command("add")
+def cert_add(
+    code: str, certificate: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]
+) -> None:
+    """Register a signing certificate (PEM) to an agency; it must chain to the trust bundle."""
+    pem = certificate.read_bytes()
+    row = run(
+        _in_transaction(lambda s, r: service.add_certificate(s, code, pem, load_trust(r.settings)))
+    )
+    typer.echo(
+        f"registered certificate {row.fingerprint} ({row.subject}) to {code}, "
+        f"valid to {row.not_after:%Y-%m-%d}"
+    )
+
+
+@cert_app.command("revoke")
+def cert_revoke(code: str, fingerprint: str) -> None:
+    """Revoke an agency's certificate by its SHA-256 fingerprint (or a unique prefix)."""
+    row = run(_in_transaction(lambda s, r: service.revoke_certificate(s, code, fingerprint)))
+    typer.echo(f"revoked certificate {row.fingerprint} of {code}")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the audit log's hash chain; say where it breaks."""
+    check = run(_in_transaction(lambda s, r: verify_chain(s)))
+    if check.broken_at is None:
+        typer.echo(f"audit chain intact: {check.entries} entries")
+        return
+    typer.echo(f"audit chain BROKEN at entry {check.broken_at}: {check.reason}", err=True)
+    raise typer.Exit(1)

@@ -1,0 +1,1 @@
+"""The agency directory: agencies, their certificates and broker accounts, addressing groups."""

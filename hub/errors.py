@@ -1,0 +1,64 @@
+"""The hub's errors, under the one lienthong hierarchy.
+
+``Refusal``s are verdicts on input (the sender hears the reason); ``Transient`` errors mean a
+service is away and the work must wait, never be thrown away. One handler maps these to HTTP
+(hub.api), one policy to broker decisions (hub.intake.consumers).
+"""
+
+from __future__ import annotations
+
+from schemas.errors import LienthongError
+
+
+class HubError(LienthongError):
+    code = "hub"
+    http_status = 500
+
+
+class Refusal(HubError):
+    """An envelope the hub will not route; the reason goes back to the sender in a status 02."""
+
+    code = "refused"
+    http_status = 422
+
+
+class NotFound(HubError):
+    code = "not-found"
+    http_status = 404
+
+
+class Conflict(HubError):
+    code = "conflict"
+    http_status = 409
+
+
+class InvalidRequest(HubError):
+    code = "invalid"
+    http_status = 422
+
+
+class Transient(HubError):
+    """A service (database, broker) is unavailable for now: retry later, lose nothing."""
+
+    code = "unavailable"
+    http_status = 503
+
+
+class BrokerUnavailable(Transient):
+    code = "broker-unavailable"
+
+
+class Unroutable(Transient):
+    """The broker returned a mandatory publish: a mailbox queue is missing."""
+
+    code = "unroutable"
+
+
+class DatabaseUnavailable(Transient):
+    code = "database-unavailable"
+
+
+class ConfigurationError(HubError):
+    """The hub cannot start as configured (missing key, unreadable trust bundle, ...)."""
+
+    code = "configuration"

@@ -1,0 +1,1 @@
+"""Intake: every envelope an agency publishes is checked, recorded once and routed, or refused."""

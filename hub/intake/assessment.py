@@ -1,0 +1,161 @@
+"""Judging one intake message, in the order the hub promises: safe parse, validate, verify the
+signature, bind certificate and broker account to the sender, resolve recipients.
+
+Every failure is a ``Refusal`` whose message the sender will read in a status 02.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from cryptography import x509
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.broker import Incoming
+from hub.directory import repository as directory
+from hub.directory.service import resolve
+from hub.errors import Refusal
+from hub.intake import repository
+from hub.models import Agency, AgencyState, Envelope
+from schemas.errors import EnvelopeError
+from schemas.model import DocumentPackage, Package, StatusPackage
+from schemas.reader import read_package
+from schemas.safe_xml import ParseLimits
+from schemas.signing import SignatureState, Verification, verify_package
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What the hub trusts: the CA bundle, and whether legacy SHA-1 signatures pass."""
+
+    trust: Sequence[x509.Certificate]
+    limits: ParseLimits
+    allow_legacy_sha1: bool = False
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """An envelope that passed every check, with whom it goes to."""
+
+    package: Package
+    sender: Agency
+    recipients: list[str]
+    envelope_id: str
+    document: Envelope | None = None  # for a status: the document it is about
+
+
+def _first_error(data: bytes, limits: ParseLimits) -> None:
+    """Parse and validate before any cryptography: the most specific reason wins."""
+    try:
+        result = read_package(data, limits)
+    except EnvelopeError as error:
+        raise Refusal(f"the package cannot be read: {error}") from None
+    errors = [p for p in result.problems if p.severity == "error"]
+    if errors:
+        raise Refusal(f"the package is not valid: {errors[0]}")
+
+
+def _verified(data: bytes, policy: Policy) -> tuple[Package, Verification]:
+    verification = verify_package(
+        data, trust=policy.trust, allow_legacy_sha1=policy.allow_legacy_sha1, limits=policy.limits
+    )
+    if verification.state is SignatureState.ABSENT:
+        raise Refusal("the package is not signed; the hub routes signed packages only")
+    if not verification.accepted or verification.verified_xml is None:
+        raise Refusal(f"the signature is not accepted: {verification.reason}")
+    # Only what the signature covers is used from here on.
+    return read_package(verification.verified_xml, policy.limits).package, verification
+
+
+async def publisher(session: AsyncSession, incoming: Incoming) -> Agency | None:
+    """The agency whose broker account published (RabbitMQ validated the user_id)."""
+    if not incoming.user_id:
+        return None
+    return await directory.agency_by_broker_user(session, incoming.user_id)
+
+
+def _bind_sender(package: Package, agency: Agency) -> None:
+    if package.sender.organ_id != agency.code:
+        raise Refusal(
+            f"the package says it is from '{package.sender.organ_id}', but it was published "
+            f"with the broker account of '{agency.code}'"
+        )
+    if agency.state != AgencyState.ACTIVE:
+        raise Refusal(f"the sending agency '{agency.code}' is suspended")
+
+
+async def _bind_certificate(
+    session: AsyncSession, verification: Verification, agency: Agency
+) -> None:
+    info = verification.certificate
+    registered = await directory.certificate(session, info.sha256_fingerprint) if info else None
+    if info is None or registered is None or registered.agency_id != agency.id:
+        subject = info.subject if info else "none"
+        raise Refusal(f"the signing certificate ({subject}) is not registered to '{agency.code}'")
+    if registered.revoked_at is not None:
+        raise Refusal(
+            f"the signing certificate of '{agency.code}' was revoked on "
+            f"{registered.revoked_at:%Y-%m-%d}"
+        )
+    if not registered.not_before <= datetime.now(UTC) <= registered.not_after:
+        raise Refusal(f"the signing certificate of '{agency.code}' is not valid today")
+
+
+async def _document_recipients(session: AsyncSession, package: DocumentPackage) -> list[str]:
+    resolution = await resolve(session, [org.organ_id for org in package.recipients])
+    if resolution.unknown:
+        raise Refusal(f"unknown recipient(s): {', '.join(resolution.unknown)}")
+    if resolution.suspended:
+        raise Refusal(f"suspended recipient(s): {', '.join(resolution.suspended)}")
+    if not resolution.agencies:
+        raise Refusal("the package names no recipient that can receive it")
+    return [agency.code for agency in resolution.agencies]
+
+
+async def _status_route(
+    session: AsyncSession, package: StatusPackage, sender: str
+) -> tuple[Envelope, list[str]]:
+    """The document a status is about, and who hears of it: 13 goes down, the rest go back up."""
+    about = package.response_for
+    found = await repository.documents(session, about.document_id or "", about.organ_id)
+    if not found:
+        raise Refusal(
+            f"status {package.status_code} is about an unknown document '{about.document_id}'"
+        )
+    document = found[-1]
+    recipients = [d.recipient_code for d in document.deliveries]
+    if package.status_code.sent_by_sender:
+        if sender != document.sender_code:
+            raise Refusal(
+                f"only the sender '{document.sender_code}' may ask to take a document back (13)"
+            )
+        return document, recipients
+    if sender not in recipients:
+        raise Refusal(
+            f"'{sender}' did not receive document '{about.document_id}', so it cannot report on it"
+        )
+    return document, [document.sender_code]
+
+
+def envelope_id_of(package: Package, incoming: Incoming, digest: str) -> str:
+    """The signed lienthong EnvelopeId, else the AMQP message id, else the content digest."""
+    if package.lienthong and package.lienthong.envelope_id:
+        return package.lienthong.envelope_id
+    return incoming.message_id or digest
+
+
+async def assess(
+    session: AsyncSession, incoming: Incoming, agency: Agency, policy: Policy, digest: str
+) -> Verdict:
+    """Run every check on one message published by `agency`; raise Refusal on the first failure."""
+    _first_error(incoming.body, policy.limits)
+    package, verification = _verified(incoming.body, policy)
+    _bind_sender(package, agency)
+    await _bind_certificate(session, verification, agency)
+    envelope_id = envelope_id_of(package, incoming, digest)
+    if isinstance(package, StatusPackage):
+        document, recipients = await _status_route(session, package, agency.code)
+        return Verdict(package, agency, recipients, envelope_id, document)
+    return Verdict(package, agency, await _document_recipients(session, package), envelope_id)

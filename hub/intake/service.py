@@ -1,0 +1,211 @@
+"""Admitting one intake message: record it once with its deliveries, or quarantine it and
+answer the sender with a status 02 signed by the hub.
+
+``admit`` runs inside the consumer's transaction and returns what must still be published;
+publishing and acking happen only after the commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub import audit
+from hub.broker import Incoming
+from hub.errors import Refusal
+from hub.intake import repository
+from hub.intake.assessment import Policy, Verdict, assess, publisher
+from hub.models import Agency, Delivery, DeliveryState, Envelope, Quarantine, TimelineEvent
+from schemas.keys import SigningIdentity
+from schemas.model import (
+    VIETNAM_TIME,
+    DocumentPackage,
+    LienthongInfo,
+    Organization,
+    Package,
+    ResponseFor,
+    StatusCode,
+    StatusPackage,
+)
+from schemas.signing import sign_package
+from schemas.writer import write_package
+
+
+@dataclass(frozen=True)
+class IntakeContext:
+    policy: Policy
+    hub_identity: SigningIdentity
+    hub_code: str
+    hub_name: str
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One delivery still to be published to a mailbox."""
+
+    delivery_id: int
+    recipient: str
+    envelope_id: str
+    body: bytes
+
+
+def _outgoing(envelope: Envelope) -> list[Outgoing]:
+    return [
+        Outgoing(d.id, d.recipient_code, envelope.envelope_id, envelope.body)
+        for d in envelope.deliveries
+        if d.state == DeliveryState.PENDING
+    ]
+
+
+async def admit(session: AsyncSession, ctx: IntakeContext, incoming: Incoming) -> list[Outgoing]:
+    """Decide on one message; a repeat of the same bytes only finishes what is left to do."""
+    digest = hashlib.sha256(incoming.body).hexdigest()
+    for earlier in (
+        await repository.envelope_by_digest(session, digest),
+        await repository.envelope_by_id(session, _refusal_id(digest)),
+    ):
+        if earlier is not None:
+            return _outgoing(earlier)
+    agency = await publisher(session, incoming)
+    if agency is None:
+        await _quarantine(session, incoming, None, digest, _unknown_publisher(incoming))
+        return []
+    try:
+        verdict = await assess(session, incoming, agency, ctx.policy, digest)
+        if await repository.envelope_by_id(session, verdict.envelope_id) is not None:
+            raise Refusal(
+                f"envelope id '{verdict.envelope_id}' was already used for another package"
+            )
+    except Refusal as refusal:
+        return await _refuse(session, ctx, _Refused(incoming, agency, digest, refusal.message))
+    return _outgoing(await _record(session, verdict, incoming.body, digest))
+
+
+def _unknown_publisher(incoming: Incoming) -> str:
+    if not incoming.user_id:
+        return "the message carries no user_id, so its publisher is unknown"
+    return f"broker account '{incoming.user_id}' belongs to no registered agency"
+
+
+def _envelope(package: Package, envelope_id: str, body: bytes, digest: str) -> Envelope:
+    envelope = Envelope(
+        id=uuid.uuid4(), envelope_id=envelope_id, kind=package.kind,
+        sender_code=package.sender.organ_id, sha256=digest, size=len(body), body=body,
+        deliveries=[],
+    )  # fmt: skip
+    if isinstance(package, DocumentPackage):
+        envelope.document_id, envelope.subject = package.document_id, package.subject
+        envelope.business_type = int(package.business_type)
+    else:
+        envelope.document_id = package.response_for.document_id
+        envelope.status_code, envelope.subject = package.status_code.value, package.description
+    return envelope
+
+
+def _timeline(verdict: Verdict, envelope: Envelope) -> list[TimelineEvent]:
+    package = verdict.package
+    if isinstance(package, DocumentPackage):
+        return [
+            TimelineEvent(
+                document_pk=envelope.id,
+                recipient_code=code,
+                event="sent",
+                source_envelope_id=envelope.envelope_id,
+            )
+            for code in verdict.recipients
+        ]
+    assert verdict.document is not None
+    about = verdict.recipients if package.status_code.sent_by_sender else [verdict.sender.code]
+    return [
+        TimelineEvent(
+            document_pk=verdict.document.id,
+            recipient_code=code,
+            event="status",
+            status_code=package.status_code.value,
+            description=package.description,
+            source_envelope_id=envelope.envelope_id,
+        )
+        for code in about
+    ]
+
+
+async def _record(session: AsyncSession, verdict: Verdict, body: bytes, digest: str) -> Envelope:
+    envelope = _envelope(verdict.package, verdict.envelope_id, body, digest)
+    envelope.deliveries = [Delivery(recipient_code=code) for code in verdict.recipients]
+    session.add(envelope)
+    await session.flush()
+    session.add_all(_timeline(verdict, envelope))
+    detail: dict[str, object] = {
+        "kind": envelope.kind,
+        "recipients": verdict.recipients,
+        "document_id": envelope.document_id,
+        "sha256": digest,
+    }
+    if envelope.status_code:
+        detail["status"] = envelope.status_code
+    await audit.append(session, "accept", verdict.sender.code, envelope.envelope_id, detail)
+    return envelope
+
+
+async def _quarantine(
+    session: AsyncSession, incoming: Incoming, agency: Agency | None, digest: str, reason: str
+) -> None:
+    row = Quarantine(
+        message_id=incoming.message_id, broker_user=incoming.user_id,
+        sender_code=agency.code if agency else None, reason=reason, sha256=digest,
+        body=incoming.body,
+    )  # fmt: skip
+    session.add(row)
+    actor = agency.code if agency else (incoming.user_id or "unknown")
+    await audit.append(session, "refuse", actor, incoming.message_id or digest, {"reason": reason})
+
+
+def _refusal_id(digest: str) -> str:
+    return f"refusal-{digest}"
+
+
+@dataclass(frozen=True)
+class _Refused:
+    incoming: Incoming
+    agency: Agency
+    digest: str
+    reason: str
+
+
+def _refusal_package(ctx: IntakeContext, refused: _Refused) -> StatusPackage:
+    about = refused.incoming.message_id or refused.digest
+    return StatusPackage(
+        sender=Organization(organ_id=ctx.hub_code, organ_name=ctx.hub_name),
+        response_for=ResponseFor(organ_id=refused.agency.code, document_id=about),
+        status_code=StatusCode.REFUSED,
+        description=refused.reason,
+        timestamp=datetime.now(VIETNAM_TIME).replace(microsecond=0),
+        lienthong=LienthongInfo(envelope_id=_refusal_id(refused.digest)),
+    )
+
+
+async def _refuse(session: AsyncSession, ctx: IntakeContext, refused: _Refused) -> list[Outgoing]:
+    """Quarantine the bytes and queue a signed status 02 naming the reason for the sender."""
+    agency, digest = refused.agency, refused.digest
+    await _quarantine(session, refused.incoming, agency, digest, refused.reason)
+    package = _refusal_package(ctx, refused)
+    body = sign_package(write_package(package), ctx.hub_identity)
+    envelope = _envelope(package, _refusal_id(digest), body, hashlib.sha256(body).hexdigest())
+    envelope.deliveries = [Delivery(recipient_code=agency.code)]
+    session.add(envelope)
+    await session.flush()
+    return _outgoing(envelope)
+
+
+async def delivered(session: AsyncSession, sent: list[Outgoing]) -> None:
+    """Mark deliveries queued once the broker confirmed them, and say so in the audit log."""
+    await repository.mark_queued(session, [o.delivery_id for o in sent])
+    by_envelope: dict[str, list[str]] = {}
+    for item in sent:
+        by_envelope.setdefault(item.envelope_id, []).append(item.recipient)
+    for envelope_id, recipients in by_envelope.items():
+        await audit.append(session, "deliver", "hub", envelope_id, {"recipients": recipients})

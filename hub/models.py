@@ -1,0 +1,174 @@
+"""The hub's tables. Schema changes happen only through Alembic migrations in migrations/."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hub.db import Base
+
+CODE = String(64)
+
+
+class AgencyLevel(StrEnum):
+    PROVINCE = "province"
+    DEPARTMENT = "department"
+    DISTRICT = "district"
+    COMMUNE = "commune"
+    CENTRAL = "central"
+    OTHER = "other"
+
+
+class AgencyState(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"  # recorded, not yet confirmed by the broker
+    QUEUED = "queued"  # in the recipient's mailbox queue
+
+
+def _now() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+class Agency(Base):
+    __tablename__ = "agency"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(CODE, unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    level: Mapped[str] = mapped_column(String(16))
+    parent_code: Mapped[str | None] = mapped_column(CODE, ForeignKey("agency.code"), index=True)
+    state: Mapped[str] = mapped_column(String(16), default=AgencyState.ACTIVE)
+    broker_user: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime] = _now()
+    certificates: Mapped[list[AgencyCertificate]] = relationship(
+        back_populates="agency", order_by="AgencyCertificate.not_after"
+    )
+
+
+class AgencyCertificate(Base):
+    __tablename__ = "agency_certificate"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    subject: Mapped[str] = mapped_column(Text)
+    not_before: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    not_after: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    pem: Mapped[str] = mapped_column(Text)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    added_at: Mapped[datetime] = _now()
+    agency: Mapped[Agency] = relationship(back_populates="certificates")
+
+
+class AgencyGroup(Base):
+    """An address standing for several agencies: the communes of a district, a whole province."""
+
+    __tablename__ = "agency_group"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(CODE, unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    anchor_code: Mapped[str] = mapped_column(CODE, ForeignKey("agency.code"))
+    # 'children:<level>' = direct children of that level; 'descendants' = everyone below.
+    rule: Mapped[str] = mapped_column(String(32))
+
+
+class Envelope(Base):
+    """One accepted package, byte for byte, as the sender signed it."""
+
+    __tablename__ = "envelope"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    envelope_id: Mapped[str] = mapped_column(String(128), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    sender_code: Mapped[str] = mapped_column(CODE, index=True)
+    document_id: Mapped[str | None] = mapped_column(Text)
+    business_type: Mapped[int | None] = mapped_column(Integer)
+    status_code: Mapped[str | None] = mapped_column(String(2))
+    subject: Mapped[str | None] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime] = _now()
+    deliveries: Mapped[list[Delivery]] = relationship(back_populates="envelope")
+
+    __table_args__ = (Index("ix_envelope_document", "document_id", "sender_code"),)
+
+
+class Delivery(Base):
+    """One envelope's way into one recipient's mailbox."""
+
+    __tablename__ = "delivery"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    envelope_pk: Mapped[uuid.UUID] = mapped_column(ForeignKey("envelope.id"), index=True)
+    recipient_code: Mapped[str] = mapped_column(CODE, index=True)
+    state: Mapped[str] = mapped_column(String(16), default=DeliveryState.PENDING)
+    queued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    envelope: Mapped[Envelope] = relationship(back_populates="deliveries")
+
+    __table_args__ = (UniqueConstraint("envelope_pk", "recipient_code"),)
+
+
+class TimelineEvent(Base):
+    """What happened to one document at one recipient: sent, then each status."""
+
+    __tablename__ = "timeline_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_pk: Mapped[uuid.UUID] = mapped_column(ForeignKey("envelope.id"), index=True)
+    recipient_code: Mapped[str] = mapped_column(CODE)
+    event: Mapped[str] = mapped_column(String(32))
+    status_code: Mapped[str | None] = mapped_column(String(2))
+    description: Mapped[str | None] = mapped_column(Text)
+    source_envelope_id: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime] = _now()
+
+
+class Quarantine(Base):
+    """An intake message that was refused, kept byte for byte for operators."""
+
+    __tablename__ = "quarantine"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    broker_user: Mapped[str | None] = mapped_column(String(128))
+    sender_code: Mapped[str | None] = mapped_column(CODE)
+    reason: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime] = _now()
+
+
+class AuditEntry(Base):
+    """Append-only, hash-chained: each entry's hash covers the previous one's."""
+
+    __tablename__ = "audit_entry"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    action: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(128))
+    subject: Mapped[str] = mapped_column(Text)
+    detail: Mapped[dict[str, object]] = mapped_column(JSON)
+    previous_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

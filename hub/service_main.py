@@ -1,0 +1,65 @@
+"""Running the hub: the API, the intake workers, or both in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from enum import StrEnum
+
+import uvicorn
+
+from hub.api.app import create_app
+from hub.directory import repository
+from hub.intake.consumers import IntakeWorker
+from hub.migrate import upgrade_async
+from hub.models import AgencyState
+from hub.runtime import Runtime, intake_context
+from hub.settings import HubSettings
+
+log = logging.getLogger(__name__)
+
+
+class ServeRole(StrEnum):
+    ALL = "all"
+    API = "api"
+    WORKER = "worker"
+
+
+async def _mailboxes(runtime: Runtime) -> list[str]:
+    async with runtime.sessions() as session:
+        return [a.code for a in await repository.agencies(session) if a.state == AgencyState.ACTIVE]
+
+
+async def run_worker(runtime: Runtime) -> None:
+    """Declare the topology (every active agency's mailbox too) and consume intake forever."""
+    context = intake_context(runtime.settings)
+    await runtime.broker.declare_topology(await _mailboxes(runtime))
+    log.info("intake worker consuming %s", runtime.settings.intake_queue)
+    await IntakeWorker(runtime.settings, runtime.sessions, runtime.broker, context).run()
+
+
+async def run_api(runtime: Runtime) -> None:
+    settings = runtime.settings
+    config = uvicorn.Config(
+        create_app(settings, runtime), host=settings.api_host, port=settings.api_port,
+        log_level="info", lifespan="on",
+    )  # fmt: skip
+    await uvicorn.Server(config).serve()
+
+
+async def serve(settings: HubSettings, role: ServeRole) -> None:
+    """Migrate, connect, then run what the role asks for until stopped."""
+    await upgrade_async(settings.database_url)
+    runtime = Runtime.create(settings)
+    await runtime.broker.connect()
+    try:
+        tasks = []
+        if role in (ServeRole.ALL, ServeRole.WORKER):
+            tasks.append(asyncio.create_task(run_worker(runtime), name="intake"))
+        if role in (ServeRole.ALL, ServeRole.API):
+            tasks.append(asyncio.create_task(run_api(runtime), name="api"))
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            task.result()  # an API that stopped ends the process; a crashed worker raises here
+    finally:
+        await runtime.close()

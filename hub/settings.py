@@ -1,0 +1,91 @@
+"""The hub's settings: ``LIENTHONG_`` environment variables, defaulting to the local services.
+
+This is the only place the hub reads the environment. Nothing needs configuring on a
+development machine: PostgreSQL and RabbitMQ on localhost with their stock accounts.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from schemas.safe_xml import ParseLimits
+
+MIB = 1024 * 1024
+
+
+class Role(StrEnum):
+    """What an operator token may do: each role includes the ones before it."""
+
+    VIEWER = "viewer"
+    OPERATOR = "operator"
+    ADMIN = "admin"
+
+
+class HubSettings(BaseSettings):
+    """Everything the hub process needs to know about its surroundings."""
+
+    model_config = SettingsConfigDict(env_prefix="LIENTHONG_", extra="ignore")
+
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/lienthong"
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    amqp_management_url: str = "http://guest:guest@127.0.0.1:15672/"
+
+    intake_exchange: str = "lienthong.intake"
+    intake_queue: str = "lienthong.intake"
+    mailbox_exchange: str = "lienthong.mailbox"
+    mailbox_prefix: str = "lienthong.mailbox."
+    unroutable_exchange: str = "lienthong.unroutable"
+    unroutable_queue: str = "lienthong.unroutable"
+    dead_letter_exchange: str = "lienthong.dead-letter"
+    dead_letter_queue: str = "lienthong.dead-letter"
+    # Broker users are global to RabbitMQ (not per vhost): the prefix keeps hubs apart.
+    broker_user_prefix: str = "agency."
+    delivery_limit: int = Field(default=20, ge=1)
+    prefetch: int = Field(default=16, ge=1, le=1000)
+    publish_timeout_s: float = Field(default=10.0, gt=0)
+    database_retry_s: float = Field(default=2.0, gt=0)
+
+    hub_code: str = "lienthong.hub"
+    hub_name: str = "Trục liên thông văn bản"
+    hub_key: Path = Path("var/pki/hub.key.pem")
+    hub_certificate: Path = Path("var/pki/hub.cert.pem")
+    trust_bundle: Path = Path("var/pki/ca.cert.pem")
+    allow_legacy_sha1: bool = False
+    max_package_bytes: int = Field(default=64 * MIB, gt=0)
+    max_xml_depth: int = Field(default=64, gt=8, le=256)
+
+    # token -> role, e.g. LIENTHONG_OPERATOR_TOKENS='{"s3cret": "admin"}'
+    operator_tokens: dict[str, Role] = Field(default_factory=dict)
+    api_host: str = "127.0.0.1"
+    api_port: int = 8400
+
+    # A test seam: exit the worker right after the commit, before publishing or acking, to
+    # prove that a crash there loses and duplicates nothing. Never set in production.
+    crash_after_commit: bool = False
+
+    @property
+    def vhost(self) -> str:
+        """The vhost named by the AMQP URL ('/' when the URL names none)."""
+        path = urlsplit(self.amqp_url).path
+        return unquote(path[1:]) if len(path) > 1 else "/"
+
+    @property
+    def management_credentials(self) -> tuple[str, SecretStr]:
+        parts = urlsplit(self.amqp_management_url)
+        return unquote(parts.username or "guest"), SecretStr(unquote(parts.password or "guest"))
+
+    @property
+    def management_base(self) -> str:
+        parts = urlsplit(self.amqp_management_url)
+        return f"{parts.scheme}://{parts.hostname}:{parts.port or 15672}{parts.path.rstrip('/')}"
+
+    def parse_limits(self) -> ParseLimits:
+        return ParseLimits(max_bytes=self.max_package_bytes, max_depth=self.max_xml_depth)
+
+    def mailbox_queue(self, agency_code: str) -> str:
+        return f"{self.mailbox_prefix}{agency_code}"

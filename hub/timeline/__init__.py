@@ -1,0 +1,1 @@
+"""Document timelines: per recipient, the delivery and every status reported."""
