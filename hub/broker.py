@@ -55,6 +55,7 @@ class Incoming:
     message_id: str | None
     user_id: str | None
     delivery_count: int
+    redelivered: bool = False
 
 
 Handler = Callable[[Incoming], Awaitable[Decision]]
@@ -79,6 +80,7 @@ def _incoming(message: AbstractIncomingMessage) -> Incoming:
         message_id=message.message_id,
         user_id=message.user_id,
         delivery_count=int(count) if isinstance(count, int | str) else 0,
+        redelivered=bool(message.redelivered),
     )
 
 

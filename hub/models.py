@@ -105,7 +105,8 @@ class Envelope(Base):
     business_type: Mapped[int | None] = mapped_column(Integer)
     status_code: Mapped[str | None] = mapped_column(String(2))
     subject: Mapped[str | None] = mapped_column(Text)
-    sha256: Mapped[str] = mapped_column(String(64))
+    # The same bytes are the same envelope, whatever message id they came under.
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
     size: Mapped[int] = mapped_column(Integer)
     body: Mapped[bytes] = mapped_column(LargeBinary)
     received_at: Mapped[datetime] = _now()
@@ -154,8 +155,10 @@ class Quarantine(Base):
     broker_user: Mapped[str | None] = mapped_column(String(128))
     sender_code: Mapped[str | None] = mapped_column(CODE)
     reason: Mapped[str] = mapped_column(Text)
-    sha256: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
     body: Mapped[bytes] = mapped_column(LargeBinary)
+    # The hub's status 02 answering it, if the sender was known.
+    refusal_envelope_id: Mapped[str | None] = mapped_column(String(128))
     received_at: Mapped[datetime] = _now()
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import uuid
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
@@ -19,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hub.broker import Broker, Decision, Incoming
 from hub.db import transaction
 from hub.errors import Transient, Unroutable
-from hub.intake.service import IntakeContext, Outgoing, admit, delivered
+from hub.intake.service import IntakeContext, Outgoing, admit, claim, delivered
 from hub.settings import HubSettings
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ class IntakeWorker:
             return decision
         return Decision.ACK
 
-    async def _admit(self, incoming: Incoming) -> list[Outgoing]:
+    async def _admit(self, incoming: Incoming) -> list[uuid.UUID]:
         try:
             async with transaction(self.sessions) as session:
                 return await admit(session, self.context, incoming)
@@ -76,13 +77,16 @@ class IntakeWorker:
             async with transaction(self.sessions) as session:
                 return await admit(session, self.context, incoming)
 
-    async def _deliver(self, pending: list[Outgoing]) -> None:
-        if not pending:
+    async def _deliver(self, envelope_pks: list[uuid.UUID]) -> None:
+        """Publish what is still pending, holding its rows so no other handler does it too."""
+        if not envelope_pks:
             return
-        for item in pending:
-            await self._publish(item)
         async with transaction(self.sessions) as session:
-            await delivered(session, pending)
+            pending = await claim(session, envelope_pks)
+            for item in pending:
+                await self._publish(item)
+            if pending:
+                await delivered(session, pending)
 
     async def _publish(self, item: Outgoing) -> None:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -9,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from hub.models import Delivery, DeliveryState, Envelope
+from hub.models import Delivery, DeliveryState, Envelope, Quarantine
 
 
 async def envelope_by_digest(session: AsyncSession, sha256: str) -> Envelope | None:
@@ -47,3 +48,26 @@ async def mark_queued(session: AsyncSession, delivery_ids: Sequence[int]) -> Non
         .where(Delivery.id.in_(delivery_ids))
         .values(state=DeliveryState.QUEUED, queued_at=datetime.now(UTC))
     )
+
+
+async def earlier_refusal(session: AsyncSession, sha256: str, message_id: str | None) -> str | None:
+    """The refusal envelope already made for this very message (seen again after a crash)."""
+    query = (
+        select(Quarantine.refusal_envelope_id)
+        .where(Quarantine.sha256 == sha256, Quarantine.message_id == message_id)
+        .order_by(Quarantine.id.desc())
+        .limit(1)
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def claim_pending(session: AsyncSession, envelope_pks: Sequence[uuid.UUID]) -> list[Delivery]:
+    """Lock the envelopes' pending deliveries for this transaction; ones locked elsewhere are
+    being delivered by another handler right now and are skipped, so nothing goes out twice."""
+    query = (
+        select(Delivery)
+        .where(Delivery.envelope_pk.in_(envelope_pks), Delivery.state == DeliveryState.PENDING)
+        .options(selectinload(Delivery.envelope))
+        .with_for_update(skip_locked=True, of=Delivery)
+    )
+    return list(await session.scalars(query))

@@ -45,7 +45,7 @@ class IntakeContext:
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One delivery still to be published to a mailbox."""
+    """One delivery to publish to a mailbox."""
 
     delivery_id: int
     recipient: str
@@ -53,36 +53,59 @@ class Outgoing:
     body: bytes
 
 
-def _outgoing(envelope: Envelope) -> list[Outgoing]:
+def _outgoing(envelope: Envelope) -> list[uuid.UUID]:
+    """The envelope, if any of its deliveries are still to be published."""
+    pending = any(d.state == DeliveryState.PENDING for d in envelope.deliveries)
+    return [envelope.id] if pending else []
+
+
+async def claim(session: AsyncSession, envelope_pks: list[uuid.UUID]) -> list[Outgoing]:
+    """Pending deliveries of these envelopes that no other handler is publishing right now."""
+    claimed = await repository.claim_pending(session, envelope_pks)
     return [
-        Outgoing(d.id, d.recipient_code, envelope.envelope_id, envelope.body)
-        for d in envelope.deliveries
-        if d.state == DeliveryState.PENDING
+        Outgoing(d.id, d.recipient_code, d.envelope.envelope_id, d.envelope.body) for d in claimed
     ]
 
 
-async def admit(session: AsyncSession, ctx: IntakeContext, incoming: Incoming) -> list[Outgoing]:
-    """Decide on one message; a repeat of the same bytes only finishes what is left to do."""
+async def admit(session: AsyncSession, ctx: IntakeContext, incoming: Incoming) -> list[uuid.UUID]:
+    """Decide on one message; a repeat of the same bytes only finishes what is left to do.
+
+    Returns the envelopes with deliveries still to publish (claimed later with ``claim``)."""
     digest = hashlib.sha256(incoming.body).hexdigest()
-    for earlier in (
-        await repository.envelope_by_digest(session, digest),
-        await repository.envelope_by_id(session, _refusal_id(digest)),
-    ):
-        if earlier is not None:
-            return _outgoing(earlier)
+    earlier = await _earlier_outcome(session, incoming, digest)
+    if earlier is not None:
+        return _outgoing(earlier)
     agency = await publisher(session, incoming)
     if agency is None:
         await _quarantine(session, incoming, None, digest, _unknown_publisher(incoming))
         return []
     try:
         verdict = await assess(session, incoming, agency, ctx.policy, digest)
-        if await repository.envelope_by_id(session, verdict.envelope_id) is not None:
+        same_id = await repository.envelope_by_id(session, verdict.envelope_id)
+        if same_id is not None and same_id.sha256 == digest:
+            return _outgoing(same_id)  # recorded by a concurrent handler meanwhile
+        if same_id is not None:
             raise Refusal(
                 f"envelope id '{verdict.envelope_id}' was already used for another package"
             )
     except Refusal as refusal:
         return await _refuse(session, ctx, _Refused(incoming, agency, digest, refusal.message))
     return _outgoing(await _record(session, verdict, incoming.body, digest))
+
+
+async def _earlier_outcome(
+    session: AsyncSession, incoming: Incoming, digest: str
+) -> Envelope | None:
+    """An accepted envelope with these bytes, or, for a redelivered message, its refusal.
+
+    A refusal is only reused for the same message seen again: a fresh resend of refused bytes
+    is judged anew, since the reason (an unregistered certificate, say) may have been fixed.
+    """
+    accepted = await repository.envelope_by_digest(session, digest)
+    if accepted is not None or not (incoming.redelivered or incoming.delivery_count):
+        return accepted
+    refusal_id = await repository.earlier_refusal(session, digest, incoming.message_id)
+    return await repository.envelope_by_id(session, refusal_id) if refusal_id else None
 
 
 def _unknown_publisher(incoming: Incoming) -> str:
@@ -153,7 +176,7 @@ async def _record(session: AsyncSession, verdict: Verdict, body: bytes, digest: 
 
 async def _quarantine(
     session: AsyncSession, incoming: Incoming, agency: Agency | None, digest: str, reason: str
-) -> None:
+) -> Quarantine:
     row = Quarantine(
         message_id=incoming.message_id, broker_user=incoming.user_id,
         sender_code=agency.code if agency else None, reason=reason, sha256=digest,
@@ -162,10 +185,7 @@ async def _quarantine(
     session.add(row)
     actor = agency.code if agency else (incoming.user_id or "unknown")
     await audit.append(session, "refuse", actor, incoming.message_id or digest, {"reason": reason})
-
-
-def _refusal_id(digest: str) -> str:
-    return f"refusal-{digest}"
+    return row
 
 
 @dataclass(frozen=True)
@@ -176,7 +196,7 @@ class _Refused:
     reason: str
 
 
-def _refusal_package(ctx: IntakeContext, refused: _Refused) -> StatusPackage:
+def _refusal_package(ctx: IntakeContext, refused: _Refused, envelope_id: str) -> StatusPackage:
     about = refused.incoming.message_id or refused.digest
     return StatusPackage(
         sender=Organization(organ_id=ctx.hub_code, organ_name=ctx.hub_name),
@@ -184,18 +204,21 @@ def _refusal_package(ctx: IntakeContext, refused: _Refused) -> StatusPackage:
         status_code=StatusCode.REFUSED,
         description=refused.reason,
         timestamp=datetime.now(VIETNAM_TIME).replace(microsecond=0),
-        lienthong=LienthongInfo(envelope_id=_refusal_id(refused.digest)),
+        lienthong=LienthongInfo(envelope_id=envelope_id),
     )
 
 
-async def _refuse(session: AsyncSession, ctx: IntakeContext, refused: _Refused) -> list[Outgoing]:
+async def _refuse(session: AsyncSession, ctx: IntakeContext, refused: _Refused) -> list[uuid.UUID]:
     """Quarantine the bytes and queue a signed status 02 naming the reason for the sender."""
-    agency, digest = refused.agency, refused.digest
-    await _quarantine(session, refused.incoming, agency, digest, refused.reason)
-    package = _refusal_package(ctx, refused)
+    quarantined = await _quarantine(
+        session, refused.incoming, refused.agency, refused.digest, refused.reason
+    )
+    envelope_id = f"refusal-{uuid.uuid4()}"
+    quarantined.refusal_envelope_id = envelope_id
+    package = _refusal_package(ctx, refused, envelope_id)
     body = sign_package(write_package(package), ctx.hub_identity)
-    envelope = _envelope(package, _refusal_id(digest), body, hashlib.sha256(body).hexdigest())
-    envelope.deliveries = [Delivery(recipient_code=agency.code)]
+    envelope = _envelope(package, envelope_id, body, hashlib.sha256(body).hexdigest())
+    envelope.deliveries = [Delivery(recipient_code=refused.agency.code)]
     session.add(envelope)
     await session.flush()
     return _outgoing(envelope)

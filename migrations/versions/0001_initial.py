@@ -76,6 +76,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_envelope")),
         sa.UniqueConstraint("envelope_id", name=op.f("uq_envelope_envelope_id")),
+        sa.UniqueConstraint("sha256", name=op.f("uq_envelope_sha256")),
     )
     op.create_index(
         "ix_envelope_document", "envelope", ["document_id", "sender_code"], unique=False
@@ -90,6 +91,7 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("sha256", sa.String(length=64), nullable=False),
         sa.Column("body", sa.LargeBinary(), nullable=False),
+        sa.Column("refusal_envelope_id", sa.String(length=128), nullable=True),
         sa.Column(
             "received_at",
             sa.DateTime(timezone=True),
@@ -99,6 +101,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_quarantine")),
     )
     op.create_index(op.f("ix_quarantine_message_id"), "quarantine", ["message_id"], unique=False)
+    op.create_index(op.f("ix_quarantine_sha256"), "quarantine", ["sha256"], unique=False)
     op.create_table(
         "agency_certificate",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -184,6 +187,7 @@ def downgrade() -> None:
     op.drop_table("agency_group")
     op.drop_index(op.f("ix_agency_certificate_agency_id"), table_name="agency_certificate")
     op.drop_table("agency_certificate")
+    op.drop_index(op.f("ix_quarantine_sha256"), table_name="quarantine")
     op.drop_index(op.f("ix_quarantine_message_id"), table_name="quarantine")
     op.drop_table("quarantine")
     op.drop_index(op.f("ix_envelope_sender_code"), table_name="envelope")

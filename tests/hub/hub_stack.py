@@ -1,0 +1,228 @@
+"""A hub on the real services for one test: its own database, vhost, CA and agencies.
+
+Agencies are registered through the hub's own directory service, so their broker accounts,
+mailboxes and certificates are exactly what production registration makes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import AbstractRobustConnection
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from hub.broker_admin import BrokerAdmin
+from hub.db import transaction
+from hub.directory import service
+from hub.directory.payloads import AgencyIn
+from hub.intake.consumers import IntakeWorker
+from hub.migrate import upgrade_async
+from hub.models import AgencyLevel
+from hub.runtime import BrokerProvisioner, Runtime, intake_context
+from hub.settings import HubSettings
+from schemas.keys import (
+    SigningIdentity,
+    create_ca,
+    issue_agency_certificate,
+    write_certificates,
+    write_private_key,
+)
+from schemas.model import (
+    DocumentPackage,
+    Organization,
+    Package,
+    ResponseFor,
+    StatusCode,
+    StatusPackage,
+)
+from schemas.signing import sign_package
+from schemas.writer import write_package
+from tests.schemas.packages import document as make_document
+from tests.schemas.packages import status as make_status
+from tests.services import temporary_database, temporary_vhost, unique_name
+
+LIENTHONG = Path(sys.executable).parent / "lienthong"
+WAIT_S = 20.0
+
+
+@dataclass
+class Member:
+    """A registered agency as a test drives it: its key, its broker password."""
+
+    code: str
+    identity: SigningIdentity
+    username: str
+    password: str
+
+    def sign(self, package: Package) -> bytes:
+        return sign_package(write_package(package), self.identity)
+
+
+@dataclass
+class HubStack:
+    settings: HubSettings
+    runtime: Runtime
+    ca: SigningIdentity
+    directory: Path
+    members: dict[str, Member] = field(default_factory=dict)
+    connections: list[AbstractRobustConnection] = field(default_factory=list)
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """The environment a `lienthong` subprocess needs to be this hub."""
+        values = {
+            "LIENTHONG_DATABASE_URL": self.settings.database_url,
+            "LIENTHONG_AMQP_URL": self.settings.amqp_url,
+            "LIENTHONG_BROKER_USER_PREFIX": self.settings.broker_user_prefix,
+            "LIENTHONG_HUB_KEY": str(self.settings.hub_key),
+            "LIENTHONG_HUB_CERTIFICATE": str(self.settings.hub_certificate),
+            "LIENTHONG_TRUST_BUNDLE": str(self.settings.trust_bundle),
+            "LIENTHONG_DATABASE_RETRY_S": "0.3",
+            "LIENTHONG_API_PORT": str(self.settings.api_port),
+        }
+        return os.environ | values | {f"LIENTHONG_{k.upper()}": v for k, v in extra.items()}
+
+    async def register(
+        self, code: str, level: AgencyLevel, parent: str | None = None, *, certificate: bool = True
+    ) -> Member:
+        spec = AgencyIn(code=code, name=f"Agency {code}", level=level, parent_code=parent)
+        identity = issue_agency_certificate(self.ca, code, spec.name, algorithm="ec")
+        async with (
+            transaction(self.runtime.sessions) as session,
+            BrokerAdmin(self.settings) as admin,
+        ):
+            provisioner = BrokerProvisioner(self.settings, admin, self.runtime.broker)
+            registered = await service.register(session, provisioner, spec)
+            if certificate:
+                pem = identity.certificate.public_bytes(Encoding.PEM)
+                await service.add_certificate(session, code, pem, [self.ca.certificate])
+        assert registered.broker_password is not None
+        member = Member(code, identity, registered.agency.broker_user, registered.broker_password)
+        self.members[code] = member
+        return member
+
+    async def connect_as(self, member: Member) -> AbstractRobustConnection:
+        url = self.settings.amqp_url.replace("guest:guest", f"{member.username}:{member.password}")
+        connection = await aio_pika.connect_robust(url)
+        self.connections.append(connection)
+        return connection
+
+    async def publish(self, member: Member, body: bytes, message_id: str | None = None,
+                      user_id: str | None = "own") -> None:  # fmt: skip
+        """Publish to intake as the agency's own broker account (user_id validated by RabbitMQ)."""
+        connection = await self.connect_as(member)
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.get_exchange(self.settings.intake_exchange, ensure=False)
+        message = aio_pika.Message(
+            body, message_id=message_id or unique_name("env"), delivery_mode=2,
+            user_id=member.username if user_id == "own" else user_id,
+        )  # fmt: skip
+        await exchange.publish(message, routing_key="envelope")
+        await channel.close()
+
+    async def drain(
+        self, code: str, expect: int, timeout: float = WAIT_S
+    ) -> list[aio_pika.IncomingMessage]:
+        """Take messages from a mailbox (as guest) until `expect` arrived, then a moment more."""
+        connection = await aio_pika.connect_robust(self.settings.amqp_url)
+        self.connections.append(connection)
+        channel = await connection.channel()
+        queue = await channel.get_queue(self.settings.mailbox_queue(code), ensure=False)
+        found: list[Any] = []
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            message = await queue.get(fail=False, no_ack=True)
+            if message is None:
+                if len(found) >= expect:
+                    await asyncio.sleep(0.3)
+                    if (extra := await queue.get(fail=False, no_ack=True)) is None:
+                        break
+                    found.append(extra)
+                    continue
+                await asyncio.sleep(0.05)
+                continue
+            found.append(message)
+        return found
+
+    @asynccontextmanager
+    async def worker(self) -> AsyncIterator[None]:
+        """An intake worker in this process, for as long as the block runs."""
+        worker = IntakeWorker(self.settings, self.runtime.sessions, self.runtime.broker,
+                              intake_context(self.settings))  # fmt: skip
+        await self.runtime.broker.declare_topology([m for m in self.members])
+        task = asyncio.create_task(worker.run())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+
+    def worker_process(self, **extra: str) -> subprocess.Popen[bytes]:
+        """`lienthong hub serve --role worker` as a separate process, as operators run it."""
+        log = (self.directory / f"worker-{unique_name('log')}.log").open("wb")
+        return subprocess.Popen(
+            [str(LIENTHONG), "hub", "serve", "--role", "worker"], env=self.env(**extra),
+            stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+
+def write_pki(directory: Path) -> tuple[SigningIdentity, Path, Path, Path]:
+    ca = create_ca("Test CA", algorithm="ec")
+    hub = issue_agency_certificate(ca, "lienthong.hub", "lienthong hub", algorithm="ec")
+    paths = directory / "hub.key.pem", directory / "hub.cert.pem", directory / "ca.cert.pem"
+    write_private_key(hub.private_key, paths[0])
+    write_certificates([hub.certificate, ca.certificate], paths[1])
+    write_certificates([ca.certificate], paths[2])
+    return ca, *paths
+
+
+@asynccontextmanager
+async def hub_stack(directory: Path, **overrides: Any) -> AsyncIterator[HubStack]:
+    """A migrated database, a vhost with the hub's topology, a CA, and cleanup of it all."""
+    ca, key, cert, bundle = write_pki(directory)
+    async with temporary_database() as dsn, temporary_vhost() as amqp_url:
+        settings = HubSettings(
+            database_url=dsn.replace("postgresql://", "postgresql+asyncpg://"), amqp_url=amqp_url,
+            broker_user_prefix=f"{unique_name('t')}.", hub_key=key, hub_certificate=cert,
+            trust_bundle=bundle, delivery_limit=5, database_retry_s=0.3, **overrides,
+        )  # fmt: skip
+        await upgrade_async(settings.database_url)
+        runtime = Runtime.create(settings)
+        await runtime.broker.connect()
+        await runtime.broker.declare_topology()
+        stack = HubStack(settings, runtime, ca, directory)
+        try:
+            yield stack
+        finally:
+            for connection in stack.connections:
+                await connection.close()
+            await runtime.close()
+            async with BrokerAdmin(settings) as admin:
+                for member in stack.members.values():
+                    await admin.delete_account(member.username)
+
+
+def document(sender: str, *recipients: str, subject: str = "V/v báo cáo") -> DocumentPackage:
+    return make_document(
+        sender=Organization(organ_id=sender, organ_name=f"Agency {sender}"),
+        recipients=tuple(Organization(organ_id=r) for r in recipients),
+        document_id=f"{sender},2026/11/26,{unique_name('doc')}",
+        subject=subject,
+    )
+
+
+def status_on(doc: DocumentPackage, reporter: str, code: str) -> StatusPackage:
+    return make_status(
+        StatusCode(code),
+        sender=Organization(organ_id=reporter),
+        response_for=ResponseFor(organ_id=doc.sender.organ_id, document_id=doc.document_id),
+    )
