@@ -14,7 +14,7 @@ import os
 import uuid
 
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.broker import Broker, Decision, Incoming
@@ -24,14 +24,20 @@ from hub.intake.service import IntakeContext, Outgoing, admit, claim, delivered
 from hub.settings import HubSettings
 
 log = logging.getLogger(__name__)
+_DATA_ERRORS = (IntegrityError, DataError, ProgrammingError)
 CRASH_EXIT_CODE = 86
 
 
 def decide(error: BaseException) -> Decision:
-    """The one policy from failure to broker decision: wait for services, else dead-letter."""
-    if isinstance(error, Transient | OperationalError | InterfaceError | OSError | TimeoutError):
+    """The one policy from failure to broker decision: wait for services, else dead-letter.
+
+    Database errors count as the database being away unless they are about the data or the
+    SQL itself: wrongly waiting costs one delivery attempt, wrongly dead-lettering costs an
+    operator's replay.
+    """
+    if isinstance(error, Transient | OSError | TimeoutError):
         return Decision.RETRY
-    if isinstance(error, DBAPIError) and error.connection_invalidated:
+    if isinstance(error, DBAPIError) and not isinstance(error, _DATA_ERRORS):
         return Decision.RETRY
     return Decision.DEAD_LETTER
 
@@ -105,7 +111,7 @@ class IntakeWorker:
                 async with self.sessions() as session:
                     await session.execute(text("SELECT 1"))
                 return
-            except (OperationalError, InterfaceError, DBAPIError, OSError) as error:
+            except (DBAPIError, OSError) as error:
                 log.warning("database still unavailable: %s", error)
 
     async def run(self) -> None:

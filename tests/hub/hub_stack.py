@@ -7,6 +7,7 @@ mailboxes and certificates are exactly what production registration makes.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -52,6 +53,7 @@ from tests.services import temporary_database, temporary_vhost, unique_name
 
 LIENTHONG = Path(sys.executable).parent / "lienthong"
 WAIT_S = 20.0
+SETTLE_S = 1.0
 
 
 @dataclass
@@ -77,16 +79,12 @@ class HubStack:
     connections: list[AbstractRobustConnection] = field(default_factory=list)
 
     def env(self, **extra: str) -> dict[str, str]:
-        """The environment a `lienthong` subprocess needs to be this hub."""
+        """The environment a `lienthong` subprocess needs to be this very hub."""
         values = {
-            "LIENTHONG_DATABASE_URL": self.settings.database_url,
-            "LIENTHONG_AMQP_URL": self.settings.amqp_url,
-            "LIENTHONG_BROKER_USER_PREFIX": self.settings.broker_user_prefix,
-            "LIENTHONG_HUB_KEY": str(self.settings.hub_key),
-            "LIENTHONG_HUB_CERTIFICATE": str(self.settings.hub_certificate),
-            "LIENTHONG_TRUST_BUNDLE": str(self.settings.trust_bundle),
-            "LIENTHONG_DATABASE_RETRY_S": "0.3",
-            "LIENTHONG_API_PORT": str(self.settings.api_port),
+            f"LIENTHONG_{name.upper()}": json.dumps(value)
+            if isinstance(value, dict)
+            else str(value)
+            for name, value in self.settings.model_dump().items()
         }
         return os.environ | values | {f"LIENTHONG_{k.upper()}": v for k, v in extra.items()}
 
@@ -128,29 +126,19 @@ class HubStack:
         await exchange.publish(message, routing_key="envelope")
         await channel.close()
 
-    async def drain(
-        self, code: str, expect: int, timeout: float = WAIT_S
-    ) -> list[aio_pika.IncomingMessage]:
-        """Take messages from a mailbox (as guest) until `expect` arrived, then a moment more."""
-        connection = await aio_pika.connect_robust(self.settings.amqp_url)
-        self.connections.append(connection)
-        channel = await connection.channel()
-        queue = await channel.get_queue(self.settings.mailbox_queue(code), ensure=False)
-        found: list[Any] = []
-        deadline = asyncio.get_running_loop().time() + timeout
-        while asyncio.get_running_loop().time() < deadline:
-            message = await queue.get(fail=False, no_ack=True)
-            if message is None:
-                if len(found) >= expect:
-                    await asyncio.sleep(0.3)
-                    if (extra := await queue.get(fail=False, no_ack=True)) is None:
-                        break
-                    found.append(extra)
-                    continue
-                await asyncio.sleep(0.05)
-                continue
-            found.append(message)
-        return found
+    async def drain(self, code: str, expect: int, timeout: float = WAIT_S) -> list[Any]:
+        """Messages of an agency's mailbox: see ``drain_queue``."""
+        return await self.drain_queue(self.settings.mailbox_queue(code), expect, timeout)
+
+    async def drain_queue(self, name: str, expect: int, timeout: float = WAIT_S) -> list[Any]:
+        """Take messages (as guest) until `expect` arrived and a settling second brought no
+        more (a duplicate would show there), or until `timeout`."""
+        connection = await aio_pika.connect(self.settings.amqp_url)
+        try:
+            queue = await (await connection.channel()).get_queue(name, ensure=False)
+            return await _take(queue, expect, timeout)
+        finally:
+            await connection.close()
 
     @asynccontextmanager
     async def worker(self) -> AsyncIterator[None]:
@@ -173,6 +161,23 @@ class HubStack:
             [str(LIENTHONG), "hub", "serve", "--role", "worker"], env=self.env(**extra),
             stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
+
+
+async def _take(queue: Any, expect: int, timeout: float) -> list[Any]:
+    loop = asyncio.get_running_loop()
+    found: list[Any] = []
+    deadline, settled_at = loop.time() + timeout, None
+    while loop.time() < deadline:
+        message = await queue.get(fail=False, no_ack=True)
+        if message is not None:
+            found.append(message)
+            continue
+        if len(found) >= expect:
+            settled_at = settled_at or loop.time() + SETTLE_S
+            if loop.time() >= settled_at:
+                break
+        await asyncio.sleep(0.05)
+    return found
 
 
 def write_pki(directory: Path) -> tuple[SigningIdentity, Path, Path, Path]:
