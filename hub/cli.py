@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import getpass
 import json
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
@@ -32,6 +33,7 @@ from schemas.errors import LienthongError
 from schemas.keys import create_ca, issue_agency_certificate, write_certificates, write_private_key
 
 T = TypeVar("T")
+OPERATOR = f"cli:{getpass.getuser()}"
 hub_app = typer.Typer(help="Run the hub.", no_args_is_help=True)
 db_app = typer.Typer(help="The hub's database.", no_args_is_help=True)
 agency_app = typer.Typer(help="The agency directory.", no_args_is_help=True)
@@ -118,9 +120,8 @@ def _registered_row(item: Registered) -> list[str]:
 
 async def _register(session: AsyncSession, runtime: Runtime, spec: AgencyIn) -> Registered:
     async with BrokerAdmin(runtime.settings) as admin:
-        return await service.register(
-            session, BrokerProvisioner(runtime.settings, admin, runtime.broker), spec
-        )
+        provisioner = BrokerProvisioner(runtime.settings, admin, runtime.broker)
+        return await service.register(session, provisioner, spec, OPERATOR)
 
 
 @agency_app.command("add")
@@ -153,8 +154,10 @@ def _read_specs(path: Path) -> list[AgencyIn]:
     for number, row in enumerate(rows, start=2 if path.suffix.lower() != ".json" else 1):
         try:
             specs.append(AgencyIn(**{k: (v or None) for k, v in row.items() if k}))
-        except (ValidationError, TypeError) as error:
-            raise typer.BadParameter(f"{path}, row {number}: {error}") from None
+        except ValidationError as error:
+            fault = error.errors()[0]
+            field = ".".join(map(str, fault["loc"])) or "row"
+            raise typer.BadParameter(f"row {number}, {field}: {fault['msg']}") from None
     return specs
 
 
@@ -171,7 +174,7 @@ def agency_import(
     async def work(session: AsyncSession, runtime: Runtime) -> Any:
         async with BrokerAdmin(runtime.settings) as admin:
             provisioner = BrokerProvisioner(runtime.settings, admin, runtime.broker)
-            return await service.import_agencies(session, provisioner, specs)
+            return await service.import_agencies(session, provisioner, specs, OPERATOR)
 
     summary = run(_in_transaction(work, broker=True))
     rows = [_registered_row(item) for item in summary.created]
@@ -220,7 +223,7 @@ def agency_show(code: str) -> None:
 
 
 def _set_state(code: str, state: AgencyState) -> None:
-    run(_in_transaction(lambda s, r: service.set_state(s, code, state)))
+    run(_in_transaction(lambda s, r: service.set_state(s, code, state, OPERATOR)))
     typer.echo(f"{code} is {state}")
 
 
@@ -243,7 +246,9 @@ def cert_add(
     """Register a signing certificate (PEM) to an agency; it must chain to the trust bundle."""
     pem = certificate.read_bytes()
     row = run(
-        _in_transaction(lambda s, r: service.add_certificate(s, code, pem, load_trust(r.settings)))
+        _in_transaction(
+            lambda s, r: service.add_certificate(s, code, pem, load_trust(r.settings), OPERATOR)
+        )
     )
     typer.echo(
         f"registered certificate {row.fingerprint} ({row.subject}) to {code}, "
@@ -254,7 +259,9 @@ def cert_add(
 @cert_app.command("revoke")
 def cert_revoke(code: str, fingerprint: str) -> None:
     """Revoke an agency's certificate by its SHA-256 fingerprint (or a unique prefix)."""
-    row = run(_in_transaction(lambda s, r: service.revoke_certificate(s, code, fingerprint)))
+    row = run(
+        _in_transaction(lambda s, r: service.revoke_certificate(s, code, fingerprint, OPERATOR))
+    )
     typer.echo(f"revoked certificate {row.fingerprint} of {code}")
 
 

@@ -62,3 +62,12 @@ async def database_exists(name: str) -> bool:
 async def vhost_exists(name: str) -> bool:
     async with httpx.AsyncClient(base_url=RABBITMQ_API, auth=RABBITMQ_AUTH, timeout=30) as api:
         return (await api.get(f"/vhosts/{quote(name, safe='')}")).status_code == httpx.codes.OK
+
+
+async def delete_users_with_prefix(prefix: str) -> None:
+    """Broker users are global, not per vhost: remove the ones a run created."""
+    async with httpx.AsyncClient(base_url=RABBITMQ_API, auth=RABBITMQ_AUTH, timeout=30) as api:
+        users = (await api.get("/users")).raise_for_status().json()
+        for user in users:
+            if user["name"].startswith(prefix):
+                (await api.delete(f"/users/{quote(user['name'], safe='')}")).raise_for_status()

@@ -62,6 +62,11 @@ def require(minimum: Role):  # type: ignore[no-untyped-def]
     return check
 
 
+def actor(role: Role) -> str:
+    """How the audit log names an API caller (tokens are secrets and never logged)."""
+    return f"api:{role}"
+
+
 Session = Annotated[AsyncSession, Depends(session)]
 Viewer = Annotated[Role, Depends(require(Role.VIEWER))]
 Admin = Annotated[Role, Depends(require(Role.ADMIN))]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 from pydantic import BaseModel
 
-from hub.api.dependencies import Admin, CurrentRuntime, Session, Viewer
+from hub.api.dependencies import Admin, CurrentRuntime, Session, Viewer, actor
 from hub.broker_admin import BrokerAdmin
 from hub.directory import repository, service
 from hub.directory.payloads import AgencyIn, AgencyOut, CertificateOut, Registered
@@ -41,39 +41,45 @@ async def show_agency(code: str, db: Session, rt: CurrentRuntime, _: Viewer) -> 
 
 
 @router.post("/agencies", status_code=status.HTTP_201_CREATED)
-async def register_agency(spec: AgencyIn, db: Session, rt: CurrentRuntime, _: Admin) -> Registered:
+async def register_agency(
+    spec: AgencyIn, db: Session, rt: CurrentRuntime, role: Admin
+) -> Registered:
     """Register an agency: its mailbox, its broker account (password shown once) and group."""
     async with BrokerAdmin(rt.settings) as admin:
-        return await service.register(db, BrokerProvisioner(rt.settings, admin, rt.broker), spec)
+        provisioner = BrokerProvisioner(rt.settings, admin, rt.broker)
+        return await service.register(db, provisioner, spec, actor(role))
 
 
 @router.post("/agencies/{code}/suspend")
-async def suspend_agency(code: str, db: Session, rt: CurrentRuntime, _: Admin) -> AgencyOut:
+async def suspend_agency(code: str, db: Session, rt: CurrentRuntime, role: Admin) -> AgencyOut:
     """Suspend an agency: it can no longer send or receive."""
-    agency = await service.set_state(db, code, AgencyState.SUSPENDED)
+    agency = await service.set_state(db, code, AgencyState.SUSPENDED, actor(role))
     return AgencyOut.of(agency, rt.settings.mailbox_queue(code))
 
 
 @router.post("/agencies/{code}/activate")
-async def activate_agency(code: str, db: Session, rt: CurrentRuntime, _: Admin) -> AgencyOut:
+async def activate_agency(code: str, db: Session, rt: CurrentRuntime, role: Admin) -> AgencyOut:
     """Lift a suspension."""
-    agency = await service.set_state(db, code, AgencyState.ACTIVE)
+    agency = await service.set_state(db, code, AgencyState.ACTIVE, actor(role))
     return AgencyOut.of(agency, rt.settings.mailbox_queue(code))
 
 
 @router.post("/agencies/{code}/certificates", status_code=status.HTTP_201_CREATED)
 async def add_certificate(
-    code: str, body: CertificateIn, db: Session, rt: CurrentRuntime, _: Admin
+    code: str, body: CertificateIn, db: Session, rt: CurrentRuntime, role: Admin
 ) -> CertificateOut:
     """Register a signing certificate (PEM) to an agency; it must chain to the trust bundle."""
-    cert = await service.add_certificate(db, code, body.pem.encode(), load_trust(rt.settings))
+    trust = load_trust(rt.settings)
+    cert = await service.add_certificate(db, code, body.pem.encode(), trust, actor(role))
     return CertificateOut.of(cert)
 
 
 @router.post("/agencies/{code}/certificates/{fingerprint}/revoke")
-async def revoke_certificate(code: str, fingerprint: str, db: Session, _: Admin) -> CertificateOut:
+async def revoke_certificate(
+    code: str, fingerprint: str, db: Session, role: Admin
+) -> CertificateOut:
     """Revoke a certificate (by its SHA-256 fingerprint or a unique prefix of it)."""
-    return CertificateOut.of(await service.revoke_certificate(db, code, fingerprint))
+    return CertificateOut.of(await service.revoke_certificate(db, code, fingerprint, actor(role)))
 
 
 @router.get("/groups")

@@ -15,6 +15,7 @@ from typing import Protocol
 from cryptography import x509
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub import audit
 from hub.directory import repository
 from hub.directory.payloads import AgencyIn, AgencyOut, ImportSummary, Registered
 from hub.errors import Conflict, InvalidRequest, NotFound
@@ -43,7 +44,9 @@ async def get_agency(session: AsyncSession, code: str) -> Agency:
     return agency
 
 
-async def register(session: AsyncSession, broker: Provisioner, spec: AgencyIn) -> Registered:
+async def register(
+    session: AsyncSession, broker: Provisioner, spec: AgencyIn, actor: str
+) -> Registered:
     """A new agency: directory row, addressing group, broker account and mailbox."""
     if await repository.agency_by_code(session, spec.code) is not None:
         raise Conflict(f"agency '{spec.code}' is already registered")
@@ -56,6 +59,8 @@ async def register(session: AsyncSession, broker: Provisioner, spec: AgencyIn) -
     await repository.add(session, agency)
     await _add_group(session, agency)
     password = await broker.provision(spec.code)
+    detail: dict[str, object] = {"name": spec.name, "level": spec.level, "parent": spec.parent_code}
+    await audit.append(session, "register-agency", actor, spec.code, detail)
     return Registered(
         agency=AgencyOut.of(agency, broker.mailbox(agency.code)), broker_password=password
     )
@@ -87,18 +92,19 @@ def _parents_first(specs: Sequence[AgencyIn]) -> list[AgencyIn]:
 
 
 async def import_agencies(
-    session: AsyncSession, broker: Provisioner, specs: Sequence[AgencyIn]
+    session: AsyncSession, broker: Provisioner, specs: Sequence[AgencyIn], actor: str
 ) -> ImportSummary:
     """Register the new agencies of a list and update the names and parents of known ones."""
     summary = ImportSummary(created=[], updated=[], unchanged=[], groups=[])
     for spec in _parents_first(specs):
         existing = await repository.agency_by_code(session, spec.code)
         if existing is None:
-            registered = await register(session, broker, spec)
+            registered = await register(session, broker, spec, actor)
             summary.created.append(registered)
         elif (existing.name, existing.parent_code) != (spec.name, spec.parent_code):
             existing.name, existing.parent_code = spec.name, spec.parent_code
             summary.updated.append(spec.code)
+            await audit.append(session, "update-agency", actor, spec.code, {"name": spec.name})
         else:
             summary.unchanged.append(spec.code)
     await session.flush()
@@ -106,10 +112,10 @@ async def import_agencies(
     return summary
 
 
-async def set_state(session: AsyncSession, code: str, state: AgencyState) -> Agency:
+async def set_state(session: AsyncSession, code: str, state: AgencyState, actor: str) -> Agency:
     agency = await get_agency(session, code)
     agency.state = state
-    await session.flush()
+    await audit.append(session, f"set-state-{state}", actor, code, {})
     return agency
 
 
@@ -122,7 +128,7 @@ def _leaf_certificate(pem: bytes) -> x509.Certificate:
 
 
 async def add_certificate(
-    session: AsyncSession, code: str, pem: bytes, trust: Sequence[x509.Certificate]
+    session: AsyncSession, code: str, pem: bytes, trust: Sequence[x509.Certificate], actor: str
 ) -> AgencyCertificate:
     """Register a signing certificate to an agency; it must chain to the trust bundle."""
     agency = await get_agency(session, code)
@@ -141,18 +147,20 @@ async def add_certificate(
         pem=pem.decode("ascii", errors="replace"),
     )  # fmt: skip
     await repository.add(session, row)
+    await audit.append(session, "add-certificate", actor, code, {"fingerprint": row.fingerprint})
     return row
 
 
 async def revoke_certificate(
-    session: AsyncSession, code: str, fingerprint: str
+    session: AsyncSession, code: str, fingerprint: str, actor: str
 ) -> AgencyCertificate:
     agency = await get_agency(session, code)
     match = [c for c in agency.certificates if c.fingerprint.startswith(fingerprint.lower())]
     if len(match) != 1:
         raise NotFound(f"'{code}' has {len(match)} certificates matching '{fingerprint}'")
     match[0].revoked_at = datetime.now(UTC)
-    await session.flush()
+    detail: dict[str, object] = {"fingerprint": match[0].fingerprint}
+    await audit.append(session, "revoke-certificate", actor, code, detail)
     return match[0]
 
 

@@ -49,7 +49,12 @@ from schemas.signing import sign_package
 from schemas.writer import write_package
 from tests.schemas.packages import document as make_document
 from tests.schemas.packages import status as make_status
-from tests.services import temporary_database, temporary_vhost, unique_name
+from tests.services import (
+    delete_users_with_prefix,
+    temporary_database,
+    temporary_vhost,
+    unique_name,
+)
 
 LIENTHONG = Path(sys.executable).parent / "lienthong"
 WAIT_S = 20.0
@@ -98,10 +103,10 @@ class HubStack:
             BrokerAdmin(self.settings) as admin,
         ):
             provisioner = BrokerProvisioner(self.settings, admin, self.runtime.broker)
-            registered = await service.register(session, provisioner, spec)
+            registered = await service.register(session, provisioner, spec, "test")
             if certificate:
                 pem = identity.certificate.public_bytes(Encoding.PEM)
-                await service.add_certificate(session, code, pem, [self.ca.certificate])
+                await service.add_certificate(session, code, pem, [self.ca.certificate], "test")
         assert registered.broker_password is not None
         member = Member(code, identity, registered.agency.broker_user, registered.broker_password)
         self.members[code] = member
@@ -187,6 +192,7 @@ def write_pki(directory: Path) -> tuple[SigningIdentity, Path, Path, Path]:
     write_private_key(hub.private_key, paths[0])
     write_certificates([hub.certificate, ca.certificate], paths[1])
     write_certificates([ca.certificate], paths[2])
+    write_private_key(ca.private_key, directory / "ca.key.pem")  # for `lienthong keys agency`
     return ca, *paths
 
 
@@ -211,9 +217,7 @@ async def hub_stack(directory: Path, **overrides: Any) -> AsyncIterator[HubStack
             for connection in stack.connections:
                 await connection.close()
             await runtime.close()
-            async with BrokerAdmin(settings) as admin:
-                for member in stack.members.values():
-                    await admin.delete_account(member.username)
+            await delete_users_with_prefix(settings.broker_user_prefix)
 
 
 def document(sender: str, *recipients: str, subject: str = "V/v báo cáo") -> DocumentPackage:

@@ -98,7 +98,7 @@ async def test_bad_input_is_refused_with_a_reason_the_sender_receives(
 
 async def test_a_suspended_sender_is_refused(hub: HubStack) -> None:
     async with transaction(hub.runtime.sessions) as session:
-        await directory.set_state(session, COMMUNE_A, AgencyState.SUSPENDED)
+        await directory.set_state(session, COMMUNE_A, AgencyState.SUSPENDED, "test")
     commune = hub.members[COMMUNE_A]
     async with hub.worker():
         await hub.publish(commune, commune.sign(document(COMMUNE_A, DISTRICT)))
@@ -111,7 +111,7 @@ async def test_a_suspended_sender_is_refused(hub: HubStack) -> None:
 
 async def test_a_suspended_recipient_is_named_in_the_refusal(hub: HubStack) -> None:
     async with transaction(hub.runtime.sessions) as session:
-        await directory.set_state(session, COMMUNE_B, AgencyState.SUSPENDED)
+        await directory.set_state(session, COMMUNE_B, AgencyState.SUSPENDED, "test")
     district = hub.members[DISTRICT]
     async with hub.worker():
         await hub.publish(district, district.sign(document(DISTRICT, COMMUNE_A, COMMUNE_B)))
@@ -139,12 +139,12 @@ async def test_a_resend_after_the_cause_is_fixed_goes_through(hub: HubStack) -> 
     commune = hub.members[COMMUNE_A]
     body = commune.sign(document(COMMUNE_A, DISTRICT))
     async with transaction(hub.runtime.sessions) as session:
-        await directory.set_state(session, COMMUNE_A, AgencyState.SUSPENDED)
+        await directory.set_state(session, COMMUNE_A, AgencyState.SUSPENDED, "test")
     async with hub.worker():
         await hub.publish(commune, body, message_id="first")
         assert len(await hub.drain(COMMUNE_A, expect=1)) == 1
         async with transaction(hub.runtime.sessions) as session:
-            await directory.set_state(session, COMMUNE_A, AgencyState.ACTIVE)
+            await directory.set_state(session, COMMUNE_A, AgencyState.ACTIVE, "test")
         await hub.publish(commune, body, message_id="second")
         delivered = await hub.drain(DISTRICT, expect=1)
     assert [m.body for m in delivered] == [body]
