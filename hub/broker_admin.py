@@ -173,6 +173,10 @@ class BrokerAdmin:
         """Create the hub's vhost; a vhost that already exists is left as it is."""
         await self._request("PUT", f"/vhosts/{self._vhost}")
 
+    async def delete_vhost(self) -> None:
+        """Remove the vhost with every queue and message in it (benchmarks, sandboxes)."""
+        await self._request("DELETE", f"/vhosts/{self._vhost}", missing_ok=True)
+
     async def ensure_agency_account(self, agency_code: str, password: str | None = None) -> str:
         """Create or update an agency's account with least privilege; returns its password.
 
@@ -214,6 +218,10 @@ class BrokerAdmin:
     async def ensure_hub_account(self, username: str, password: str) -> None:
         """Create or update the hub's own account: full rights on its topology, nothing else."""
         await self._put_user(username, password)
+        await self.grant_hub_permissions(username)
+
+    async def grant_hub_permissions(self, username: str) -> None:
+        """Give an existing account (its password untouched) the hub's rights on the vhost."""
         await self._put_permissions(username, hub_permissions(self._settings))
 
     async def delete_account(self, username: str) -> None:

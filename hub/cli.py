@@ -11,6 +11,7 @@ import csv
 import getpass
 import json
 import logging
+import tempfile
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -20,6 +21,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit import verify_chain
+from hub.bench import bench_intake
 from hub.broker_admin import BrokerAdmin
 from hub.db import transaction
 from hub.directory import repository, service
@@ -274,3 +276,20 @@ def audit_verify() -> None:
         return
     typer.echo(f"audit chain BROKEN at entry {check.broken_at}: {check.reason}", err=True)
     raise typer.Exit(1)
+
+
+@hub_app.command("bench-intake")
+def bench_intake_command(
+    envelopes: Annotated[int, typer.Option(min=10, help="Envelopes per run.")] = 500,
+    recipients: Annotated[list[int] | None, typer.Option(help="Recipients per envelope.")] = None,
+    size: Annotated[int, typer.Option(help="Attachment bytes (about the package size).")] = 7_000,
+) -> None:
+    """Envelopes a second one worker verifies, records and routes (throw-away hub)."""
+    typer.echo("recipients  envelopes   seconds  envelopes/s  deliveries/s")
+    for count in recipients or [1, 10]:
+        with tempfile.TemporaryDirectory() as directory:
+            result = run(bench_intake(count, envelopes, size, Path(directory)))
+        typer.echo(
+            f"{result.recipients:>10} {result.envelopes:>10} {result.seconds:>9.2f} "
+            f"{result.per_second:>12.1f} {result.per_second * result.recipients:>13.1f}"
+        )

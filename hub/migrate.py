@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import asyncpg
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.engine import make_url
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
@@ -18,11 +20,30 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
+async def ensure_database(database_url: str) -> bool:
+    """Create the database the URL names if it does not exist yet; True when it was created.
+
+    A development machine then needs nothing but a running PostgreSQL."""
+    url = make_url(database_url)
+    maintenance = url.set(database="postgres").render_as_string(hide_password=False)
+    admin = await asyncpg.connect(maintenance.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        if await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", url.database):
+            return False
+        quoted = (url.database or "").replace('"', '""')
+        await admin.execute(f'CREATE DATABASE "{quoted}"')
+        return True
+    finally:
+        await admin.close()
+
+
 def upgrade(database_url: str, revision: str = "head") -> None:
     """Bring the database to `revision` (blocking; run it outside an event loop)."""
+    asyncio.run(ensure_database(database_url))
     command.upgrade(alembic_config(database_url), revision)
 
 
 async def upgrade_async(database_url: str) -> None:
     """The same from async code: Alembic's env runs its own loop, so give it a thread."""
-    await asyncio.to_thread(upgrade, database_url)
+    await ensure_database(database_url)
+    await asyncio.to_thread(command.upgrade, alembic_config(database_url), "head")

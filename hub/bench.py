@@ -1,0 +1,205 @@
+"""How many envelopes a second one intake worker verifies, records and routes.
+
+``lienthong hub bench-intake`` builds a throw-away hub (its own database and vhost on the
+local services), registers a sender and N recipients, fills the intake queue with signed
+10 KB documents, then starts one worker process (`lienthong hub serve --role worker`, as in
+production) and times it until every delivery is queued. Everything is removed afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import aio_pika
+import asyncpg
+from cryptography.hazmat.primitives.serialization import Encoding
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+
+from hub.broker_admin import BrokerAdmin
+from hub.db import transaction
+from hub.directory import service
+from hub.directory.payloads import AgencyIn
+from hub.migrate import upgrade_async
+from hub.models import AgencyLevel, Delivery, DeliveryState
+from hub.runtime import BrokerProvisioner, Runtime
+from hub.settings import HubSettings
+from schemas.keys import (
+    SigningIdentity,
+    create_ca,
+    issue_agency_certificate,
+    write_certificates,
+    write_private_key,
+)
+from schemas.model import Attachment, DocumentPackage, Organization
+from schemas.signing import sign_package
+from schemas.writer import write_package
+
+SENDER = "000.00.29.H40"
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    recipients: int
+    envelopes: int
+    seconds: float
+
+    @property
+    def per_second(self) -> float:
+        return self.envelopes / self.seconds
+
+
+def _document(recipients: list[str], size: int) -> DocumentPackage:
+    return DocumentPackage(
+        sender=Organization(organ_id=SENDER, organ_name="UBND huyện Hải Hậu"),
+        recipients=tuple(Organization(organ_id=code) for code in recipients),
+        document_id=f"{SENDER},bench,{uuid.uuid4()}",
+        subject="V/v đo thông lượng trục liên thông",
+        attachments=(Attachment(content_id="1", name="bench.bin", content=os.urandom(size)),),
+    )
+
+
+@asynccontextmanager
+async def _bench_hub(directory: Path) -> AsyncIterator[tuple[HubSettings, SigningIdentity]]:
+    """A hub of its own: database, vhost, CA and keys; all removed on exit."""
+    name = f"lienthong_bench_{uuid.uuid4().hex[:8]}"
+    base = HubSettings()
+    database_url = (
+        make_url(base.database_url).set(database=name).render_as_string(hide_password=False)
+    )
+    amqp_url = base.amqp_url.rstrip("/") + "/" + name
+    ca = create_ca("bench CA", algorithm="ec")
+    hub = issue_agency_certificate(ca, "lienthong.hub", "hub", algorithm="ec")
+    write_private_key(hub.private_key, directory / "hub.key.pem")
+    write_certificates([hub.certificate, ca.certificate], directory / "hub.cert.pem")
+    write_certificates([ca.certificate], directory / "ca.cert.pem")
+    settings = HubSettings(
+        database_url=database_url, amqp_url=amqp_url, broker_user_prefix=f"{name}.",
+        hub_key=directory / "hub.key.pem", hub_certificate=directory / "hub.cert.pem",
+        trust_bundle=directory / "ca.cert.pem",
+    )  # fmt: skip
+    async with BrokerAdmin(settings) as admin:
+        await admin.ensure_vhost()
+        await admin.grant_hub_permissions(settings.management_credentials[0])
+    try:
+        yield settings, ca
+    finally:
+        await _remove(settings, name)
+
+
+async def _remove(settings: HubSettings, name: str) -> None:
+    async with BrokerAdmin(settings) as admin:
+        for code in (SENDER, *_recipient_codes(10)):
+            await admin.delete_agency_account(code)
+        await admin.delete_vhost()
+    maintenance = make_url(settings.database_url).set(database="postgres")
+    admin_db = await asyncpg.connect(
+        maintenance.render_as_string(hide_password=False).replace("+asyncpg", "")
+    )
+    try:
+        await admin_db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin_db.close()
+
+
+def _recipient_codes(count: int) -> list[str]:
+    return [f"000.{index:02d}.29.H40" for index in range(1, count + 1)]
+
+
+async def _register(
+    runtime: Runtime, ca: SigningIdentity, recipients: int
+) -> tuple[SigningIdentity, str]:
+    sender = issue_agency_certificate(ca, SENDER, "UBND huyện Hải Hậu", algorithm="ec")
+    async with transaction(runtime.sessions) as session, BrokerAdmin(runtime.settings) as admin:
+        provisioner = BrokerProvisioner(runtime.settings, admin, runtime.broker)
+        spec = AgencyIn(code=SENDER, name="UBND huyện Hải Hậu", level=AgencyLevel.DISTRICT)
+        password = (await service.register(session, provisioner, spec, "bench")).broker_password
+        for code in _recipient_codes(recipients):
+            commune = AgencyIn(
+                code=code, name=f"xã {code}", level=AgencyLevel.COMMUNE, parent_code=SENDER
+            )
+            await service.register(session, provisioner, commune, "bench")
+        pem = sender.certificate.public_bytes(Encoding.PEM)
+        await service.add_certificate(session, SENDER, pem, [ca.certificate], "bench")
+    assert password is not None
+    return sender, password
+
+
+async def _fill_intake(settings: HubSettings, sender: SigningIdentity, password: str,
+                       bodies: list[bytes]) -> None:  # fmt: skip
+    user = f"{settings.broker_user_prefix}{SENDER}"
+    url = settings.amqp_url.replace(settings.amqp_url.split("@")[0], f"amqp://{user}:{password}")
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.get_exchange(settings.intake_exchange, ensure=False)
+        for body in bodies:
+            message = aio_pika.Message(
+                body, message_id=str(uuid.uuid4()), user_id=user, delivery_mode=2
+            )
+            await exchange.publish(message, routing_key="envelope")
+
+
+async def _queued_window(
+    runtime: Runtime, expected: int, timeout_s: float
+) -> tuple[datetime, datetime]:
+    deadline = time.monotonic() + timeout_s
+    query = select(func.count(), func.min(Delivery.queued_at), func.max(Delivery.queued_at)).where(
+        Delivery.state == DeliveryState.QUEUED
+    )
+    while time.monotonic() < deadline:
+        async with runtime.sessions() as session:
+            count, first, last = (await session.execute(query)).one()
+        if count >= expected and first is not None and last is not None:
+            return first, last
+        await asyncio.sleep(0.2)
+    raise TimeoutError(f"only {count} of {expected} deliveries were queued in {timeout_s:.0f} s")
+
+
+def _worker(settings: HubSettings) -> subprocess.Popen[bytes]:
+    env = os.environ | {
+        f"LIENTHONG_{name.upper()}": str(value)
+        for name, value in settings.model_dump().items()
+        if not isinstance(value, dict)
+    }
+    command = [str(Path(sys.executable).parent / "lienthong"), "hub", "serve", "--role", "worker"]
+    # The command is this installation's own console script, not outside input.
+    return subprocess.Popen(  # noqa: S603
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
+async def bench_intake(recipients: int, envelopes: int, size: int, directory: Path) -> IntakeResult:
+    """One worker process against a full intake queue; the rate between first and last delivery."""
+    async with _bench_hub(directory) as (settings, ca):
+        await upgrade_async(settings.database_url)
+        runtime = Runtime.create(settings)
+        await runtime.broker.connect()
+        try:
+            await runtime.broker.declare_topology()
+            sender, password = await _register(runtime, ca, recipients)
+            codes = _recipient_codes(recipients)
+            bodies = [
+                sign_package(write_package(_document(codes, size)), sender)
+                for _ in range(envelopes)
+            ]
+            await _fill_intake(settings, sender, password, bodies)
+            worker = _worker(settings)
+            try:
+                first, last = await _queued_window(runtime, envelopes * recipients, 600)
+            finally:
+                worker.terminate()
+                await asyncio.to_thread(worker.wait, 30)
+        finally:
+            await runtime.close()
+    return IntakeResult(recipients, envelopes - 1, (last - first).total_seconds())
