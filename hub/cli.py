@@ -11,6 +11,7 @@ import csv
 import getpass
 import json
 import logging
+import secrets
 import tempfile
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
@@ -293,3 +294,18 @@ def bench_intake_command(
             f"{result.recipients:>10} {result.envelopes:>10} {result.seconds:>9.2f} "
             f"{result.per_second:>12.1f} {result.per_second * result.recipients:>13.1f}"
         )
+
+
+@hub_app.command("broker-account")
+def hub_broker_account(username: Annotated[str, typer.Argument(help="e.g. lienthong-hub")]) -> None:
+    """Create the hub's own broker account (rights on its topology only); prints the password."""
+    password = secrets.token_urlsafe(24)
+
+    async def work() -> None:
+        async with BrokerAdmin(settings()) as admin:
+            await admin.ensure_vhost()
+            await admin.ensure_hub_account(username, password)
+
+    run(work())
+    typer.echo(f"broker account {username} ready; password (shown once): {password}")
+    typer.echo("use it in LIENTHONG_AMQP_URL=amqp://USER:PASSWORD@HOST:5672/VHOST")

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import json
+import socket
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aio_pika
 import asyncpg
+import httpx
 import pytest
 from aiormq.exceptions import ChannelAccessRefused
 
+from hub.broker_admin import BrokerAdmin
 from tests.hub.hub_stack import LIENTHONG, HubStack, hub_stack
 from tests.sdk_fixtures import DIRECTORY_CSV
+from tests.services import POSTGRES_ADMIN_DSN, database_exists, unique_name
 
 
 @pytest.fixture
@@ -109,3 +114,61 @@ async def test_audit_verify_finds_a_tampered_row(stack: HubStack) -> None:
     broken = await cli(stack, "audit", "verify")
     assert broken.returncode == 1
     assert "audit chain BROKEN at entry 40: its content was changed" in broken.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+async def test_serve_answers_over_http(stack: HubStack) -> None:
+    port = _free_port()
+    env = stack.env(api_port=str(port), operator_tokens='{"ops-token": "viewer"}')
+    process = subprocess.Popen([str(LIENTHONG), "hub", "serve", "--role", "api"], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+            for _ in range(150):
+                with contextlib.suppress(httpx.TransportError):
+                    if (await client.get("/healthz")).status_code == 200:
+                        break
+                await asyncio.sleep(0.2)
+            assert (await client.get("/readyz")).json() == {"database": "ok", "broker": "ok"}
+            assert (await client.get("/v1/agencies")).status_code == 401
+            listed = await client.get("/v1/agencies", headers={"Authorization": "Bearer ops-token"})
+            assert listed.status_code == 200 and listed.json() == []
+    finally:
+        process.terminate()
+        await asyncio.to_thread(process.wait, 30)
+
+
+async def test_db_upgrade_creates_a_missing_database(stack: HubStack) -> None:
+    name = unique_name("lienthong_fresh")
+    url = stack.settings.database_url.rsplit("/", 1)[0] + f"/{name}"
+    env = stack.env(database_url=url)
+    try:
+        done = await asyncio.to_thread(
+            subprocess.run, [str(LIENTHONG), "db", "upgrade"], env=env, capture_output=True,
+            text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert await database_exists(name)
+    finally:
+        admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def test_the_hub_gets_a_broker_account_of_its_own(stack: HubStack) -> None:
+    username = f"{stack.settings.broker_user_prefix}hub"
+    done = await cli(stack, "hub", "broker-account", username)
+    assert done.returncode == 0, done.stderr
+    password = done.stdout.split("(shown once): ")[1].split()[0]
+    async with BrokerAdmin(stack.settings) as admin:
+        permissions = await admin.permissions(username)
+    assert permissions is not None and "lienthong\\.intake" in permissions.write
+    url = stack.settings.amqp_url.replace("guest:guest", f"{username}:{password}")
+    connection = await aio_pika.connect(url)
+    await connection.close()
