@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from enum import Enum
 from functools import partial
 from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import aio_pika
 from aio_pika.abc import (
@@ -221,3 +222,26 @@ async def _quietly(step: Awaitable[Any]) -> None:
         await step
     except (AMQPError, OSError, RuntimeError) as error:
         log.debug("ignored while closing: %r", error)
+
+
+async def publish_as(settings: HubSettings, user: str, password: str, body: bytes,
+                     message_id: str) -> None:  # fmt: skip
+    """Publish one package to intake with an agency's own account, as its adapter does
+    (for sandboxes and integrators testing their packages against a hub)."""
+    url = urlsplit(settings.amqp_url)
+    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{url.hostname}:{url.port or 5672}"
+    try:
+        connection = await aio_pika.connect(urlunsplit(url._replace(netloc=netloc)))
+    except (OSError, AMQPError) as error:
+        raise BrokerUnavailable(f"cannot connect to RabbitMQ as '{user}': {error}") from None
+    message = aio_pika.Message(
+        body, message_id=message_id, user_id=user, content_type="application/xml",
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+    )  # fmt: skip
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.get_exchange(settings.intake_exchange, ensure=False)
+        try:
+            await exchange.publish(message, routing_key=INTAKE_ROUTING_KEY)
+        except AMQPError as error:
+            raise BrokerUnavailable(f"RabbitMQ refused the publish to intake: {error}") from None

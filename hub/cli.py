@@ -11,8 +11,10 @@ import csv
 import getpass
 import json
 import logging
+import os
 import secrets
 import tempfile
+import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -23,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit import verify_chain
 from hub.bench import bench_intake
+from hub.broker import publish_as
 from hub.broker_admin import BrokerAdmin
 from hub.db import transaction
 from hub.directory import repository, service
@@ -32,8 +35,10 @@ from hub.models import AgencyLevel, AgencyState
 from hub.runtime import BrokerProvisioner, Runtime, load_trust
 from hub.service_main import ServeRole, serve
 from hub.settings import HubSettings
+from hub.timeline.service import by_envelope_id
 from schemas.errors import LienthongError
 from schemas.keys import create_ca, issue_agency_certificate, write_certificates, write_private_key
+from schemas.model import VIETNAM_TIME
 
 T = TypeVar("T")
 OPERATOR = f"cli:{getpass.getuser()}"
@@ -73,6 +78,7 @@ async def _in_transaction(
     try:
         if broker:
             await runtime.broker.connect()
+            await runtime.broker.declare_topology()  # registering implies a topology to join
         async with transaction(runtime.sessions) as session:
             return await work(session, runtime)
     finally:
@@ -309,3 +315,38 @@ def hub_broker_account(username: Annotated[str, typer.Argument(help="e.g. lienth
     run(work())
     typer.echo(f"broker account {username} ready; password (shown once): {password}")
     typer.echo("use it in LIENTHONG_AMQP_URL=amqp://USER:PASSWORD@HOST:5672/VHOST")
+
+
+@hub_app.command("publish")
+def hub_publish(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A signed package.")],
+    user: Annotated[str, typer.Option(help="The agency's broker account.")],
+    password_env: Annotated[str, typer.Option(help="Variable holding its password.")],
+    message_id: Annotated[str | None, typer.Option(help="Defaults to a new UUID.")] = None,
+) -> None:
+    """Publish a signed package to intake with an agency's account, as its adapter would."""
+    password = os.environ.get(password_env)
+    if not password:
+        raise typer.BadParameter(f"variable {password_env} is not set", param_hint="--password-env")
+    envelope_id = message_id or str(uuid.uuid4())
+    run(publish_as(settings(), user, password, file.read_bytes(), envelope_id))
+    typer.echo(envelope_id)
+
+
+@hub_app.command("timeline")
+def hub_timeline(
+    envelope_id: str, as_json: Annotated[bool, typer.Option("--json")] = False
+) -> None:
+    """Where a document is: per recipient, its delivery and every status."""
+    timeline = run(_in_transaction(lambda s, r: by_envelope_id(s, envelope_id)))
+    if as_json:
+        _echo_json(timeline.model_dump(mode="json"))
+        return
+    typer.echo(f"{timeline.envelope_id}: {timeline.subject} (from {timeline.sender_code})")
+    for recipient in timeline.recipients:
+        typer.echo(f"  {recipient.recipient_code}: {recipient.delivery_state}")
+        for event in recipient.events:
+            code = f" {event.status_code}" if event.status_code else ""
+            detail = f" {event.description}" if event.description else ""
+            at = event.at.astimezone(VIETNAM_TIME)
+            typer.echo(f"    {at:%Y-%m-%d %H:%M:%S} {event.event}{code}{detail}")
