@@ -105,10 +105,18 @@ class Broker:
                     raise BrokerUnavailable(f"cannot reach RabbitMQ: {error}") from None
                 log.warning("RabbitMQ not reachable (%s); retrying in %s s", error, delay)
                 await asyncio.sleep(delay)
+        await self._open_publishing()
+
+    async def _open_publishing(self) -> None:
+        """A fresh confirming channel for mailbox publishes. RabbitMQ 3.10 keeps refusing a
+        channel's publishes to a quorum queue that once refused it, so a refusal reopens it."""
+        old = self._publishing
         self._publishing = await self._channel()
         self._mailbox = await self._publishing.declare_exchange(
             self.settings.mailbox_exchange, ExchangeType.DIRECT, durable=True
         )
+        if old is not None:
+            await _quietly(old.close())
 
     @property
     def connected(self) -> bool:
@@ -180,6 +188,7 @@ class Broker:
                 message, routing_key=code, mandatory=True, timeout=self.settings.publish_timeout_s
             )
         except DeliveryError as error:
+            await self._open_publishing()
             raise Unroutable(f"mailbox of '{code}' refused the envelope: {error}") from None
         except (TimeoutError, AMQPError, OSError) as error:
             raise BrokerUnavailable(f"publishing to '{code}' failed: {error!r}") from None

@@ -29,8 +29,8 @@ from urllib.parse import quote
 
 import httpx
 
+from hub.errors import Transient
 from hub.settings import HubSettings
-from schemas.errors import LienthongError
 
 # No real resource has an empty name (a server-named queue gets "amq.gen-…" before the check),
 # so this pattern grants nothing.
@@ -39,7 +39,7 @@ _RESPONSE_EXCERPT = 300
 _QUEUE_COLUMNS = "name,messages_ready,messages_unacknowledged,consumers,head_message_timestamp"
 
 
-class BrokerAdminError(LienthongError):
+class BrokerAdminError(Transient):
     """The RabbitMQ management API could not be reached or refused a request."""
 
     code = "broker-admin"

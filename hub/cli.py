@@ -21,6 +21,8 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
+from pydantic_settings.exceptions import SettingsError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit import verify_chain
@@ -54,6 +56,9 @@ def settings() -> HubSettings:
     """The LIENTHONG_ settings, or a usage error naming the bad variable."""
     try:
         return HubSettings()
+    except SettingsError as error:
+        typer.echo(f"lienthong: a LIENTHONG_ setting cannot be read: {error}", err=True)
+        raise typer.Exit(2) from None
     except ValidationError as error:
         for fault in error.errors():
             typer.echo(
@@ -68,7 +73,12 @@ def run(work: Coroutine[Any, Any, T]) -> T:
         return asyncio.run(work)
     except LienthongError as error:
         typer.echo(f"lienthong: {error}", err=True)
-        raise typer.Exit(1) from None
+    except (DBAPIError, OSError) as error:
+        reason = getattr(error, "orig", None) or error
+        typer.echo(
+            f"lienthong: cannot use the database (LIENTHONG_DATABASE_URL): {reason}", err=True
+        )
+    raise typer.Exit(1)
 
 
 async def _in_transaction(
@@ -118,7 +128,14 @@ def init_pki(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply the database migrations (idempotent)."""
-    upgrade(settings().database_url)
+    try:
+        upgrade(settings().database_url)
+    except (DBAPIError, OSError, ArgumentError, ValueError) as error:
+        reason = getattr(error, "orig", None) or error
+        typer.echo(
+            f"lienthong: cannot migrate the database (LIENTHONG_DATABASE_URL): {reason}", err=True
+        )
+        raise typer.Exit(1) from None
     typer.echo("database is at the latest migration")
 
 
@@ -152,13 +169,24 @@ def agency_add(
     )
 
 
+def _rows(path: Path) -> list[dict[str, Any]]:
+    """The file's records: a JSON list of objects, or CSV with a header line."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+        rows = (
+            json.loads(text)
+            if path.suffix.lower() == ".json"
+            else list(csv.DictReader(text.splitlines()))
+        )
+    except (UnicodeDecodeError, json.JSONDecodeError, csv.Error) as error:
+        raise typer.BadParameter(f"{path.name} cannot be read: {error}") from None
+    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+        raise typer.BadParameter(f"{path.name} must hold a list of agencies (objects)")
+    return rows
+
+
 def _read_specs(path: Path) -> list[AgencyIn]:
-    text = path.read_text(encoding="utf-8-sig")
-    rows: list[dict[str, Any]]
-    if path.suffix.lower() == ".json":
-        rows = json.loads(text)
-    else:
-        rows = list(csv.DictReader(text.splitlines()))
+    rows = _rows(path)
     specs = []
     for number, row in enumerate(rows, start=2 if path.suffix.lower() != ".json" else 1):
         try:

@@ -124,10 +124,17 @@ class Delivery(Base):
     envelope_pk: Mapped[uuid.UUID] = mapped_column(ForeignKey("envelope.id"), index=True)
     recipient_code: Mapped[str] = mapped_column(CODE, index=True)
     state: Mapped[str] = mapped_column(String(16), default=DeliveryState.PENDING)
+    created_at: Mapped[datetime] = _now()
     queued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Failed publishes so far and why the last one failed: the redelivery sweeper retries.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
     envelope: Mapped[Envelope] = relationship(back_populates="deliveries")
 
-    __table_args__ = (UniqueConstraint("envelope_pk", "recipient_code"),)
+    __table_args__ = (
+        UniqueConstraint("envelope_pk", "recipient_code"),
+        Index("ix_delivery_pending", "state", "created_at"),
+    )
 
 
 class TimelineEvent(Base):

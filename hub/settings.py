@@ -49,6 +49,9 @@ class HubSettings(BaseSettings):
     prefetch: int = Field(default=16, ge=1, le=1000)
     publish_timeout_s: float = Field(default=10.0, gt=0)
     database_retry_s: float = Field(default=2.0, gt=0)
+    # Deliveries whose publish failed stay pending in the database; a sweeper retries them.
+    redelivery_interval_s: float = Field(default=5.0, gt=0)
+    redelivery_after_s: float = Field(default=15.0, ge=0)
 
     hub_code: str = "lienthong.hub"
     hub_name: str = "Trục liên thông văn bản"

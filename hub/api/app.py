@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -9,6 +10,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from hub.api.dependencies import CurrentRuntime, Viewer
 from hub.directory.endpoints import router as directory_router
@@ -18,12 +20,27 @@ from hub.settings import HubSettings
 from hub.timeline.endpoints import router as timeline_router
 from schemas.errors import LienthongError
 
+log = logging.getLogger(__name__)
+
 
 def _error(request: Request, error: Exception) -> Response:
     """Every deliberate error becomes a JSON body saying what is wrong, never a trace."""
     assert isinstance(error, LienthongError)
     status = error.http_status if isinstance(error, HubError) else 422
     return JSONResponse({"error": error.code, "detail": str(error)}, status_code=status)
+
+
+def _conflict(request: Request, error: Exception) -> Response:
+    """Two requests raced to create the same thing; the loser hears so."""
+    detail = "this conflicts with a record just written by another request; look it up again"
+    return JSONResponse({"error": "conflict", "detail": detail}, status_code=409)
+
+
+def _unexpected(request: Request, error: Exception) -> Response:
+    """A bug or an outage the code did not foresee: logged with its trace, answered plainly."""
+    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=error)
+    detail = "the hub could not complete this request; operators can find it in the hub's log"
+    return JSONResponse({"error": "internal", "detail": detail}, status_code=500)
 
 
 def create_app(settings: HubSettings, runtime: Runtime | None = None) -> FastAPI:
@@ -44,6 +61,8 @@ def create_app(settings: HubSettings, runtime: Runtime | None = None) -> FastAPI
         description="Directory, document timelines and trust bundle of the lienthong hub.",
     )  # fmt: skip
     app.add_exception_handler(LienthongError, _error)
+    app.add_exception_handler(IntegrityError, _conflict)
+    app.add_exception_handler(Exception, _unexpected)
     app.include_router(directory_router)
     app.include_router(timeline_router)
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["health"])

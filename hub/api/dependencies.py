@@ -67,7 +67,8 @@ def actor(role: Role) -> str:
     return f"api:{role}"
 
 
-Session = Annotated[AsyncSession, Depends(session)]
+# scope="function": commit (or fail) before the response is sent, never after it.
+Session = Annotated[AsyncSession, Depends(session, scope="function")]
 Viewer = Annotated[Role, Depends(require(Role.VIEWER))]
 Admin = Annotated[Role, Depends(require(Role.ADMIN))]
 Settings = Annotated[HubSettings, Depends(settings)]

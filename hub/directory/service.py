@@ -50,8 +50,9 @@ async def register(
     """A new agency: directory row, addressing group, broker account and mailbox."""
     if await repository.agency_by_code(session, spec.code) is not None:
         raise Conflict(f"agency '{spec.code}' is already registered")
-    if spec.parent_code and await repository.agency_by_code(session, spec.parent_code) is None:
-        raise InvalidRequest(f"parent '{spec.parent_code}' of '{spec.code}' is not registered")
+    if any(spec.code.endswith(f"-{suffix}") for suffix, _, _ in GROUP_RULES.values()):
+        raise InvalidRequest(f"'{spec.code}' has the form of a group address; choose another code")
+    await _require_parent(session, spec)
     agency = Agency(
         code=spec.code, name=spec.name, level=spec.level, parent_code=spec.parent_code,
         state=AgencyState.ACTIVE, broker_user=broker.username(spec.code), certificates=[],
@@ -78,9 +79,21 @@ async def _add_group(session: AsyncSession, agency: Agency) -> None:
     await repository.add(session, group)
 
 
+def _fields(spec: AgencyIn) -> tuple[str, str, str | None]:
+    return spec.name, spec.level.value, spec.parent_code
+
+
+async def _require_parent(session: AsyncSession, spec: AgencyIn) -> None:
+    if spec.parent_code and await repository.agency_by_code(session, spec.parent_code) is None:
+        raise InvalidRequest(f"parent '{spec.parent_code}' of '{spec.code}' is not registered")
+
+
 def _parents_first(specs: Sequence[AgencyIn]) -> list[AgencyIn]:
     """Import order: every parent before its children, whatever order the file has."""
     pending = {spec.code: spec for spec in specs}
+    if len(pending) < len(specs):
+        twice = sorted({s.code for s in specs if sum(o.code == s.code for o in specs) > 1})
+        raise InvalidRequest(f"these codes appear more than once: {', '.join(twice[:5])}")
     ordered: list[AgencyIn] = []
     while pending:
         ready = [s for s in pending.values() if s.parent_code not in pending]
@@ -101,8 +114,9 @@ async def import_agencies(
         if existing is None:
             registered = await register(session, broker, spec, actor)
             summary.created.append(registered)
-        elif (existing.name, existing.parent_code) != (spec.name, spec.parent_code):
-            existing.name, existing.parent_code = spec.name, spec.parent_code
+        elif (existing.name, existing.level, existing.parent_code) != _fields(spec):
+            await _require_parent(session, spec)
+            existing.name, existing.level, existing.parent_code = _fields(spec)
             summary.updated.append(spec.code)
             await audit.append(session, "update-agency", actor, spec.code, {"name": spec.name})
         else:

@@ -114,6 +114,19 @@ async def _document_recipients(session: AsyncSession, package: DocumentPackage) 
     return [agency.code for agency in resolution.agencies]
 
 
+def _concerned(found: list[Envelope], package: StatusPackage, sender: str) -> Envelope:
+    """Of the documents with this DocumentId, the newest one the reporting agency took part
+    in (as sender for 13, as recipient otherwise); the newest of all when it took part in none,
+    so that the refusal can name it."""
+
+    def involved(document: Envelope) -> bool:
+        if package.status_code.sent_by_sender:
+            return document.sender_code == sender
+        return any(d.recipient_code == sender for d in document.deliveries)
+
+    return next((d for d in reversed(found) if involved(d)), found[-1])
+
+
 async def _status_route(
     session: AsyncSession, package: StatusPackage, sender: str
 ) -> tuple[Envelope, list[str]]:
@@ -124,7 +137,7 @@ async def _status_route(
         raise Refusal(
             f"status {package.status_code} is about an unknown document '{about.document_id}'"
         )
-    document = found[-1]
+    document = _concerned(found, package, sender)
     recipients = [d.recipient_code for d in document.deliveries]
     if package.status_code.sent_by_sender:
         if sender != document.sender_code:

@@ -14,30 +14,39 @@ import os
 import uuid
 
 from sqlalchemy import text
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.broker import Broker, Decision, Incoming
 from hub.db import transaction
 from hub.errors import Transient, Unroutable
+from hub.intake.repository import pending_ids, record_failure, stale_pending
 from hub.intake.service import IntakeContext, Outgoing, admit, claim, delivered
 from hub.settings import HubSettings
 
 log = logging.getLogger(__name__)
-_DATA_ERRORS = (IntegrityError, DataError, ProgrammingError)
+_UNAVAILABLE_CLASSES = {"08", "53", "57", "58"}
+_NOT_ACCEPTING = "55000"  # "database ... is not currently accepting connections"
 CRASH_EXIT_CODE = 86
+SWEEP_BATCH = 200
+
+
+def _database_away(error: DBAPIError) -> bool:
+    """Connection-level failures (no SQLSTATE, or classes 08, 53, 57, 58, or 'not accepting
+    connections'); errors about the data or the SQL are no reason to wait."""
+    if error.connection_invalidated or isinstance(error, OperationalError | InterfaceError):
+        return True
+    cause = getattr(error.orig, "driver_exception", None) or error.orig
+    state = getattr(cause, "sqlstate", None)
+    return state is None or state[:2] in _UNAVAILABLE_CLASSES or state == _NOT_ACCEPTING
 
 
 def decide(error: BaseException) -> Decision:
-    """The one policy from failure to broker decision: wait for services, else dead-letter.
-
-    Database errors count as the database being away unless they are about the data or the
-    SQL itself: wrongly waiting costs one delivery attempt, wrongly dead-lettering costs an
-    operator's replay.
-    """
-    if isinstance(error, Transient | OSError | TimeoutError):
+    """The one policy from failure to broker decision: wait for services, else dead-letter."""
+    if isinstance(error, Transient | OSError | TimeoutError | PoolTimeout):
         return Decision.RETRY
-    if isinstance(error, DBAPIError) and not isinstance(error, _DATA_ERRORS):
+    if isinstance(error, DBAPIError) and _database_away(error):
         return Decision.RETRY
     return Decision.DEAD_LETTER
 
@@ -84,15 +93,31 @@ class IntakeWorker:
                 return await admit(session, self.context, incoming)
 
     async def _deliver(self, envelope_pks: list[uuid.UUID]) -> None:
-        """Publish what is still pending, holding its rows so no other handler does it too."""
+        """Publish what the admitted message left pending. The intake message is acked even
+        when a mailbox refuses: its deliveries are committed, and the sweeper retries them."""
         if not envelope_pks:
             return
-        async with transaction(self.sessions) as session:
-            pending = await claim(session, envelope_pks)
-            for item in pending:
+        async with self.sessions() as session:
+            delivery_ids = await pending_ids(session, envelope_pks)
+        for delivery_id in delivery_ids:
+            await self.deliver_one(delivery_id, wait=True)
+
+    async def deliver_one(self, delivery_id: int, *, wait: bool) -> bool:
+        """Publish one delivery while holding its row (so it goes out once); False if it
+        could not be published now, the failure recorded on the row."""
+        try:
+            async with transaction(self.sessions) as session:
+                item = await claim(session, delivery_id, wait=wait)
+                if item is None:
+                    return True
                 await self._publish(item)
-            if pending:
-                await delivered(session, pending)
+                await delivered(session, item)
+            return True
+        except Transient as error:
+            log.warning("delivery %s not published yet: %s", delivery_id, error)
+            async with transaction(self.sessions) as session:
+                await record_failure(session, delivery_id, str(error))
+            return False
 
     async def _publish(self, item: Outgoing) -> None:
         try:
@@ -102,6 +127,24 @@ class IntakeWorker:
             log.warning("mailbox of %s was missing; declaring it again", item.recipient)
             await self.broker.declare_mailbox(item.recipient)
             await self.broker.publish_to_mailbox(item.recipient, item.body, item.envelope_id)
+
+    async def sweep(self) -> int:
+        """Publish stale pending deliveries (a mailbox refused, the broker was away, a message
+        was dead-lettered after its commit); returns how many went out."""
+        async with self.sessions() as session:
+            stale = await stale_pending(session, self.settings.redelivery_after_s, SWEEP_BATCH)
+        sent = 0
+        for delivery_id in stale:
+            sent += await self.deliver_one(delivery_id, wait=False)
+        return sent
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.redelivery_interval_s)
+            try:
+                await self.sweep()
+            except (DBAPIError, OSError, Transient) as error:
+                log.warning("redelivery sweep postponed: %s", error)
 
     async def wait_until_healthy(self) -> None:
         """Called while consuming is paused: poll the database until it answers."""
@@ -115,4 +158,7 @@ class IntakeWorker:
                 log.warning("database still unavailable: %s", error)
 
     async def run(self) -> None:
-        await self.broker.consume_intake(self.handle, self.wait_until_healthy)
+        """Consume intake and sweep pending deliveries until cancelled."""
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(self.broker.consume_intake(self.handle, self.wait_until_healthy))
+            tasks.create_task(self._sweep_forever())

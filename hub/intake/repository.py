@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,10 +42,10 @@ async def documents(session: AsyncSession, document_id: str, sender: str | None)
     return list(await session.scalars(query))
 
 
-async def mark_queued(session: AsyncSession, delivery_ids: Sequence[int]) -> None:
+async def mark_queued(session: AsyncSession, delivery_id: int) -> None:
     await session.execute(
         update(Delivery)
-        .where(Delivery.id.in_(delivery_ids))
+        .where(Delivery.id == delivery_id)
         .values(state=DeliveryState.QUEUED, queued_at=datetime.now(UTC))
     )
 
@@ -61,13 +61,47 @@ async def earlier_refusal(session: AsyncSession, sha256: str, message_id: str | 
     return (await session.execute(query)).scalar_one_or_none()
 
 
-async def claim_pending(session: AsyncSession, envelope_pks: Sequence[uuid.UUID]) -> list[Delivery]:
-    """Lock the envelopes' pending deliveries for this transaction; ones locked elsewhere are
-    being delivered by another handler right now and are skipped, so nothing goes out twice."""
+async def pending_ids(session: AsyncSession, envelope_pks: Sequence[uuid.UUID]) -> list[int]:
     query = (
-        select(Delivery)
+        select(Delivery.id)
         .where(Delivery.envelope_pk.in_(envelope_pks), Delivery.state == DeliveryState.PENDING)
-        .options(selectinload(Delivery.envelope))
-        .with_for_update(skip_locked=True, of=Delivery)
+        .order_by(Delivery.id)
     )
     return list(await session.scalars(query))
+
+
+async def lock_if_pending(
+    session: AsyncSession, delivery_id: int, *, wait: bool = True
+) -> Delivery | None:
+    """The delivery, locked for this transaction, if it is still pending.
+
+    Waiting for another holder of the lock is safe: if that one commits, the row is no longer
+    pending and nothing goes out twice; if it rolls back, this one takes over. The sweeper
+    does not wait (``wait=False``): it will come back."""
+    query = (
+        select(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.state == DeliveryState.PENDING)
+        .options(selectinload(Delivery.envelope))
+        .with_for_update(of=Delivery, skip_locked=not wait)
+    )
+    return (await session.scalars(query)).one_or_none()
+
+
+async def stale_pending(session: AsyncSession, older_than_s: float, limit: int) -> list[int]:
+    """Pending deliveries recorded more than `older_than_s` ago, oldest first."""
+    cutoff = datetime.now(UTC) - timedelta(seconds=older_than_s)
+    query = (
+        select(Delivery.id)
+        .where(Delivery.state == DeliveryState.PENDING, Delivery.created_at < cutoff)
+        .order_by(Delivery.id)
+        .limit(limit)
+    )
+    return list(await session.scalars(query))
+
+
+async def record_failure(session: AsyncSession, delivery_id: int, error: str) -> None:
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id)
+        .values(attempts=Delivery.attempts + 1, last_error=error[:1000])
+    )

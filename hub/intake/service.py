@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +33,9 @@ from schemas.model import (
 )
 from schemas.signing import sign_package
 from schemas.writer import write_package
+
+MAX_ID = 128
+MAX_REASON = 1000
 
 
 @dataclass(frozen=True)
@@ -59,26 +62,27 @@ def _outgoing(envelope: Envelope) -> list[uuid.UUID]:
     return [envelope.id] if pending else []
 
 
-async def claim(session: AsyncSession, envelope_pks: list[uuid.UUID]) -> list[Outgoing]:
-    """Pending deliveries of these envelopes that no other handler is publishing right now."""
-    claimed = await repository.claim_pending(session, envelope_pks)
-    return [
-        Outgoing(d.id, d.recipient_code, d.envelope.envelope_id, d.envelope.body) for d in claimed
-    ]
+async def claim(session: AsyncSession, delivery_id: int, *, wait: bool = True) -> Outgoing | None:
+    """One pending delivery, locked until this transaction ends; None once it went out."""
+    row = await repository.lock_if_pending(session, delivery_id, wait=wait)
+    if row is None:
+        return None
+    return Outgoing(row.id, row.recipient_code, row.envelope.envelope_id, row.envelope.body)
 
 
 async def admit(session: AsyncSession, ctx: IntakeContext, incoming: Incoming) -> list[uuid.UUID]:
     """Decide on one message; a repeat of the same bytes only finishes what is left to do.
 
     Returns the envelopes with deliveries still to publish (claimed later with ``claim``)."""
+    incoming = replace(incoming, message_id=usable_id(incoming.message_id))
     digest = hashlib.sha256(incoming.body).hexdigest()
-    earlier = await _earlier_outcome(session, incoming, digest)
-    if earlier is not None:
-        return _outgoing(earlier)
     agency = await publisher(session, incoming)
     if agency is None:
         await _quarantine(session, incoming, None, digest, _unknown_publisher(incoming))
         return []
+    earlier = await _earlier_outcome(session, incoming, digest)
+    if earlier is not None and earlier.sender_code in (agency.code, ctx.hub_code):
+        return _outgoing(earlier)  # its own repeat; another agency's replay is judged anew
     try:
         verdict = await assess(session, incoming, agency, ctx.policy, digest)
         same_id = await repository.envelope_by_id(session, verdict.envelope_id)
@@ -91,6 +95,20 @@ async def admit(session: AsyncSession, ctx: IntakeContext, incoming: Incoming) -
     except Refusal as refusal:
         return await _refuse(session, ctx, _Refused(incoming, agency, digest, refusal.message))
     return _outgoing(await _record(session, verdict, incoming.body, digest))
+
+
+def usable_id(message_id: str | None) -> str | None:
+    """An AMQP message id fit to be an envelope id and to be quoted back; else None (the
+    content digest stands in)."""
+    if not message_id or len(message_id) > MAX_ID or not message_id.isprintable():
+        return None
+    return message_id
+
+
+def _quotable(reason: str) -> str:
+    """A refusal reason the hub will sign: printable and bounded, whatever the sender sent."""
+    printable = "".join(c if c.isprintable() else "?" for c in reason)
+    return printable if len(printable) <= MAX_REASON else printable[: MAX_REASON - 1] + "…"
 
 
 async def _earlier_outcome(
@@ -179,7 +197,7 @@ async def _quarantine(
 ) -> Quarantine:
     row = Quarantine(
         message_id=incoming.message_id, broker_user=incoming.user_id,
-        sender_code=agency.code if agency else None, reason=reason, sha256=digest,
+        sender_code=agency.code if agency else None, reason=_quotable(reason), sha256=digest,
         body=incoming.body,
     )  # fmt: skip
     session.add(row)
@@ -202,7 +220,7 @@ def _refusal_package(ctx: IntakeContext, refused: _Refused, envelope_id: str) ->
         sender=Organization(organ_id=ctx.hub_code, organ_name=ctx.hub_name),
         response_for=ResponseFor(organ_id=refused.agency.code, document_id=about),
         status_code=StatusCode.REFUSED,
-        description=refused.reason,
+        description=_quotable(refused.reason),
         timestamp=datetime.now(VIETNAM_TIME).replace(microsecond=0),
         lienthong=LienthongInfo(envelope_id=envelope_id),
     )
@@ -224,11 +242,8 @@ async def _refuse(session: AsyncSession, ctx: IntakeContext, refused: _Refused) 
     return _outgoing(envelope)
 
 
-async def delivered(session: AsyncSession, sent: list[Outgoing]) -> None:
-    """Mark deliveries queued once the broker confirmed them, and say so in the audit log."""
-    await repository.mark_queued(session, [o.delivery_id for o in sent])
-    by_envelope: dict[str, list[str]] = {}
-    for item in sent:
-        by_envelope.setdefault(item.envelope_id, []).append(item.recipient)
-    for envelope_id, recipients in by_envelope.items():
-        await audit.append(session, "deliver", "hub", envelope_id, {"recipients": recipients})
+async def delivered(session: AsyncSession, sent: Outgoing) -> None:
+    """Mark a delivery queued once the broker confirmed it, and say so in the audit log."""
+    await repository.mark_queued(session, sent.delivery_id)
+    detail: dict[str, object] = {"recipient": sent.recipient}
+    await audit.append(session, "deliver", "hub", sent.envelope_id, detail)

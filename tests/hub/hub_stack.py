@@ -204,7 +204,8 @@ async def hub_stack(directory: Path, **overrides: Any) -> AsyncIterator[HubStack
         settings = HubSettings(
             database_url=dsn.replace("postgresql://", "postgresql+asyncpg://"), amqp_url=amqp_url,
             broker_user_prefix=f"{unique_name('t')}.", hub_key=key, hub_certificate=cert,
-            trust_bundle=bundle, delivery_limit=5, database_retry_s=0.3, **overrides,
+            trust_bundle=bundle, delivery_limit=5, database_retry_s=0.3,
+            redelivery_interval_s=0.5, redelivery_after_s=0.5, **overrides,
         )  # fmt: skip
         await upgrade_async(settings.database_url)
         runtime = Runtime.create(settings)

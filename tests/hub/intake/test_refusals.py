@@ -148,3 +148,30 @@ async def test_a_resend_after_the_cause_is_fixed_goes_through(hub: HubStack) -> 
         await hub.publish(commune, body, message_id="second")
         delivered = await hub.drain(DISTRICT, expect=1)
     assert [m.body for m in delivered] == [body]
+
+
+async def test_another_agency_replaying_received_bytes_is_refused(hub: HubStack) -> None:
+    district = hub.members[DISTRICT]
+    body = district.sign(document(DISTRICT, COMMUNE_A))
+    async with hub.worker():
+        await hub.publish(district, body)
+        assert len(await hub.drain(COMMUNE_A, expect=1)) == 1
+        await hub.publish(hub.members[COMMUNE_A], body, message_id="replay")
+        (answer,) = await hub.drain(COMMUNE_A, expect=1)
+    assert f"says it is from '{DISTRICT}'" in (refusal_of(answer.body, hub).description or "")
+
+
+async def test_odd_message_ids_neither_stall_intake_nor_lose_the_answer(hub: HubStack) -> None:
+    commune = hub.members[COMMUNE_A]
+    good = commune.sign(document(COMMUNE_A, DISTRICT))
+    async with hub.worker():
+        await hub.publish(commune, good, message_id="x" * 250)
+        await hub.publish(commune, b"<broken", message_id="bad\x01id")
+        delivered = await hub.drain(DISTRICT, expect=1)
+        (answer,) = await hub.drain(COMMUNE_A, expect=1)
+    assert [m.body for m in delivered] == [good]
+    status = refusal_of(answer.body, hub)
+    assert (
+        status.response_for.document_id is not None
+        and "\x01" not in status.response_for.document_id
+    )
