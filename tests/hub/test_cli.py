@@ -172,3 +172,42 @@ async def test_the_hub_gets_a_broker_account_of_its_own(stack: HubStack) -> None
     url = stack.settings.amqp_url.replace("guest:guest", f"{username}:{password}")
     connection = await aio_pika.connect(url)
     await connection.close()
+
+
+async def test_bad_files_and_settings_are_one_line_each(stack: HubStack, tmp_path: Path) -> None:
+    not_a_list = tmp_path / "agencies.json"
+    not_a_list.write_text('{"code": "000.00.00.H40"}')
+    twice = tmp_path / "twice.csv"
+    twice.write_text(
+        "code,name,level,parent_code\n000.00.00.H40,A,province,\n000.00.00.H40,B,province,\n"
+    )
+    latin1 = tmp_path / "latin1.csv"
+    latin1.write_bytes(b"code,name,level,parent_code\n000.00.00.H40,S\xd5,province,\n")
+    outcomes = [
+        (await cli(stack, "agency", "import", not_a_list), 2, "must hold a list of agencies"),
+        (await cli(stack, "agency", "import", twice), 1, "appear more than once: 000.00.00.H40"),
+        (await cli(stack, "agency", "import", latin1), 2, "cannot be read"),
+    ]
+    for done, code, message in outcomes:
+        assert (done.returncode, message in done.stderr, "Traceback" in done.stderr) == (
+            code,
+            True,
+            False,
+        ), done.stderr
+
+
+async def test_an_unreachable_database_is_named_not_traced(stack: HubStack) -> None:
+    env = stack.env(database_url="postgresql+asyncpg://postgres@127.0.0.1:1/nowhere")
+    for args in (["agency", "list"], ["db", "upgrade"]):
+        done = await asyncio.to_thread(
+            subprocess.run, [str(LIENTHONG), *args], env=env, capture_output=True, text=True,
+            timeout=120, check=False,
+        )  # fmt: skip
+        assert done.returncode == 1 and "LIENTHONG_DATABASE_URL" in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
+    tokens = stack.env(operator_tokens="{not json")
+    done = await asyncio.to_thread(
+        subprocess.run, [str(LIENTHONG), "agency", "list"], env=tokens, capture_output=True,
+        text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2 and "LIENTHONG_" in done.stderr and "Traceback" not in done.stderr
