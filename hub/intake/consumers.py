@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hub.broker import Broker, Decision, Incoming
 from hub.db import transaction
 from hub.errors import Transient, Unroutable
-from hub.intake.repository import pending_ids, record_failure, stale_pending
+from hub.intake.repository import record_failure, stale_pending
 from hub.intake.service import IntakeContext, Outgoing, admit, claim, delivered
 from hub.settings import HubSettings
 
@@ -95,29 +95,29 @@ class IntakeWorker:
     async def _deliver(self, envelope_pks: list[uuid.UUID]) -> None:
         """Publish what the admitted message left pending. The intake message is acked even
         when a mailbox refuses: its deliveries are committed, and the sweeper retries them."""
-        if not envelope_pks:
-            return
-        async with self.sessions() as session:
-            delivery_ids = await pending_ids(session, envelope_pks)
-        for delivery_id in delivery_ids:
-            await self.deliver_one(delivery_id, wait=True)
+        if envelope_pks:
+            await self._publish_claimed(envelopes=envelope_pks, wait=True)
 
-    async def deliver_one(self, delivery_id: int, *, wait: bool) -> bool:
-        """Publish one delivery while holding its row (so it goes out once); False if it
-        could not be published now, the failure recorded on the row."""
-        try:
-            async with transaction(self.sessions) as session:
-                item = await claim(session, delivery_id, wait=wait)
-                if item is None:
-                    return True
-                await self._publish(item)
-                await delivered(session, item)
-            return True
-        except Transient as error:
-            log.warning("delivery %s not published yet: %s", delivery_id, error)
-            async with transaction(self.sessions) as session:
-                await record_failure(session, delivery_id, str(error))
-            return False
+    async def _publish_claimed(
+        self, *, wait: bool, envelopes: list[uuid.UUID] | None = None,
+        deliveries: list[int] | None = None,
+    ) -> int:  # fmt: skip
+        """Claim pending deliveries, publish each, mark the confirmed ones queued and record
+        why the others failed, all in one transaction; returns how many went out."""
+        async with transaction(self.sessions) as session:
+            sent = []
+            for item in await claim(session, envelopes=envelopes, deliveries=deliveries, wait=wait):
+                try:
+                    await self._publish(item)
+                    sent.append(item)
+                except Transient as error:
+                    log.warning(
+                        "delivery %s to %s postponed: %s", item.delivery_id, item.recipient, error
+                    )
+                    await record_failure(session, item.delivery_id, str(error))
+            if sent:
+                await delivered(session, sent)
+        return len(sent)
 
     async def _publish(self, item: Outgoing) -> None:
         try:
@@ -133,10 +133,7 @@ class IntakeWorker:
         was dead-lettered after its commit); returns how many went out."""
         async with self.sessions() as session:
             stale = await stale_pending(session, self.settings.redelivery_after_s, SWEEP_BATCH)
-        sent = 0
-        for delivery_id in stale:
-            sent += await self.deliver_one(delivery_id, wait=False)
-        return sent
+        return await self._publish_claimed(deliveries=stale, wait=False) if stale else 0
 
     async def _sweep_forever(self) -> None:
         while True:

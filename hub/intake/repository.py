@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -42,10 +41,10 @@ async def documents(session: AsyncSession, document_id: str, sender: str | None)
     return list(await session.scalars(query))
 
 
-async def mark_queued(session: AsyncSession, delivery_id: int) -> None:
+async def mark_queued(session: AsyncSession, delivery_ids: Sequence[int]) -> None:
     await session.execute(
         update(Delivery)
-        .where(Delivery.id == delivery_id)
+        .where(Delivery.id.in_(delivery_ids))
         .values(state=DeliveryState.QUEUED, queued_at=datetime.now(UTC))
     )
 
@@ -61,30 +60,22 @@ async def earlier_refusal(session: AsyncSession, sha256: str, message_id: str | 
     return (await session.execute(query)).scalar_one_or_none()
 
 
-async def pending_ids(session: AsyncSession, envelope_pks: Sequence[uuid.UUID]) -> list[int]:
-    query = (
-        select(Delivery.id)
-        .where(Delivery.envelope_pk.in_(envelope_pks), Delivery.state == DeliveryState.PENDING)
-        .order_by(Delivery.id)
-    )
-    return list(await session.scalars(query))
+async def lock_pending(
+    session: AsyncSession, where: ColumnElement[bool], *, wait: bool
+) -> list[Delivery]:
+    """Pending deliveries matching `where`, locked (in id order) until the transaction ends.
 
-
-async def lock_if_pending(
-    session: AsyncSession, delivery_id: int, *, wait: bool = True
-) -> Delivery | None:
-    """The delivery, locked for this transaction, if it is still pending.
-
-    Waiting for another holder of the lock is safe: if that one commits, the row is no longer
+    Waiting for another holder of a lock is safe: if that one commits, the row is no longer
     pending and nothing goes out twice; if it rolls back, this one takes over. The sweeper
-    does not wait (``wait=False``): it will come back."""
+    does not wait (``wait=False``): it comes back later."""
     query = (
         select(Delivery)
-        .where(Delivery.id == delivery_id, Delivery.state == DeliveryState.PENDING)
+        .where(where, Delivery.state == DeliveryState.PENDING)
         .options(selectinload(Delivery.envelope))
+        .order_by(Delivery.id)
         .with_for_update(of=Delivery, skip_locked=not wait)
     )
-    return (await session.scalars(query)).one_or_none()
+    return list(await session.scalars(query))
 
 
 async def stale_pending(session: AsyncSession, older_than_s: float, limit: int) -> list[int]:

@@ -62,12 +62,19 @@ def _outgoing(envelope: Envelope) -> list[uuid.UUID]:
     return [envelope.id] if pending else []
 
 
-async def claim(session: AsyncSession, delivery_id: int, *, wait: bool = True) -> Outgoing | None:
-    """One pending delivery, locked until this transaction ends; None once it went out."""
-    row = await repository.lock_if_pending(session, delivery_id, wait=wait)
-    if row is None:
-        return None
-    return Outgoing(row.id, row.recipient_code, row.envelope.envelope_id, row.envelope.body)
+async def claim(
+    session: AsyncSession, *, envelopes: list[uuid.UUID] | None = None,
+    deliveries: list[int] | None = None, wait: bool = True,
+) -> list[Outgoing]:  # fmt: skip
+    """Pending deliveries of these envelopes (or these deliveries), locked until the caller's
+    transaction ends, so that each goes out once."""
+    where = (
+        Delivery.envelope_pk.in_(envelopes or [])
+        if deliveries is None
+        else Delivery.id.in_(deliveries)
+    )
+    rows = await repository.lock_pending(session, where, wait=wait)
+    return [Outgoing(r.id, r.recipient_code, r.envelope.envelope_id, r.envelope.body) for r in rows]
 
 
 async def admit(session: AsyncSession, ctx: IntakeContext, incoming: Incoming) -> list[uuid.UUID]:
@@ -242,8 +249,11 @@ async def _refuse(session: AsyncSession, ctx: IntakeContext, refused: _Refused) 
     return _outgoing(envelope)
 
 
-async def delivered(session: AsyncSession, sent: Outgoing) -> None:
-    """Mark a delivery queued once the broker confirmed it, and say so in the audit log."""
-    await repository.mark_queued(session, sent.delivery_id)
-    detail: dict[str, object] = {"recipient": sent.recipient}
-    await audit.append(session, "deliver", "hub", sent.envelope_id, detail)
+async def delivered(session: AsyncSession, sent: list[Outgoing]) -> None:
+    """Mark deliveries queued once the broker confirmed them, and say so in the audit log."""
+    await repository.mark_queued(session, [item.delivery_id for item in sent])
+    by_envelope: dict[str, list[str]] = {}
+    for item in sent:
+        by_envelope.setdefault(item.envelope_id, []).append(item.recipient)
+    for envelope_id, recipients in by_envelope.items():
+        await audit.append(session, "deliver", "hub", envelope_id, {"recipients": recipients})
