@@ -186,6 +186,7 @@ async def _take(queue: Any, expect: int, timeout: float) -> list[Any]:
 
 
 def write_pki(directory: Path) -> tuple[SigningIdentity, Path, Path, Path]:
+    directory.mkdir(parents=True, exist_ok=True)
     ca = create_ca("Test CA", algorithm="ec")
     hub = issue_agency_certificate(ca, "lienthong.hub", "lienthong hub", algorithm="ec")
     paths = directory / "hub.key.pem", directory / "hub.cert.pem", directory / "ca.cert.pem"

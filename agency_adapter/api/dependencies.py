@@ -1,0 +1,44 @@
+"""Request dependencies: the local system calling (API key), and the request's transaction."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agency_adapter.runtime import AdapterRuntime
+
+_bearer = HTTPBearer(auto_error=False, description="The local system's API key")
+
+
+def runtime(request: Request) -> AdapterRuntime:
+    value: AdapterRuntime = request.app.state.runtime
+    return value
+
+
+async def session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request, committed before the response is sent."""
+    async with runtime(request).sessions() as db, db.begin():
+        yield db
+
+
+def local_system(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    """The name of the local system whose API key this is; 401 otherwise."""
+    if credentials is not None:
+        for key, name in runtime(request).ctx.settings.api_keys.items():
+            if secrets.compare_digest(key.encode(), credentials.credentials.encode()):
+                return name
+    raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a valid API key is required",
+                        headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+
+
+Session = Annotated[AsyncSession, Depends(session, scope="function")]
+LocalSystem = Annotated[str, Depends(local_system)]
+Runtime = Annotated[AdapterRuntime, Depends(runtime)]

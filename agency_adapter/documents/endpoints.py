@@ -1,0 +1,72 @@
+"""Document routes of the adapter's REST API v1."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from agency_adapter.api.dependencies import LocalSystem, Runtime, Session
+from agency_adapter.documents import service
+from agency_adapter.documents.payloads import (
+    Accepted,
+    DocumentIn,
+    DocumentOut,
+    ListQuery,
+    StatusIn,
+    StatusOut,
+)
+from agency_adapter.documents.views import attachment_of, describe, page
+
+router = APIRouter(prefix="/v1/documents", tags=["documents"])
+
+
+@router.post("", status_code=status.HTTP_202_ACCEPTED)
+async def send_document(
+    body: DocumentIn, db: Session, rt: Runtime, system: LocalSystem
+) -> Accepted:
+    """Send a document: signed, stored with its outbox row, published as soon as possible."""
+    document = await service.send(db, rt.ctx, body, system)
+    rt.workers.wake.set()
+    return Accepted(id=document.id, document_id=document.document_id, state=document.state)
+
+
+@router.get("")
+async def list_documents(
+    query: Annotated[ListQuery, Query()], db: Session, _: LocalSystem
+) -> dict[str, object]:
+    """A page of the inbox (by processing deadline) or the outbox (newest first)."""
+    return await page(db, query)
+
+
+@router.get("/{document_id}")
+async def show_document(document_id: uuid.UUID, db: Session, _: LocalSystem) -> DocumentOut:
+    """Metadata, attachments and timeline of one document."""
+    return describe(await service.get(db, document_id))
+
+
+@router.get("/{document_id}/edxml")
+async def document_package(document_id: uuid.UUID, db: Session, _: LocalSystem) -> Response:
+    """The signed package as sent or received."""
+    document = await service.get(db, document_id)
+    return Response(document.body, media_type="application/xml")
+
+
+@router.get("/{document_id}/attachments/{index}")
+async def document_attachment(
+    document_id: uuid.UUID, index: int, db: Session, _: LocalSystem
+) -> Response:
+    """One attachment's bytes (numbered from 1, as listed)."""
+    return attachment_of(await service.get(db, document_id), index)
+
+
+@router.post("/{document_id}/status", status_code=status.HTTP_202_ACCEPTED)
+async def report_status(
+    document_id: uuid.UUID, body: StatusIn, db: Session, rt: Runtime, _: LocalSystem
+) -> StatusOut:
+    """Report 02, 03, 04, 05 or 06 on a received document; 409 if the standard forbids it."""
+    record = await service.report(db, rt.ctx, await service.get(db, document_id), body)
+    rt.workers.wake.set()
+    return StatusOut(agency_code=record.agency_code, code=record.code,
+                     description=record.description, at=record.at)  # fmt: skip

@@ -1,0 +1,107 @@
+"""SQL of the documents store. Flushes only; the edge commits."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from agency_adapter.models import Box, Document
+from schemas.model import DocumentPackage
+
+
+def _fields(package: DocumentPackage) -> dict[str, object]:
+    code = package.code
+    return {
+        "document_id": package.document_id,
+        "sender_code": package.sender.organ_id,
+        "sender_name": package.sender.organ_name,
+        "recipients": [org.organ_id for org in package.recipients],
+        "subject": package.subject,
+        "content": package.content,
+        "code_number": code.code_number if code else None,
+        "code_notation": code.code_notation if code else None,
+        "due_date": package.due_date,
+        "priority": int(package.other_info.priority)
+        if package.other_info and package.other_info.priority is not None
+        else None,
+        "business_type": int(package.business_type),
+    }
+
+
+def outbox_document(package: DocumentPackage, envelope_id: str, body: bytes,
+                    local_system: str | None) -> Document:  # fmt: skip
+    return Document(
+        id=uuid.uuid4(), box=Box.OUTBOX, envelope_id=envelope_id, state="queued",
+        local_system=local_system, body=body, statuses=[], **_fields(package),
+    )  # fmt: skip
+
+
+def inbox_document(package: DocumentPackage, envelope_id: str, body: bytes) -> Document:
+    return Document(
+        id=uuid.uuid4(), box=Box.INBOX, envelope_id=envelope_id, state="received", body=body,
+        statuses=[], **_fields(package),
+    )  # fmt: skip
+
+
+async def by_id(session: AsyncSession, document_id: uuid.UUID) -> Document | None:
+    query = (
+        select(Document).where(Document.id == document_id).options(selectinload(Document.statuses))
+    )
+    return (await session.scalars(query)).one_or_none()
+
+
+async def by_envelope(session: AsyncSession, envelope_id: str) -> Document | None:
+    query = select(Document).where(Document.envelope_id == envelope_id)
+    return (await session.scalars(query)).one_or_none()
+
+
+async def sent_with_document_id(session: AsyncSession, document_id: str) -> Document | None:
+    query = (
+        select(Document)
+        .where(Document.box == Box.OUTBOX, Document.document_id == document_id)
+        .order_by(Document.created_at.desc())
+        .options(selectinload(Document.statuses))
+    )
+    return (await session.scalars(query.limit(1))).first()
+
+
+@dataclass(frozen=True)
+class Search:
+    box: Box
+    text: str | None = None
+    since: datetime | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+def _order(box: Box) -> list[Any]:
+    """The inbox by processing deadline (due date, then priority, then arrival); the outbox
+    newest first."""
+    if box == Box.INBOX:
+        return [Document.due_date.is_(None), Document.due_date, Document.priority.desc(),
+                Document.created_at, Document.id]  # fmt: skip
+    return [Document.created_at.desc(), Document.id]
+
+
+async def search(session: AsyncSession, wanted: Search) -> list[Document]:
+    """One page of a box, optionally matching a text in subject, content, code or sender."""
+    query = (
+        select(Document).where(Document.box == wanted.box).options(selectinload(Document.statuses))
+    )
+    if wanted.text:
+        pattern = f"%{wanted.text}%"
+        query = query.where(or_(
+            Document.subject.ilike(pattern), Document.content.ilike(pattern),
+            Document.code_notation.ilike(pattern), Document.code_number.ilike(pattern),
+            Document.sender_code.ilike(pattern), Document.sender_name.ilike(pattern),
+        ))  # fmt: skip
+    if wanted.since:
+        query = query.where(Document.created_at >= wanted.since)
+    query = query.order_by(*_order(wanted.box)).offset(wanted.offset).limit(wanted.limit)
+    return list(await session.scalars(query))

@@ -1,0 +1,41 @@
+"""The adapter's errors, under the one lienthong hierarchy; one handler maps them to HTTP."""
+
+from __future__ import annotations
+
+from schemas.errors import LienthongError
+
+
+class AdapterError(LienthongError):
+    code = "adapter"
+    http_status = 500
+
+
+class NotFound(AdapterError):
+    code = "not-found"
+    http_status = 404
+
+
+class Conflict(AdapterError):
+    """A transition the standard does not allow (e.g. 'finished' before 'accepted')."""
+
+    code = "conflict"
+    http_status = 409
+
+
+class InvalidDocument(AdapterError):
+    code = "invalid"
+    http_status = 422
+
+
+class TooLarge(AdapterError):
+    code = "too-large"
+    http_status = 413
+
+
+class BrokerUnavailable(AdapterError):
+    code = "broker-unavailable"
+    http_status = 503
+
+
+class ConfigurationError(AdapterError):
+    code = "configuration"

@@ -1,0 +1,108 @@
+"""The adapter's tables (created only by migrations/adapter)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from agency_adapter.db import Base
+
+CODE = String(64)
+
+
+class Box(StrEnum):
+    INBOX = "inbox"
+    OUTBOX = "outbox"
+
+
+def _now() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+class Document(Base):
+    """A document this agency sent (outbox) or received (inbox), with the signed package."""
+
+    __tablename__ = "document"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    box: Mapped[str] = mapped_column(String(8), index=True)
+    envelope_id: Mapped[str] = mapped_column(String(128), unique=True)
+    document_id: Mapped[str | None] = mapped_column(Text, index=True)
+    sender_code: Mapped[str] = mapped_column(CODE, index=True)
+    sender_name: Mapped[str | None] = mapped_column(Text)
+    recipients: Mapped[list[str]] = mapped_column(JSON)
+    subject: Mapped[str | None] = mapped_column(Text)
+    content: Mapped[str | None] = mapped_column(Text)
+    code_number: Mapped[str | None] = mapped_column(Text)
+    code_notation: Mapped[str | None] = mapped_column(Text)
+    due_date: Mapped[date | None] = mapped_column(Date)
+    priority: Mapped[int | None] = mapped_column(Integer)
+    business_type: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(16))
+    local_system: Mapped[str | None] = mapped_column(String(128))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = _now()
+    statuses: Mapped[list[StatusRecord]] = relationship(
+        back_populates="document", order_by="StatusRecord.id"
+    )
+
+
+class StatusRecord(Base):
+    """A status on a document: received from a recipient (outbox) or sent by us (inbox)."""
+
+    __tablename__ = "status_record"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_pk: Mapped[uuid.UUID] = mapped_column(ForeignKey("document.id"), index=True)
+    envelope_id: Mapped[str] = mapped_column(String(128), unique=True)
+    agency_code: Mapped[str] = mapped_column(CODE)
+    code: Mapped[str] = mapped_column(String(2))
+    description: Mapped[str | None] = mapped_column(Text)
+    staff: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = _now()
+    document: Mapped[Document] = relationship(back_populates="statuses")
+
+
+class Outbox(Base):
+    """A signed package waiting to be published to the hub; kept after publishing."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    envelope_id: Mapped[str] = mapped_column(String(128), unique=True)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = _now()
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Epoch seconds: compared in Python, the same on SQLite and PostgreSQL whatever their clocks.
+    next_attempt_at: Mapped[float] = mapped_column(Float, default=0.0)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Event(Base):
+    """The ordered feed a local system reads (and the webhook sends): never reordered."""
+
+    __tablename__ = "event"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    type: Mapped[str] = mapped_column(String(64))
+    document_pk: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("document.id"))
+    payload: Mapped[dict[str, object]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = _now()
+    webhook_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    webhook_delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

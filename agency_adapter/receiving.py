@@ -1,0 +1,93 @@
+"""Receiving from the mailbox: verify end to end, store once, answer 01, raise the event.
+
+The adapter does not have to trust the hub: it verifies the sender's signature itself with
+the trust bundle, and uses only the verified tree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agency_adapter import events
+from agency_adapter.broker import Delivered
+from agency_adapter.context import AdapterContext
+from agency_adapter.documents import repository
+from agency_adapter.documents.service import arrived, queue_status
+from agency_adapter.errors import InvalidDocument
+from agency_adapter.models import StatusRecord
+from schemas.errors import EnvelopeError
+from schemas.model import DocumentPackage, Package, StatusPackage
+from schemas.reader import read_package
+from schemas.signing import verify_package
+
+
+def _verified(ctx: AdapterContext, body: bytes) -> Package:
+    try:
+        verification = verify_package(
+            body, trust=ctx.trust, allow_legacy_sha1=ctx.settings.allow_legacy_sha1,
+            limits=ctx.settings.parse_limits(),
+        )  # fmt: skip
+        if not verification.accepted or verification.verified_xml is None:
+            raise InvalidDocument(f"signature not accepted: {verification.reason}")
+        return read_package(verification.verified_xml, ctx.settings.parse_limits()).package
+    except EnvelopeError as error:
+        raise InvalidDocument(f"the package cannot be read: {error}") from None
+
+
+def _envelope_id(package: Package, delivered: Delivered) -> str:
+    if package.lienthong and package.lienthong.envelope_id:
+        return package.lienthong.envelope_id
+    return delivered.message_id or hashlib.sha256(delivered.body).hexdigest()
+
+
+async def receive(session: AsyncSession, ctx: AdapterContext, delivered: Delivered) -> None:
+    """Store one mailbox message once (a redelivered copy changes nothing)."""
+    package = _verified(ctx, delivered.body)
+    envelope_id = _envelope_id(package, delivered)
+    if isinstance(package, DocumentPackage):
+        await _document(session, ctx, package, envelope_id, delivered.body)
+    else:
+        await _status(session, package, envelope_id)
+
+
+async def _document(session: AsyncSession, ctx: AdapterContext, package: DocumentPackage,
+                    envelope_id: str, body: bytes) -> None:  # fmt: skip
+    if await repository.by_envelope(session, envelope_id) is not None:
+        return
+    document = repository.inbox_document(package, envelope_id, body)
+    session.add(document)
+    await session.flush()
+    await queue_status(session, ctx, document, arrived())
+    await events.append(session, "document.received", document, {
+        "envelope_id": envelope_id, "sender": package.sender.organ_id, "subject": package.subject,
+    })  # fmt: skip
+
+
+async def _status(session: AsyncSession, package: StatusPackage, envelope_id: str) -> None:
+    seen = await session.scalar(
+        select(StatusRecord.id).where(StatusRecord.envelope_id == envelope_id)
+    )
+    if seen is not None:
+        return
+    about = package.response_for.document_id or ""
+    document = await repository.sent_with_document_id(session, about)
+    if document is None:
+        document = await repository.by_envelope(session, about)  # the hub's refusal names it so
+    if document is None:
+        await events.append(
+            session, "status.unmatched", None, {"envelope_id": envelope_id, "about": about}
+        )
+        return
+    record = StatusRecord(
+        document_pk=document.id, envelope_id=envelope_id, agency_code=package.sender.organ_id,
+        code=package.status_code.value, description=package.description,
+        staff=package.staff_info.staff if package.staff_info else None,
+    )  # fmt: skip
+    session.add(record)
+    await session.flush()
+    await events.append(session, "status.received", document, {
+        "from": package.sender.organ_id, "code": record.code, "description": record.description,
+    })  # fmt: skip

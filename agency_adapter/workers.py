@@ -1,0 +1,99 @@
+"""The adapter's background work: the outbox relay and the mailbox consumer.
+
+The relay publishes committed outbox rows with confirms, retrying with back-off while the
+broker or the hub is away: a document accepted during an outage goes out when it returns.
+The consumer stores each mailbox message once and acks only after the commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from agency_adapter.broker import AdapterBroker, Decision, Delivered
+from agency_adapter.context import AdapterContext
+from agency_adapter.db import transaction
+from agency_adapter.errors import BrokerUnavailable, InvalidDocument
+from agency_adapter.models import Document, Outbox
+from agency_adapter.receiving import receive
+
+log = logging.getLogger(__name__)
+BATCH = 100
+MAX_BACKOFF_S = 60.0
+
+
+class Workers:
+    def __init__(self, ctx: AdapterContext, sessions: async_sessionmaker[AsyncSession],
+                 broker: AdapterBroker) -> None:  # fmt: skip
+        self.ctx, self.sessions, self.broker = ctx, sessions, broker
+        self.wake = asyncio.Event()  # set when a request queued something to send
+
+    async def relay_once(self) -> int:
+        """Publish every due outbox row; returns how many went out."""
+        async with self.sessions() as session:
+            due = (Outbox.published_at.is_(None)) & (Outbox.next_attempt_at <= time.time())
+            rows = list(
+                await session.scalars(select(Outbox).where(due).order_by(Outbox.id).limit(BATCH))
+            )
+        sent = 0
+        for row in rows:
+            sent += await self._publish(row)
+        return sent
+
+    async def _publish(self, row: Outbox) -> bool:
+        try:
+            await self.broker.publish(row.body, row.envelope_id)
+        except BrokerUnavailable as error:
+            async with transaction(self.sessions) as session:
+                backoff = min(MAX_BACKOFF_S, self.ctx.settings.outbox_retry_s * 2**row.attempts)
+                await session.execute(update(Outbox).where(Outbox.id == row.id).values(
+                    attempts=Outbox.attempts + 1, last_error=str(error)[:500],
+                    next_attempt_at=time.time() + backoff,
+                ))  # fmt: skip
+            return False
+        async with transaction(self.sessions) as session:
+            now = datetime.now(UTC)
+            await session.execute(
+                update(Outbox).where(Outbox.id == row.id).values(published_at=now)
+            )
+            await session.execute(
+                update(Document)
+                .where(Document.envelope_id == row.envelope_id, Document.state == "queued")
+                .values(state="sent")
+            )
+        return True
+
+    async def relay_forever(self) -> None:
+        while True:
+            try:
+                await self.relay_once()
+            except (DBAPIError, OSError) as error:
+                log.warning("outbox relay postponed: %s", error)
+            with contextlib.suppress(TimeoutError):  # woken early, or time for the next round
+                await asyncio.wait_for(self.wake.wait(), timeout=self.ctx.settings.outbox_retry_s)
+            self.wake.clear()
+
+    async def handle(self, delivered: Delivered) -> Decision:
+        try:
+            async with transaction(self.sessions) as session:
+                await receive(session, self.ctx, delivered)
+        except InvalidDocument as error:
+            log.error("mailbox message %s refused: %s", delivered.message_id, error)
+            return Decision.DEAD_LETTER
+        except (DBAPIError, OSError) as error:
+            log.warning("mailbox message %s postponed: %s", delivered.message_id, error)
+            return Decision.RETRY
+        self.wake.set()  # the 01 just queued goes out now
+        return Decision.ACK
+
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(self.relay_forever())
+            tasks.create_task(self.broker.consume_mailbox(self.handle))

@@ -1,0 +1,89 @@
+"""A commune sends a signed document to its district through the hub, and statuses come back."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from hub.models import AgencyLevel
+from tests.agency_adapter.adapter_stack import Adapter, adapter_settings, running_adapter
+from tests.hub.hub_stack import HubStack, hub_stack
+
+DISTRICT, COMMUNE = "000.00.29.H40", "000.04.29.H40"
+PDF = b"%PDF-1.4 bao cao thu hoach lua mua"
+
+
+@pytest.fixture
+async def pair(tmp_path: Path) -> AsyncIterator[tuple[HubStack, Adapter, Adapter]]:
+    async with hub_stack(tmp_path / "hub") as hub:
+        district = await hub.register(DISTRICT, AgencyLevel.DISTRICT)
+        commune = await hub.register(COMMUNE, AgencyLevel.COMMUNE, DISTRICT)
+        async with (
+            hub.worker(),
+            running_adapter(adapter_settings(hub, district, tmp_path)) as district_adapter,
+            running_adapter(adapter_settings(hub, commune, tmp_path)) as commune_adapter,
+        ):
+            yield hub, commune_adapter, district_adapter
+
+
+def new_document() -> dict[str, object]:
+    return {
+        "to": [DISTRICT],
+        "subject": "V/v báo cáo tình hình thu hoạch lúa mùa",
+        "content": "Kính gửi UBND huyện Hải Hậu",
+        "code": {"number": "15", "notation": "UBND-VP"},
+        "due_date": "2026-12-05",
+        "priority": 1,
+        "attachments": [{"name": "bao-cao.pdf", "content_type": "application/pdf",
+                         "content_base64": base64.b64encode(PDF).decode()}],
+    }  # fmt: skip
+
+
+async def test_a_document_and_its_statuses_make_the_round_trip(
+    pair: tuple[HubStack, Adapter, Adapter],
+) -> None:
+    _, commune, district = pair
+    sent = await commune.client.post("/v1/documents", json=new_document())
+    assert sent.status_code == 202, sent.text
+    (received,) = await district.wait_for("document.received")
+    assert received["payload"]["sender"] == COMMUNE
+    inbox = (await district.client.get("/v1/documents", params={"box": "inbox"})).json()["items"]
+    assert [d["subject"] for d in inbox] == ["V/v báo cáo tình hình thu hoạch lúa mùa"]
+    document = (await district.client.get(f"/v1/documents/{received['document']}")).json()
+    assert document["attachments"] == [
+        {"index": 1, "name": "bao-cao.pdf", "content_type": "application/pdf", "size": len(PDF)}
+    ]
+    file = await district.client.get(f"/v1/documents/{received['document']}/attachments/1")
+    assert file.content == PDF
+    (arrived,) = await commune.wait_for("status.received")
+    assert (arrived["payload"]["from"], arrived["payload"]["code"]) == (DISTRICT, "01")
+    status_url = f"/v1/documents/{received['document']}/status"
+    accepted = await district.client.post(
+        status_url, json={"code": "03", "description": "Đã vào sổ"}
+    )
+    assert accepted.status_code == 202, accepted.text
+    statuses = await commune.wait_for("status.received", count=2)
+    assert [s["payload"]["code"] for s in statuses] == ["01", "03"]
+    mine = (await commune.client.get(f"/v1/documents/{sent.json()['id']}")).json()
+    assert mine["state"] == "sent" and [s["code"] for s in mine["statuses"]] == ["01", "03"]
+
+
+async def test_the_standard_flow_is_enforced_and_bad_input_explained(
+    pair: tuple[HubStack, Adapter, Adapter],
+) -> None:
+    _, commune, district = pair
+    await commune.client.post("/v1/documents", json=new_document())
+    (received,) = await district.wait_for("document.received")
+    too_early = await district.client.post(
+        f"/v1/documents/{received['document']}/status", json={"code": "06"}
+    )
+    assert too_early.status_code == 409 and "cannot move to status 06" in too_early.json()["detail"]
+    bad = await commune.client.post("/v1/documents", json={"to": ["not a code!"], "subject": ""})
+    assert bad.status_code == 422
+    fields = {".".join(map(str, e["loc"])) for e in bad.json()["detail"]}
+    assert {"body.to", "body.subject"} <= fields
+    anonymous = await commune.client.get("/v1/documents", headers={"Authorization": "Bearer wrong"})
+    assert anonymous.status_code == 401
