@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -15,7 +15,7 @@ from sqlalchemy import text
 from agency_adapter import events
 from agency_adapter.api.dependencies import LocalSystem, Runtime
 from agency_adapter.documents.endpoints import router as documents_router
-from agency_adapter.documents.payloads import EventOut
+from agency_adapter.documents.payloads import DocumentIn, EventOut
 from agency_adapter.errors import AdapterError
 from agency_adapter.runtime import AdapterRuntime
 from schemas.errors import LienthongError
@@ -54,7 +54,27 @@ def create_app(runtime: AdapterRuntime, *, run_workers: bool = True) -> FastAPI:
     app.add_api_route("/v1/events", read_events, methods=["GET"], tags=["events"])
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["health"])
     app.add_api_route("/readyz", readyz, methods=["GET"], tags=["health"])
+    _document_schema_in_openapi(app)
     return app
+
+
+def _document_schema_in_openapi(app: FastAPI) -> None:
+    """POST /v1/documents reads its body itself (three content types), so FastAPI does not
+    know DocumentIn: add it to the published schema, where that route refers to it."""
+    default = app.openapi
+
+    def build() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = default()
+            document = DocumentIn.model_json_schema(ref_template="#/components/schemas/{model}")
+            nested = document.pop("$defs", {})
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(
+                nested | {"DocumentIn": document}
+            )
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = build  # type: ignore[method-assign]
 
 
 async def read_events(

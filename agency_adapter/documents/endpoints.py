@@ -5,29 +5,31 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from agency_adapter.api.dependencies import LocalSystem, Runtime, Session
 from agency_adapter.documents import service
 from agency_adapter.documents.payloads import (
     Accepted,
-    DocumentIn,
     DocumentOut,
     ListQuery,
     StatusIn,
     StatusOut,
 )
+from agency_adapter.documents.submission import OPENAPI, read_submission
 from agency_adapter.documents.views import attachment_of, describe, page
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED)
+@router.post("", status_code=status.HTTP_202_ACCEPTED, openapi_extra=OPENAPI)
 async def send_document(
-    body: DocumentIn, db: Session, rt: Runtime, system: LocalSystem
+    request: Request, db: Session, rt: Runtime, system: LocalSystem
 ) -> Accepted:
-    """Send a document: signed, stored with its outbox row, published as soon as possible."""
-    document = await service.send(db, rt.ctx, body, system)
+    """Send a document (JSON, multipart or a ready edXML package): signed, stored with its
+    outbox row, published as soon as possible."""
+    submission = await read_submission(request, rt.ctx.settings.max_document_bytes)
+    document = await service.submit(db, rt.ctx, submission, system)
     rt.workers.wake.set()
     return Accepted(id=document.id, document_id=document.document_id, state=document.state)
 

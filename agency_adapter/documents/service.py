@@ -15,9 +15,10 @@ from agency_adapter import events
 from agency_adapter.context import AdapterContext
 from agency_adapter.documents import repository
 from agency_adapter.documents.payloads import DocumentIn, StatusIn
+from agency_adapter.documents.submission import Submission
 from agency_adapter.errors import Conflict, InvalidDocument, NotFound, TooLarge
 from agency_adapter.models import Box, Document, Outbox, StatusRecord
-from schemas.errors import LienthongError
+from schemas.errors import EnvelopeError, LienthongError
 from schemas.model import (
     VIETNAM_TIME,
     Attachment,
@@ -36,6 +37,7 @@ from schemas.model import (
     StatusPackage,
     TraceHeader,
 )
+from schemas.reader import read_package
 from schemas.signing import sign_package
 from schemas.writer import write_package
 
@@ -114,8 +116,14 @@ async def send(
     session: AsyncSession, ctx: AdapterContext, payload: DocumentIn, local_system: str | None
 ) -> Document:
     """Build, sign and store a new document and its outbox row (flushed, not committed)."""
-    envelope_id = str(uuid.uuid4())
-    package = _package(ctx, payload, envelope_id)
+    package = _package(ctx, payload, str(uuid.uuid4()))
+    return await _send_package(session, ctx, package, local_system)
+
+
+async def _send_package(session: AsyncSession, ctx: AdapterContext, package: DocumentPackage,
+                        local_system: str | None) -> Document:  # fmt: skip
+    assert package.lienthong is not None and package.lienthong.envelope_id is not None
+    envelope_id = package.lienthong.envelope_id
     body = _sign(ctx, package)
     if len(body) > ctx.settings.max_document_bytes:
         raise TooLarge(f"the signed package is {len(body):,} bytes, above the limit of "
@@ -125,6 +133,35 @@ async def send(
     await session.flush()
     await events.append(session, "document.sent", document, {"envelope_id": envelope_id})
     return document
+
+
+async def submit(session: AsyncSession, ctx: AdapterContext, submission: Submission,
+                 local_system: str | None) -> Document:  # fmt: skip
+    """A document from JSON/multipart fields, or a ready package the adapter signs."""
+    if submission.document is not None:
+        return await send(session, ctx, submission.document, local_system)
+    assert submission.package is not None
+    return await _send_package(session, ctx, _ready_package(ctx, submission.package), local_system)
+
+
+def _ready_package(ctx: AdapterContext, data: bytes) -> DocumentPackage:
+    try:
+        result = read_package(data, ctx.settings.parse_limits())
+    except EnvelopeError as error:
+        raise InvalidDocument(f"the edXML package cannot be read: {error}") from None
+    package = result.package
+    errors = [p for p in result.problems if p.severity == "error"]
+    if errors:
+        raise InvalidDocument(f"the edXML package is not valid: {errors[0]}")
+    if not isinstance(package, DocumentPackage):
+        raise InvalidDocument("send statuses with POST /v1/documents/{id}/status, not as packages")
+    if package.sender.organ_id != ctx.settings.agency_code:
+        raise InvalidDocument(
+            f"the package is from '{package.sender.organ_id}'; this adapter sends for "
+            f"'{ctx.settings.agency_code}'"
+        )
+    envelope_id = str(uuid.uuid4())
+    return package.model_copy(update={"lienthong": LienthongInfo(envelope_id=envelope_id)})
 
 
 def _status_package(ctx: AdapterContext, document: Document, status: StatusIn) -> StatusPackage:

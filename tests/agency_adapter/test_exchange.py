@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from hub.models import AgencyLevel
+from schemas.model import Organization
+from schemas.writer import write_package
 from tests.agency_adapter.adapter_stack import Adapter, adapter_settings, running_adapter
 from tests.hub.hub_stack import HubStack, hub_stack
+from tests.schemas.packages import document as make_document
 
 DISTRICT, COMMUNE = "000.00.29.H40", "000.04.29.H40"
 PDF = b"%PDF-1.4 bao cao thu hoach lua mua"
@@ -87,3 +91,59 @@ async def test_the_standard_flow_is_enforced_and_bad_input_explained(
     assert {"body.to", "body.subject"} <= fields
     anonymous = await commune.client.get("/v1/documents", headers={"Authorization": "Bearer wrong"})
     assert anonymous.status_code == 401
+
+
+async def test_multipart_and_ready_packages_are_accepted_too(
+    pair: tuple[HubStack, Adapter, Adapter],
+) -> None:
+    _, commune, district = pair
+    metadata = {"to": [DISTRICT], "subject": "V/v gửi kèm tệp"}
+    multipart = await commune.client.post(
+        "/v1/documents", data={"metadata": json.dumps(metadata)},
+        files=[("files", ("to-trinh.pdf", PDF, "application/pdf"))],
+    )  # fmt: skip
+    assert multipart.status_code == 202, multipart.text
+    package = write_package(make_document(
+        sender=Organization(organ_id=COMMUNE), recipients=(Organization(organ_id=DISTRICT),),
+        subject="V/v gói edXML có sẵn",
+    ))  # fmt: skip
+    ready = await commune.client.post("/v1/documents", content=package,
+                                      headers={"Content-Type": "application/xml"})  # fmt: skip
+    assert ready.status_code == 202, ready.text
+    received = await district.wait_for("document.received", count=2)
+    subjects = sorted(e["payload"]["subject"] for e in received)
+    assert subjects == ["V/v gói edXML có sẵn", "V/v gửi kèm tệp"]
+    by_subject = {e["payload"]["subject"]: e["document"] for e in received}
+    shown = (await district.client.get(f"/v1/documents/{by_subject['V/v gửi kèm tệp']}")).json()
+    assert [(a["name"], a["size"]) for a in shown["attachments"]] == [("to-trinh.pdf", len(PDF))]
+
+
+async def test_oversized_and_foreign_submissions_are_refused(
+    pair: tuple[HubStack, Adapter, Adapter],
+) -> None:
+    _, commune, _ = pair
+    limit = commune.runtime.ctx.settings.max_document_bytes
+    huge = await commune.client.post("/v1/documents", content=b"x" * (limit + 1),
+                                     headers={"Content-Type": "application/json"})  # fmt: skip
+    assert huge.status_code == 413 and "above the limit" in huge.json()["detail"]
+    foreign = write_package(make_document(sender=Organization(organ_id=DISTRICT)))
+    refused = await commune.client.post("/v1/documents", content=foreign,
+                                        headers={"Content-Type": "application/xml"})  # fmt: skip
+    assert refused.status_code == 422 and "this adapter sends for" in refused.json()["detail"]
+    garbage = await commune.client.post("/v1/documents", content=b"<edXML",
+                                        headers={"Content-Type": "application/xml"})  # fmt: skip
+    assert garbage.status_code == 422 and "cannot be read" in garbage.json()["detail"]
+
+
+async def test_the_openapi_document_describes_every_route(
+    pair: tuple[HubStack, Adapter, Adapter],
+) -> None:
+    _, commune, _ = pair
+    spec = (await commune.client.get("/openapi.json")).json()
+    assert {"/v1/documents", "/v1/documents/{document_id}/status", "/v1/events"} <= set(
+        spec["paths"]
+    )
+    body = spec["paths"]["/v1/documents"]["post"]["requestBody"]["content"]
+    assert set(body) == {"application/json", "multipart/form-data", "application/xml"}
+    assert "to" in spec["components"]["schemas"]["DocumentIn"]["properties"]
+    assert "AttachmentIn" in spec["components"]["schemas"]
