@@ -74,11 +74,17 @@ class AdapterBroker:
                     raise BrokerUnavailable(f"cannot reach RabbitMQ: {error}") from None
                 log.warning("RabbitMQ not reachable (%s); retrying in %s s", error, delay)
                 await asyncio.sleep(delay)
-        assert self._connection is not None
-        self._channel = await self._connection.channel(
-            publisher_confirms=True, on_return_raises=True
-        )
-        self._intake = await self._channel.get_exchange(self.settings.intake_exchange, ensure=False)
+        await self._open_channel()
+
+    async def _open_channel(self) -> AbstractExchange:
+        """A confirming channel to publish on, opened anew when the last one was closed (a
+        broker restart can leave it so even after the connection itself came back)."""
+        if self._connection is None:
+            raise BrokerUnavailable("not connected to RabbitMQ")
+        channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
+        self._channel = channel
+        self._intake = await channel.get_exchange(self.settings.intake_exchange, ensure=False)
+        return self._intake
 
     async def close(self) -> None:
         if self._connection is not None:
@@ -86,18 +92,20 @@ class AdapterBroker:
 
     async def publish(self, body: bytes, envelope_id: str) -> None:
         """To the hub's intake: persistent, confirmed, under this agency's user_id."""
-        if self._intake is None:
-            raise BrokerUnavailable("not connected to RabbitMQ")
         message = aio_pika.Message(
             body, message_id=envelope_id, user_id=self.username, content_type="application/xml",
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
         )  # fmt: skip
         try:
-            await self._intake.publish(
+            intake = self._intake
+            if intake is None or self._channel is None or self._channel.is_closed:
+                intake = await self._open_channel()
+            await intake.publish(
                 message, routing_key=self.settings.intake_routing_key,
                 mandatory=True, timeout=self.settings.publish_timeout_s,
             )  # fmt: skip
-        except (DeliveryError, TimeoutError, AMQPError, OSError) as error:
+        except (DeliveryError, TimeoutError, AMQPError, RuntimeError, OSError) as error:
+            # RuntimeError: aio-pika's "connection was not opened" while it reconnects.
             raise BrokerUnavailable(f"publishing to the hub failed: {error!r}") from None
 
     async def consume_mailbox(self, handle: Handler) -> None:

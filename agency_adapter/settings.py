@@ -52,6 +52,7 @@ class AdapterSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8500
     outbox_retry_s: float = Field(default=2.0, gt=0)
+    outbox_max_backoff_s: float = Field(default=60.0, gt=0)
 
     @property
     def mailbox_queue(self) -> str:

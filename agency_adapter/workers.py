@@ -23,10 +23,10 @@ from agency_adapter.db import transaction
 from agency_adapter.errors import BrokerUnavailable, InvalidDocument
 from agency_adapter.models import Document, Outbox
 from agency_adapter.receiving import receive
+from agency_adapter.webhooks import WebhookSender
 
 log = logging.getLogger(__name__)
 BATCH = 100
-MAX_BACKOFF_S = 60.0
 
 
 class Workers:
@@ -34,6 +34,7 @@ class Workers:
                  broker: AdapterBroker) -> None:  # fmt: skip
         self.ctx, self.sessions, self.broker = ctx, sessions, broker
         self.wake = asyncio.Event()  # set when a request queued something to send
+        self.webhooks = WebhookSender(ctx.settings, sessions)  # a bad webhook setting fails here
 
     async def relay_once(self) -> int:
         """Publish every due outbox row; returns how many went out."""
@@ -52,7 +53,10 @@ class Workers:
             await self.broker.publish(row.body, row.envelope_id)
         except BrokerUnavailable as error:
             async with transaction(self.sessions) as session:
-                backoff = min(MAX_BACKOFF_S, self.ctx.settings.outbox_retry_s * 2**row.attempts)
+                settings = self.ctx.settings
+                backoff = min(
+                    settings.outbox_max_backoff_s, settings.outbox_retry_s * 2**row.attempts
+                )
                 await session.execute(update(Outbox).where(Outbox.id == row.id).values(
                     attempts=Outbox.attempts + 1, last_error=str(error)[:500],
                     next_attempt_at=time.time() + backoff,
@@ -76,6 +80,8 @@ class Workers:
                 await self.relay_once()
             except (DBAPIError, OSError) as error:
                 log.warning("outbox relay postponed: %s", error)
+            except Exception:  # a bug must not stop the relay for good: log it, try again
+                log.exception("outbox relay failed; retrying")
             with contextlib.suppress(TimeoutError):  # woken early, or time for the next round
                 await asyncio.wait_for(self.wake.wait(), timeout=self.ctx.settings.outbox_retry_s)
             self.wake.clear()
@@ -97,3 +103,4 @@ class Workers:
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(self.relay_forever())
             tasks.create_task(self.broker.consume_mailbox(self.handle))
+            tasks.create_task(self.webhooks.run())

@@ -58,7 +58,8 @@ def adapter_settings(
         agency_code=member.code, agency_name=f"Agency {member.code}",
         key=home / "agency.key.pem", certificate=home / "agency.cert.pem", amqp_url=amqp,
         trust_bundle=hub.settings.trust_bundle, database_url=f"sqlite+aiosqlite:///{home}/store.db",
-        api_keys={f"key-{member.code}": f"system-{member.code}"}, outbox_retry_s=0.3, **extra,
+        api_keys={f"key-{member.code}": f"system-{member.code}"}, outbox_retry_s=0.3,
+        outbox_max_backoff_s=2, **extra,
     )  # fmt: skip
 
 

@@ -1,0 +1,47 @@
+"""Redeliveries: nothing reaches a local system twice."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aio_pika
+import pytest
+
+from hub.models import AgencyLevel
+from tests.agency_adapter.adapter_stack import Adapter, adapter_settings, running_adapter
+from tests.agency_adapter.test_exchange import COMMUNE, DISTRICT, new_document
+from tests.hub.hub_stack import HubStack, hub_stack
+
+
+@pytest.fixture
+async def pair(tmp_path: Path) -> AsyncIterator[tuple[HubStack, Adapter, Adapter]]:
+    async with hub_stack(tmp_path / "hub") as hub:
+        district = await hub.register(DISTRICT, AgencyLevel.DISTRICT)
+        commune = await hub.register(COMMUNE, AgencyLevel.COMMUNE, DISTRICT)
+        async with (
+            hub.worker(),
+            running_adapter(adapter_settings(hub, district, tmp_path)) as district_adapter,
+            running_adapter(adapter_settings(hub, commune, tmp_path)) as commune_adapter,
+        ):
+            yield hub, commune_adapter, district_adapter
+
+
+async def test_a_redelivered_mailbox_message_is_stored_once(
+    pair: tuple[HubStack, Adapter, Adapter],
+) -> None:
+    hub, commune, district = pair
+    await commune.client.post("/v1/documents", json=new_document())
+    (received,) = await district.wait_for("document.received")
+    package = await district.client.get(f"/v1/documents/{received['document']}/edxml")
+    envelope_id = received["payload"]["envelope_id"]
+    connection = await aio_pika.connect(hub.settings.amqp_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        copy = aio_pika.Message(package.content, message_id=envelope_id, delivery_mode=2)
+        await channel.default_exchange.publish(copy, hub.settings.mailbox_queue(DISTRICT))
+    await asyncio.sleep(2)
+    assert len(await district.wait_for("document.received", timeout=1)) == 1
+    inbox = (await district.client.get("/v1/documents", params={"box": "inbox"})).json()["items"]
+    assert len(inbox) == 1
