@@ -30,7 +30,7 @@ from aio_pika.abc import (
     AbstractRobustConnection,
     ExchangeType,
 )
-from aio_pika.exceptions import AMQPError, DeliveryError
+from aio_pika.exceptions import AMQPError, ChannelInvalidStateError, DeliveryError
 
 from hub.errors import BrokerUnavailable, Unroutable
 from hub.settings import HubSettings
@@ -190,7 +190,7 @@ class Broker:
         except DeliveryError as error:
             await self._open_publishing()
             raise Unroutable(f"mailbox of '{code}' refused the envelope: {error}") from None
-        except (TimeoutError, AMQPError, OSError) as error:
+        except (TimeoutError, AMQPError, ChannelInvalidStateError, OSError) as error:
             raise BrokerUnavailable(f"publishing to '{code}' failed: {error!r}") from None
 
     async def consume_intake(
