@@ -29,6 +29,7 @@ from agency_adapter.settings import AdapterSettings
 
 log = logging.getLogger(__name__)
 CONNECT_BACKOFF_S = (0.5, 1, 2, 4, 8)
+WATCH_S = 1.0
 
 
 class Decision(Enum):
@@ -109,14 +110,27 @@ class AdapterBroker:
             raise BrokerUnavailable(f"publishing to the hub failed: {error!r}") from None
 
     async def consume_mailbox(self, handle: Handler) -> None:
-        """Handle mailbox messages until cancelled (the robust connection re-consumes)."""
+        """Handle mailbox messages until cancelled. A channel that stays closed (after a broker
+        restart aio-pika may fail to restore it) is replaced, so consuming always resumes."""
+        while True:
+            try:
+                channel = await self._consuming_channel()
+                queue = await channel.get_queue(self.settings.mailbox_queue, ensure=False)
+                await queue.consume(partial(self._on_message, handle=handle))
+            except (AMQPError, RuntimeError, OSError) as error:
+                log.warning("cannot consume the mailbox yet (%s); retrying", error)
+                await asyncio.sleep(WATCH_S)
+                continue
+            while not channel.is_closed:
+                await asyncio.sleep(WATCH_S)
+            log.warning("mailbox channel closed; consuming again")
+
+    async def _consuming_channel(self) -> AbstractChannel:
         if self._connection is None:
             raise BrokerUnavailable("not connected to RabbitMQ")
         channel = await self._connection.channel()
         await channel.set_qos(prefetch_count=self.settings.prefetch)
-        queue = await channel.get_queue(self.settings.mailbox_queue, ensure=False)
-        await queue.consume(partial(self._on_message, handle=handle))
-        await asyncio.Future()  # until cancelled
+        return channel
 
     async def _on_message(self, message: AbstractIncomingMessage, handle: Handler) -> None:
         decision = await handle(Delivered(message.body, message.message_id))

@@ -13,6 +13,7 @@ and 4.x differ in defaults):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from aio_pika.abc import (
     AbstractRobustConnection,
     ExchangeType,
 )
-from aio_pika.exceptions import AMQPError, ChannelInvalidStateError, DeliveryError
+from aio_pika.exceptions import AMQPError, DeliveryError
 
 from hub.errors import BrokerUnavailable, Unroutable
 from hub.settings import HubSettings
@@ -38,6 +39,7 @@ from hub.settings import HubSettings
 log = logging.getLogger(__name__)
 INTAKE_ROUTING_KEY = "envelope"
 CONNECT_BACKOFF_S = (0.5, 1, 2, 4, 8)
+WATCH_S = 1.0
 
 
 class Decision(Enum):
@@ -177,20 +179,25 @@ class Broker:
 
     async def publish_to_mailbox(self, code: str, body: bytes, message_id: str) -> None:
         """Persistent, mandatory, confirmed; raises a Transient error when it did not land."""
-        if self._mailbox is None:
-            raise BrokerUnavailable("not connected to RabbitMQ")
         message = aio_pika.Message(
             body, message_id=message_id, delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             content_type="application/xml",
         )  # fmt: skip
         try:
-            await self._mailbox.publish(
+            mailbox = self._mailbox
+            if mailbox is None or self._publishing is None or self._publishing.is_closed:
+                await self._open_publishing()  # a broker restart can leave the old one closed
+                mailbox = self._mailbox
+            assert mailbox is not None
+            await mailbox.publish(
                 message, routing_key=code, mandatory=True, timeout=self.settings.publish_timeout_s
             )
         except DeliveryError as error:
             await self._open_publishing()
             raise Unroutable(f"mailbox of '{code}' refused the envelope: {error}") from None
-        except (TimeoutError, AMQPError, ChannelInvalidStateError, OSError) as error:
+        except (TimeoutError, AMQPError, RuntimeError, OSError) as error:
+            # RuntimeError: a closed channel, or aio-pika's "connection was not opened" while
+            # it reconnects.
             raise BrokerUnavailable(f"publishing to '{code}' failed: {error!r}") from None
 
     async def consume_intake(
@@ -199,18 +206,24 @@ class Broker:
         """Handle intake messages until cancelled; on RETRY pause until `recovered` returns."""
         while True:
             retry = asyncio.Event()
-            channel = await self._channel()
-            await channel.set_qos(prefetch_count=self.settings.prefetch)
-            queue = await self._queue(channel, self.settings.intake_queue)
-            tag = await queue.consume(partial(self._on_message, handle=handle, retry=retry))
             try:
-                await retry.wait()
+                channel = await self._channel()
+                await channel.set_qos(prefetch_count=self.settings.prefetch)
+                queue = await self._queue(channel, self.settings.intake_queue)
+                tag = await queue.consume(partial(self._on_message, handle=handle, retry=retry))
+            except (AMQPError, RuntimeError, OSError, BrokerUnavailable) as error:
+                log.warning("cannot consume intake yet (%s); retrying", error)
+                await asyncio.sleep(WATCH_S)
+                continue
+            try:
+                await _until(retry, channel)
             finally:
                 await _quietly(queue.cancel(tag))
                 await _quietly(channel.close())
-            log.warning("intake paused: a service is unavailable; waiting for it")
-            await recovered()
-            log.info("intake resumed")
+            if retry.is_set():
+                log.warning("intake paused: a service is unavailable; waiting for it")
+                await recovered()
+                log.info("intake resumed")
 
     async def _on_message(
         self, message: AbstractIncomingMessage, handle: Handler, retry: asyncio.Event
@@ -223,6 +236,14 @@ class Broker:
         else:
             await message.nack(requeue=True)
             retry.set()
+
+
+async def _until(retry: asyncio.Event, channel: AbstractChannel) -> None:
+    """Wait for a RETRY, or for the channel to close for good (aio-pika may fail to restore it
+    after a broker restart), whichever comes first."""
+    while not retry.is_set() and not channel.is_closed:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(retry.wait(), timeout=WATCH_S)
 
 
 async def _quietly(step: Awaitable[Any]) -> None:

@@ -1,8 +1,9 @@
-"""Redeliveries: nothing reaches a local system twice."""
+"""Outages and redeliveries: nothing accepted is lost, nothing reaches a local system twice."""
 
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -26,6 +27,32 @@ async def pair(tmp_path: Path) -> AsyncIterator[tuple[HubStack, Adapter, Adapter
             running_adapter(adapter_settings(hub, commune, tmp_path)) as commune_adapter,
         ):
             yield hub, commune_adapter, district_adapter
+
+
+async def _rabbitmq(*steps: str) -> None:
+    for step in steps:
+        command = ["rabbitmqctl", "-q", step]
+        await asyncio.to_thread(
+            subprocess.run, command, check=True, capture_output=True, timeout=120
+        )
+
+
+async def test_a_document_accepted_while_rabbitmq_is_down_arrives_once_it_is_back(
+    pair: tuple[HubStack, Adapter, Adapter],
+) -> None:
+    _, commune, district = pair
+    await _rabbitmq("stop_app")
+    try:
+        accepted = await commune.client.post("/v1/documents", json=new_document())
+        assert accepted.status_code == 202
+        await asyncio.sleep(2)  # the relay tries and backs off meanwhile
+    finally:
+        await _rabbitmq("start_app", "await_startup")
+    received = await district.wait_for("document.received", timeout=90)
+    await asyncio.sleep(2)
+    assert len(await district.wait_for("document.received", timeout=1)) == len(received) == 1
+    outbox = (await commune.client.get(f"/v1/documents/{accepted.json()['id']}")).json()
+    assert outbox["state"] == "sent"
 
 
 async def test_a_redelivered_mailbox_message_is_stored_once(
