@@ -5,7 +5,11 @@
 #  2. the hub: the province directory imported (78 agencies, their broker accounts and
 #     mailboxes), the commune's document published with its own broker account, verified and
 #     routed by the hub to the district's mailbox, and the document's timeline.
-# It works in its own database (lienthong_demo) and vhost (lienthong-demo), made anew each run.
+#  3. the whole system: `lienthong dev up` starts a hub and the adapters of a province, a district
+#     and two communes as separate processes; `lienthong demo` drives them as the agencies'
+#     local systems would (documents down, sideways and up, statuses 01/03/05/06 back) and
+#     prints each document's timeline; `lienthong dev down` stops them.
+# Parts 2 and 3 use their own databases and vhosts, made anew each run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source deploy/dev/install.sh
@@ -87,3 +91,12 @@ lienthong hub timeline "$envelope" | grep -q "$district: queued" \
   || { echo "demo failed: the document did not reach the district" >&2; tail "$sandbox/hub.log" >&2; exit 1; }
 messages=$(rabbitmqctl -q -p lienthong-demo list_queues name messages | grep "mailbox.$district" | cut -f2)
 echo "messages waiting in the district's mailbox (lienthong.mailbox.$district): $messages"
+kill $hub_pid 2>/dev/null || true
+
+step "The whole system: a hub and four agencies' adapters (lienthong dev up)"
+trap 'lienthong dev down >/dev/null 2>&1 || true' EXIT
+lienthong dev up
+
+step "The agencies' local systems exchange documents and statuses (lienthong demo)"
+lienthong demo
+lienthong dev down

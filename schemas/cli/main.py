@@ -10,7 +10,7 @@ from importlib.metadata import entry_points
 
 import typer
 
-from schemas.cli import compose, keys, validate
+from schemas.cli import compose, demo, dev, keys, validate
 
 app = typer.Typer(
     name="lienthong",
@@ -25,6 +25,8 @@ def _register_commands() -> None:
     validate.register(app)
     compose.register(app)
     keys.register(app)
+    dev.register(app)
+    demo.register(app)
     for entry in entry_points(group="lienthong.commands"):
         group: typer.Typer = entry.load()
         app.add_typer(group, name=entry.name)

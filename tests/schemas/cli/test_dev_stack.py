@@ -1,0 +1,42 @@
+"""`lienthong dev up`, `lienthong demo`, `lienthong dev down` as a developer runs them: a hub and
+four adapters as separate processes on the real services, and the scripted exchange."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import httpx
+
+from tests.schemas.cli.run import LIENTHONG
+
+
+def _run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(LIENTHONG), *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300, check=False)  # fmt: skip
+
+
+def test_the_stack_comes_up_runs_the_demo_and_goes_down(tmp_path: Path) -> None:
+    try:
+        up = _run(tmp_path, "dev", "up")
+        assert up.returncode == 0, up.stderr
+        stack = json.loads((tmp_path / "var" / "dev-stack.json").read_text())
+        assert [a["level"] for a in stack["adapters"]] == [
+            "province",
+            "district",
+            "commune",
+            "commune",
+        ]
+        demo = _run(tmp_path, "demo")
+        assert demo.returncode == 0, demo.stderr
+        timelines = demo.stdout.strip().split("\n\n")
+        assert len(timelines) == 4
+        assert all(": sent" in t.splitlines()[0] for t in timelines)
+        first = timelines[0].splitlines()[1:]
+        assert sorted(line.split()[3] for line in first) == ["01", "03", "05", "06"]
+        ready = httpx.get(f"{stack['hub']['url']}/readyz", timeout=5)
+        assert ready.json() == {"database": "ok", "broker": "ok"}
+    finally:
+        down = _run(tmp_path, "dev", "down")
+    assert down.returncode == 0 and "stack stopped" in down.stdout
