@@ -7,6 +7,7 @@ import binascii
 import datetime as dt
 import uuid
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -110,6 +111,14 @@ class AttachmentOut(BaseModel):
     size: int
 
 
+class RecipientOut(BaseModel):
+    """Where a sent document is at one recipient: its last status and all of them."""
+
+    agency_code: str
+    state: str
+    statuses: list[StatusOut]
+
+
 class DocumentOut(BaseModel):
     id: uuid.UUID
     box: str
@@ -128,6 +137,7 @@ class DocumentOut(BaseModel):
     created_at: datetime
     attachments: list[AttachmentOut] = []
     statuses: list[StatusOut] = []
+    recipient_timelines: list[RecipientOut] = []
 
 
 class EventOut(BaseModel):
@@ -139,10 +149,14 @@ class EventOut(BaseModel):
 
 
 class ListQuery(Strict):
-    """GET /v1/documents: which box, a text to search, since when, and the page."""
+    """GET /v1/documents: which box, what to match, the order and the page."""
 
     box: Box = Box.INBOX
     q: str | None = None
+    status: str | None = None
+    sender: str | None = None
     since: datetime | None = None
+    until: datetime | None = None
+    sort: Literal["deadline", "newest", "oldest"] | None = None
     limit: int = Field(default=50, ge=1, le=200)
     cursor: str | None = None

@@ -75,17 +75,24 @@ async def sent_with_document_id(session: AsyncSession, document_id: str) -> Docu
 class Search:
     box: Box
     text: str | None = None
+    state: str | None = None
+    sender: str | None = None
     since: datetime | None = None
+    until: datetime | None = None
+    sort: str | None = None
     limit: int = 50
     offset: int = 0
 
 
-def _order(box: Box) -> list[Any]:
-    """The inbox by processing deadline (due date, then priority, then arrival); the outbox
-    newest first."""
-    if box == Box.INBOX:
+def _order(box: Box, sort: str | None) -> list[Any]:
+    """By default the inbox by processing deadline (due date, then priority, then arrival)
+    and the outbox newest first."""
+    sort = sort or ("deadline" if box == Box.INBOX else "newest")
+    if sort == "deadline":
         return [Document.due_date.is_(None), Document.due_date, Document.priority.desc(),
                 Document.created_at, Document.id]  # fmt: skip
+    if sort == "oldest":
+        return [Document.created_at, Document.id]
     return [Document.created_at.desc(), Document.id]
 
 
@@ -103,5 +110,12 @@ async def search(session: AsyncSession, wanted: Search) -> list[Document]:
         ))  # fmt: skip
     if wanted.since:
         query = query.where(Document.created_at >= wanted.since)
-    query = query.order_by(*_order(wanted.box)).offset(wanted.offset).limit(wanted.limit)
+    if wanted.until:
+        query = query.where(Document.created_at < wanted.until)
+    if wanted.state:
+        query = query.where(Document.state == wanted.state)
+    if wanted.sender:
+        query = query.where(Document.sender_code == wanted.sender)
+    query = query.order_by(*_order(wanted.box, wanted.sort))
+    query = query.offset(wanted.offset).limit(wanted.limit)
     return list(await session.scalars(query))

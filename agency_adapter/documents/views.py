@@ -10,9 +10,15 @@ from fastapi import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agency_adapter.documents import repository
-from agency_adapter.documents.payloads import AttachmentOut, DocumentOut, ListQuery, StatusOut
+from agency_adapter.documents.payloads import (
+    AttachmentOut,
+    DocumentOut,
+    ListQuery,
+    RecipientOut,
+    StatusOut,
+)
 from agency_adapter.errors import InvalidDocument, NotFound
-from agency_adapter.models import Document
+from agency_adapter.models import Box, Document
 from schemas.model import Attachment, DocumentPackage
 from schemas.reader import read_package
 
@@ -31,6 +37,7 @@ def describe(document: Document) -> DocumentOut:
         StatusOut(agency_code=s.agency_code, code=s.code, description=s.description, at=s.at)
         for s in document.statuses
     ]
+    per_recipient = [_recipient(code, statuses) for code in document.recipients]
     return DocumentOut(
         id=document.id, box=document.box, envelope_id=document.envelope_id,
         document_id=document.document_id, sender_code=document.sender_code,
@@ -39,7 +46,24 @@ def describe(document: Document) -> DocumentOut:
         code_notation=document.code_notation, due_date=document.due_date,
         priority=document.priority, state=document.state, created_at=document.created_at,
         attachments=attachments, statuses=statuses,
+        recipient_timelines=per_recipient if document.box == Box.OUTBOX else [],
     )  # fmt: skip
+
+
+STATE_NAMES = {
+    "01": "arrived", "02": "refused", "03": "accepted", "04": "assigned", "05": "in-progress",
+    "06": "finished", "15": "change-agreed", "16": "change-refused",
+}  # fmt: skip
+
+
+def _recipient(code: str, statuses: list[StatusOut]) -> RecipientOut:
+    mine = [s for s in statuses if s.agency_code == code]
+    last = max(mine, key=lambda s: s.code, default=None)  # codes rise along the standard flow
+    return RecipientOut(
+        agency_code=code,
+        state=STATE_NAMES.get(last.code, last.code) if last else "sent",
+        statuses=mine,
+    )
 
 
 def attachment_of(document: Document, index: int) -> Response:
@@ -72,8 +96,10 @@ def _cursor(offset: int) -> str:
 async def page(session: AsyncSession, query: ListQuery) -> dict[str, object]:
     """One page and the cursor of the next (None on the last page)."""
     offset, limit = _offset(query.cursor), query.limit
-    wanted = repository.Search(box=query.box, text=query.q, since=query.since, limit=limit + 1,
-                               offset=offset)  # fmt: skip
+    wanted = repository.Search(
+        box=query.box, text=query.q, state=query.status, sender=query.sender, since=query.since,
+        until=query.until, sort=query.sort, limit=limit + 1, offset=offset,
+    )  # fmt: skip
     rows = await repository.search(session, wanted)
     more = len(rows) > limit
     return {

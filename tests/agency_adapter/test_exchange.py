@@ -73,6 +73,8 @@ async def test_a_document_and_its_statuses_make_the_round_trip(
     assert [s["payload"]["code"] for s in statuses] == ["01", "03"]
     mine = (await commune.client.get(f"/v1/documents/{sent.json()['id']}")).json()
     assert mine["state"] == "sent" and [s["code"] for s in mine["statuses"]] == ["01", "03"]
+    (district_line,) = mine["recipient_timelines"]
+    assert (district_line["agency_code"], district_line["state"]) == (DISTRICT, "accepted")
 
 
 async def test_the_standard_flow_is_enforced_and_bad_input_explained(
@@ -147,3 +149,34 @@ async def test_the_openapi_document_describes_every_route(
     assert set(body) == {"application/json", "multipart/form-data", "application/xml"}
     assert "to" in spec["components"]["schemas"]["DocumentIn"]["properties"]
     assert "AttachmentIn" in spec["components"]["schemas"]
+
+
+async def test_the_inbox_is_ordered_by_deadline_searchable_and_paged(
+    pair: tuple[HubStack, Adapter, Adapter],
+) -> None:
+    _, commune, district = pair
+    for subject, due, priority in (("Báo cáo A", "2026-12-20", 0), ("Khẩn B", "2026-12-01", 3),
+                                   ("Thường C", None, 0), ("Gấp D", "2026-12-01", 1)):  # fmt: skip
+        body = {"to": [DISTRICT], "subject": subject, "due_date": due, "priority": priority}
+        assert (await commune.client.post("/v1/documents", json=body)).status_code == 202
+    await district.wait_for("document.received", count=4)
+    first = (await district.client.get("/v1/documents", params={"limit": 2})).json()
+    second = (
+        await district.client.get(
+            "/v1/documents", params={"limit": 2, "cursor": first["next_cursor"]}
+        )
+    ).json()
+    order = [d["subject"] for d in first["items"] + second["items"]]
+    assert order == ["Khẩn B", "Gấp D", "Báo cáo A", "Thường C"] and second["next_cursor"] is None
+    found = (await district.client.get("/v1/documents", params={"q": "khẩn"})).json()["items"]
+    assert [d["subject"] for d in found] == ["Khẩn B"]
+    by_sender = await district.client.get(
+        "/v1/documents", params={"sender": COMMUNE, "sort": "oldest"}
+    )
+    items = by_sender.json()["items"]
+    assert sorted(d["subject"] for d in items) == ["Báo cáo A", "Gấp D", "Khẩn B", "Thường C"]
+    assert [d["created_at"] for d in items] == sorted(d["created_at"] for d in items)
+    received = await district.client.get("/v1/documents", params={"status": "received"})
+    assert len(received.json()["items"]) == 4
+    bad = await district.client.get("/v1/documents", params={"cursor": "nonsense!"})
+    assert bad.status_code == 422
