@@ -21,7 +21,7 @@ from agency_adapter.runtime import AdapterRuntime
 from schemas.errors import LienthongError
 
 log = logging.getLogger(__name__)
-POLL_S = 0.25
+POLL_S = 0.05  # a waiting long-poll looks at the store this often (cheap on SQLite)
 
 
 def _error(request: Request, error: Exception) -> Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
 
 from agency_adapter.api.dependencies import LocalSystem, Runtime, Session
 from agency_adapter.documents import service
@@ -24,13 +24,13 @@ router = APIRouter(prefix="/v1/documents", tags=["documents"])
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, openapi_extra=OPENAPI)
 async def send_document(
-    request: Request, db: Session, rt: Runtime, system: LocalSystem
+    request: Request, db: Session, rt: Runtime, system: LocalSystem, after: BackgroundTasks
 ) -> Accepted:
     """Send a document (JSON, multipart or a ready edXML package): signed, stored with its
     outbox row, published as soon as possible."""
     submission = await read_submission(request, rt.ctx.settings.max_document_bytes)
     document = await service.submit(db, rt.ctx, submission, system)
-    rt.workers.wake.set()
+    after.add_task(rt.workers.wake.set)  # after the commit: the relay must see the row
     return Accepted(id=document.id, document_id=document.document_id, state=document.state)
 
 
@@ -65,10 +65,15 @@ async def document_attachment(
 
 @router.post("/{document_id}/status", status_code=status.HTTP_202_ACCEPTED)
 async def report_status(
-    document_id: uuid.UUID, body: StatusIn, db: Session, rt: Runtime, _: LocalSystem
+    document_id: uuid.UUID,
+    body: StatusIn,
+    db: Session,
+    rt: Runtime,
+    _: LocalSystem,
+    after: BackgroundTasks,
 ) -> StatusOut:
     """Report 02, 03, 04, 05 or 06 on a received document; 409 if the standard forbids it."""
     record = await service.report(db, rt.ctx, await service.get(db, document_id), body)
-    rt.workers.wake.set()
+    after.add_task(rt.workers.wake.set)  # after the commit: the relay must see the row
     return StatusOut(agency_code=record.agency_code, code=record.code,
                      description=record.description, at=record.at)  # fmt: skip

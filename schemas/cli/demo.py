@@ -3,8 +3,10 @@ systems would drive their adapters, then every document's timeline."""
 
 from __future__ import annotations
 
+import functools
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -109,5 +111,53 @@ def demo() -> None:
         _print(desk, document, expected)
 
 
+def _next_received(desk: Desk, after: int, subject: str) -> int:
+    """Long-poll the feed from `after` until the document arrives; its event's seq."""
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        for event in desk.client.get("/v1/events", params={"after": after, "wait": 5}).json():
+            after = event["seq"]
+            if event["type"] == "document.received" and event["payload"]["subject"] == subject:
+                return int(after)
+    raise typer.BadParameter(f"{desk.code} did not receive '{subject}' within {WAIT_S:.0f} s")
+
+
+def latency(count: int = typer.Option(100, min=1, help="Documents to time.")) -> None:
+    """Time from POST /v1/documents at a commune to document.received at its district, one
+    document at a time through the whole stack (`lienthong dev up` first)."""
+    stack = json.loads(STACK_FILE.read_text(encoding="utf-8"))
+    by_level = {entry["level"]: entry for entry in stack["adapters"]}
+    commune, district = Desk(by_level["commune"]), Desk(by_level["district"])
+    after = max(
+        [e["seq"] for e in district.client.get("/v1/events", params={"limit": 500}).json()] or [0]
+    )
+    timings = []
+    for index in range(count):
+        subject = f"Đo độ trễ {index} ({time.strftime('%H:%M:%S')})"
+        started = time.perf_counter()
+        commune.send([district.code], subject)
+        after = _next_received(district, after, subject)
+        timings.append((time.perf_counter() - started) * 1000)
+    timings.sort()
+    median, worst = timings[len(timings) // 2], timings[-1]
+    typer.echo(f"{count} documents, POST to document.received: median {median:.0f} ms, "
+               f"worst {worst:.0f} ms")  # fmt: skip
+
+
+def _plainly(command: Callable[..., None]) -> Callable[..., None]:
+    """An adapter that answers with an error, or is not there, is one line, not a trace."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            command(*args, **kwargs)
+        except (httpx.HTTPError, OSError) as error:
+            typer.echo(f"lienthong: the stack did not answer as expected: {error}", err=True)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
 def register(app: typer.Typer) -> None:
-    app.command("demo")(demo)
+    app.command("demo")(_plainly(demo))
+    app.command("bench-latency")(_plainly(latency))

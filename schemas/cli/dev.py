@@ -170,6 +170,7 @@ def down(quiet: bool = False) -> None:
         except ProcessLookupError:
             continue
     pid_file.unlink()
+    STACK_FILE.unlink(missing_ok=True)  # `lienthong demo` then starts a stack of its own
     if not quiet:
         typer.echo("stack stopped")
 

@@ -35,6 +35,9 @@ def test_the_stack_comes_up_runs_the_demo_and_goes_down(tmp_path: Path) -> None:
         assert all(": sent" in t.splitlines()[0] for t in timelines)
         first = timelines[0].splitlines()[1:]
         assert sorted(line.split()[3] for line in first) == ["01", "03", "05", "06"]
+        timed = _run(tmp_path, "bench-latency", "--count", "5")
+        assert timed.returncode == 0, timed.stderr
+        assert timed.stdout.startswith("5 documents, POST to document.received: median ")
         ready = httpx.get(f"{stack['hub']['url']}/readyz", timeout=5)
         assert ready.json() == {"database": "ok", "broker": "ok"}
     finally:
