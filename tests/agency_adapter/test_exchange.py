@@ -15,6 +15,7 @@ from schemas.writer import write_package
 from tests.agency_adapter.adapter_stack import Adapter, adapter_settings, running_adapter
 from tests.hub.hub_stack import HubStack, hub_stack
 from tests.schemas.packages import document as make_document
+from tests.services import temporary_database
 
 DISTRICT, COMMUNE = "000.00.29.H40", "000.04.29.H40"
 PDF = b"%PDF-1.4 bao cao thu hoach lua mua"
@@ -180,3 +181,30 @@ async def test_the_inbox_is_ordered_by_deadline_searchable_and_paged(
     assert len(received.json()["items"]) == 4
     bad = await district.client.get("/v1/documents", params={"cursor": "nonsense!"})
     assert bad.status_code == 422
+
+
+async def test_on_postgresql_too_and_with_the_package_and_health(tmp_path: Path) -> None:
+    """The same round trip with the district's store on PostgreSQL instead of SQLite."""
+    async with hub_stack(tmp_path / "hub") as hub, temporary_database() as dsn:
+        district = await hub.register(DISTRICT, AgencyLevel.DISTRICT)
+        commune = await hub.register(COMMUNE, AgencyLevel.COMMUNE, DISTRICT)
+        on_postgres = adapter_settings(hub, district, tmp_path).model_copy(
+            update={"database_url": dsn.replace("postgresql://", "postgresql+asyncpg://")}
+        )
+        async with (
+            hub.worker(),
+            running_adapter(on_postgres) as district_adapter,
+            running_adapter(adapter_settings(hub, commune, tmp_path)) as commune_adapter,
+        ):
+            assert (await district_adapter.client.get("/readyz")).json() == {
+                "database": "ok",
+                "broker": "ok",
+            }
+            sent = await commune_adapter.client.post("/v1/documents", json=new_document())
+            (received,) = await district_adapter.wait_for("document.received")
+            package = await district_adapter.client.get(
+                f"/v1/documents/{received['document']}/edxml"
+            )
+            mine = await commune_adapter.client.get(f"/v1/documents/{sent.json()['id']}/edxml")
+    assert package.headers["content-type"].startswith("application/xml")
+    assert package.content == mine.content  # the very bytes the commune signed
