@@ -4,34 +4,18 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from hub.models import AgencyLevel
 from schemas.model import Organization
 from schemas.writer import write_package
 from tests.agency_adapter.adapter_stack import Adapter, adapter_settings, running_adapter
+from tests.agency_adapter.conftest import COMMUNE, DISTRICT
 from tests.hub.hub_stack import HubStack, hub_stack
 from tests.schemas.packages import document as make_document
 from tests.services import temporary_database
 
-DISTRICT, COMMUNE = "000.00.29.H40", "000.04.29.H40"
 PDF = b"%PDF-1.4 bao cao thu hoach lua mua"
-
-
-@pytest.fixture
-async def pair(tmp_path: Path) -> AsyncIterator[tuple[HubStack, Adapter, Adapter]]:
-    async with hub_stack(tmp_path / "hub") as hub:
-        district = await hub.register(DISTRICT, AgencyLevel.DISTRICT)
-        commune = await hub.register(COMMUNE, AgencyLevel.COMMUNE, DISTRICT)
-        async with (
-            hub.worker(),
-            running_adapter(adapter_settings(hub, district, tmp_path)) as district_adapter,
-            running_adapter(adapter_settings(hub, commune, tmp_path)) as commune_adapter,
-        ):
-            yield hub, commune_adapter, district_adapter
 
 
 def new_document() -> dict[str, object]:

@@ -4,29 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import aio_pika
-import pytest
 
-from hub.models import AgencyLevel
-from tests.agency_adapter.adapter_stack import Adapter, adapter_settings, running_adapter
-from tests.agency_adapter.test_exchange import COMMUNE, DISTRICT, new_document
-from tests.hub.hub_stack import HubStack, hub_stack
-
-
-@pytest.fixture
-async def pair(tmp_path: Path) -> AsyncIterator[tuple[HubStack, Adapter, Adapter]]:
-    async with hub_stack(tmp_path / "hub") as hub:
-        district = await hub.register(DISTRICT, AgencyLevel.DISTRICT)
-        commune = await hub.register(COMMUNE, AgencyLevel.COMMUNE, DISTRICT)
-        async with (
-            hub.worker(),
-            running_adapter(adapter_settings(hub, district, tmp_path)) as district_adapter,
-            running_adapter(adapter_settings(hub, commune, tmp_path)) as commune_adapter,
-        ):
-            yield hub, commune_adapter, district_adapter
+from tests.agency_adapter.adapter_stack import Adapter
+from tests.agency_adapter.conftest import DISTRICT
+from tests.agency_adapter.test_exchange import new_document
+from tests.hub.hub_stack import HubStack
 
 
 async def _rabbitmq(*steps: str) -> None:
