@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from agency_adapter import events
 from agency_adapter.broker import AdapterBroker, Decision, Delivered
 from agency_adapter.context import AdapterContext
 from agency_adapter.db import transaction
@@ -92,12 +93,20 @@ class Workers:
                 await receive(session, self.ctx, delivered)
         except InvalidDocument as error:
             log.error("mailbox message %s refused: %s", delivered.message_id, error)
+            await self._tell_refused(delivered, str(error))
             return Decision.DEAD_LETTER
         except (DBAPIError, OSError) as error:
             log.warning("mailbox message %s postponed: %s", delivered.message_id, error)
             return Decision.RETRY
         self.wake.set()  # the 01 just queued goes out now
         return Decision.ACK
+
+    async def _tell_refused(self, delivered: Delivered, reason: str) -> None:
+        """The local system hears of a message the adapter would not accept (its bytes go to
+        the dead-letter queue for operators)."""
+        detail: dict[str, object] = {"envelope_id": delivered.message_id, "reason": reason[:1000]}
+        async with transaction(self.sessions) as session:
+            await events.append(session, "envelope.refused", None, detail)
 
     async def run(self) -> None:
         async with asyncio.TaskGroup() as tasks:

@@ -56,3 +56,23 @@ async def test_a_redelivered_mailbox_message_is_stored_once(
     assert len(await district.wait_for("document.received", timeout=1)) == 1
     inbox = (await district.client.get("/v1/documents", params={"box": "inbox"})).json()["items"]
     assert len(inbox) == 1
+
+
+async def test_a_tampered_message_is_refused_and_the_local_system_told(
+    pair: tuple[HubStack, Adapter, Adapter],
+) -> None:
+    hub, commune, district = pair
+    await commune.client.post("/v1/documents", json=new_document())
+    (received,) = await district.wait_for("document.received")
+    package = (await district.client.get(f"/v1/documents/{received['document']}/edxml")).content
+    tampered = package.replace("lúa mùa".encode(), "lúa chiêm".encode())
+    assert tampered != package
+    connection = await aio_pika.connect(hub.settings.amqp_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        forged = aio_pika.Message(tampered, message_id="forged", delivery_mode=2)
+        await channel.default_exchange.publish(forged, hub.settings.mailbox_queue(DISTRICT))
+    (refused,) = await district.wait_for("envelope.refused")
+    assert refused["payload"]["envelope_id"] == "forged"
+    assert "signature not accepted" in refused["payload"]["reason"]
+    assert len(await district.wait_for("document.received", timeout=1)) == 1
