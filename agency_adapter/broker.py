@@ -26,9 +26,9 @@ from aio_pika.exceptions import AMQPError, DeliveryError
 
 from agency_adapter.errors import BrokerUnavailable
 from agency_adapter.settings import AdapterSettings
+from schemas.retrying import with_pauses
 
 log = logging.getLogger(__name__)
-CONNECT_BACKOFF_S = (0.5, 1, 2, 4, 8)
 WATCH_S = 1.0
 
 
@@ -66,15 +66,13 @@ class AdapterBroker:
 
     async def connect(self) -> None:
         """Connect with the agency's account, retrying the first attempt for a while."""
-        for delay in (*CONNECT_BACKOFF_S, None):
-            try:
-                self._connection = await aio_pika.connect_robust(self.settings.amqp_url)
-                break
-            except (OSError, AMQPError) as error:
-                if delay is None:
-                    raise BrokerUnavailable(f"cannot reach RabbitMQ: {error}") from None
-                log.warning("RabbitMQ not reachable (%s); retrying in %s s", error, delay)
-                await asyncio.sleep(delay)
+        try:
+            self._connection = await with_pauses(
+                lambda: aio_pika.connect_robust(self.settings.amqp_url),
+                (OSError, AMQPError), "RabbitMQ",
+            )  # fmt: skip
+        except (OSError, AMQPError) as error:
+            raise BrokerUnavailable(f"cannot reach RabbitMQ: {error}") from None
         await self._open_channel()
 
     async def _open_channel(self) -> AbstractExchange:

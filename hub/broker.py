@@ -35,10 +35,10 @@ from aio_pika.exceptions import AMQPError, DeliveryError
 
 from hub.errors import BrokerUnavailable, Unroutable
 from hub.settings import HubSettings
+from schemas.retrying import with_pauses
 
 log = logging.getLogger(__name__)
 INTAKE_ROUTING_KEY = "envelope"
-CONNECT_BACKOFF_S = (0.5, 1, 2, 4, 8)
 WATCH_S = 1.0
 
 
@@ -98,15 +98,13 @@ class Broker:
 
     async def connect(self) -> None:
         """Connect, retrying the first attempt (connect_robust only retries once connected)."""
-        for delay in (*CONNECT_BACKOFF_S, None):
-            try:
-                self._connection = await aio_pika.connect_robust(self.settings.amqp_url)
-                break
-            except (OSError, AMQPError) as error:
-                if delay is None:
-                    raise BrokerUnavailable(f"cannot reach RabbitMQ: {error}") from None
-                log.warning("RabbitMQ not reachable (%s); retrying in %s s", error, delay)
-                await asyncio.sleep(delay)
+        try:
+            self._connection = await with_pauses(
+                lambda: aio_pika.connect_robust(self.settings.amqp_url),
+                (OSError, AMQPError), "RabbitMQ",
+            )  # fmt: skip
+        except (OSError, AMQPError) as error:
+            raise BrokerUnavailable(f"cannot reach RabbitMQ: {error}") from None
         await self._open_publishing()
 
     async def _open_publishing(self) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -41,7 +41,7 @@ def _role_of(token: str, tokens: dict[str, Role]) -> Role | None:
     return None
 
 
-def require(minimum: Role):  # type: ignore[no-untyped-def]
+def require(minimum: Role) -> Callable[..., Role]:
     """A dependency that lets through tokens whose role is at least `minimum`."""
 
     def check(
