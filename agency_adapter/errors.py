@@ -22,6 +22,13 @@ class Conflict(AdapterError):
     http_status = 409
 
 
+class Gone(AdapterError):
+    """The content was purged (deleted on mistake by its sender); only a tombstone is left."""
+
+    code = "gone"
+    http_status = 410
+
+
 class InvalidDocument(AdapterError):
     code = "invalid"
     http_status = 422

@@ -12,10 +12,12 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
     Text,
+    UniqueConstraint,
     func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -57,9 +59,17 @@ class Document(Base):
     local_system: Mapped[str | None] = mapped_column(String(128))
     body: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = _now()
+    # Versions: an update or replacement links to the document it revises, and back.
+    revises_document_id: Mapped[str | None] = mapped_column(Text)
+    supersedes: Mapped[uuid.UUID | None] = mapped_column()
+    superseded_by: Mapped[uuid.UUID | None] = mapped_column()
+    # A tombstone: when the content was purged (deleted on mistake) and why.
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    removal_reason: Mapped[str | None] = mapped_column(Text)
     statuses: Mapped[list[StatusRecord]] = relationship(
         back_populates="document", order_by="StatusRecord.id"
     )
+    recalls: Mapped[list[Recall]] = relationship(back_populates="document", order_by="Recall.id")
 
 
 class StatusRecord(Base):
@@ -76,6 +86,41 @@ class StatusRecord(Base):
     staff: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = _now()
     document: Mapped[Document] = relationship(back_populates="statuses")
+
+
+class RecallKind(StrEnum):
+    RECALL = "recall"  # thu hồi: the recipient agrees (15) or refuses (16)
+    DELETE = "delete"  # delete-on-mistake: the recipient must purge and confirm (15)
+
+
+class Recall(Base):
+    """A recall or deletion: asked of one recipient (outbox), or asked of us (inbox).
+
+    An inbox row may come before its document (a recall that overtook it): it then has no
+    document yet, and the document is withdrawn or purged the moment it arrives."""
+
+    __tablename__ = "recall"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    box: Mapped[str] = mapped_column(String(8))
+    envelope_id: Mapped[str] = mapped_column(String(128))
+    document_pk: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("document.id"), index=True)
+    document_id: Mapped[str] = mapped_column(Text)
+    sender_code: Mapped[str] = mapped_column(CODE)
+    counterpart: Mapped[str] = mapped_column(CODE)  # the recipient asked, or the sender asking
+    kind: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(Text)
+    requested_at: Mapped[datetime] = _now()
+    # '15' agreed/done, '16' refused, 'replaced' by a later deletion; None while waiting.
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    outcome_note: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    document: Mapped[Document | None] = relationship(back_populates="recalls")
+
+    __table_args__ = (
+        UniqueConstraint("envelope_id", "counterpart"),
+        Index("ix_recall_target", "sender_code", "document_id"),
+    )
 
 
 class Outbox(Base):

@@ -15,13 +15,16 @@ from agency_adapter import events
 from agency_adapter.broker import Delivered
 from agency_adapter.context import AdapterContext
 from agency_adapter.documents import repository
-from agency_adapter.documents.service import arrived, queue_status
+from agency_adapter.documents.service import arrived, now, queue_status
 from agency_adapter.errors import InvalidDocument
+from agency_adapter.lifecycle import receiving as lifecycle
 from agency_adapter.models import StatusRecord
 from schemas.errors import EnvelopeError
-from schemas.model import DocumentPackage, Package, StatusPackage
+from schemas.model import BusinessDocType, DocumentPackage, Package, StatusPackage
 from schemas.reader import read_package
 from schemas.signing import verify_package
+
+ANSWERS = ("15", "16")  # to a recall or deletion this agency sent
 
 
 def _verified(ctx: AdapterContext, body: bytes) -> Package:
@@ -47,10 +50,12 @@ async def receive(session: AsyncSession, ctx: AdapterContext, delivered: Deliver
     """Store one mailbox message once (a redelivered copy changes nothing)."""
     package = _verified(ctx, delivered.body)
     envelope_id = _envelope_id(package, delivered)
-    if isinstance(package, DocumentPackage):
-        await _document(session, ctx, package, envelope_id, delivered.body)
-    else:
+    if isinstance(package, StatusPackage):
         await _status(session, package, envelope_id)
+    elif package.business_type is BusinessDocType.REVOCATION:
+        await lifecycle.on_revocation(session, ctx, package, envelope_id)
+    else:
+        await _document(session, ctx, package, envelope_id, delivered.body)
 
 
 async def _document(session: AsyncSession, ctx: AdapterContext, package: DocumentPackage,
@@ -58,11 +63,21 @@ async def _document(session: AsyncSession, ctx: AdapterContext, package: Documen
     if await repository.by_envelope(session, envelope_id) is not None:
         return
     document = repository.inbox_document(package, envelope_id, body)
+    earlier = await lifecycle.overtaken(
+        session, package.sender.organ_id, document.document_id or ""
+    )
+    if earlier:  # recalled or deleted on its way here: already answered, never announced
+        lifecycle.settle(document, earlier)
+        session.add(document)
+        await session.flush()
+        return
     session.add(document)
     await session.flush()
+    version = await lifecycle.link_version(session, document, package)
     await queue_status(session, ctx, document, arrived())
     await events.append(session, "document.received", document, {
         "envelope_id": envelope_id, "sender": package.sender.organ_id, "subject": package.subject,
+        **version,
     })  # fmt: skip
 
 
@@ -84,9 +99,11 @@ async def _status(session: AsyncSession, package: StatusPackage, envelope_id: st
     record = StatusRecord(
         document_pk=document.id, envelope_id=envelope_id, agency_code=package.sender.organ_id,
         code=package.status_code.value, description=package.description,
-        staff=package.staff_info.staff if package.staff_info else None,
+        staff=package.staff_info.staff if package.staff_info else None, at=now(),
     )  # fmt: skip
     session.add(record)
+    if record.code in ANSWERS:
+        lifecycle.answered(document, record.agency_code, record.code, record.description, record.at)
     await session.flush()
     await events.append(session, "status.received", document, {
         "from": package.sender.organ_id, "code": record.code, "description": record.description,

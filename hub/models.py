@@ -42,6 +42,7 @@ class AgencyState(StrEnum):
 class DeliveryState(StrEnum):
     PENDING = "pending"  # recorded, not yet confirmed by the broker
     QUEUED = "queued"  # in the recipient's mailbox queue
+    CANCELLED = "cancelled"  # recalled or deleted by its sender before it left the hub
 
 
 def _now() -> Mapped[datetime]:
@@ -103,6 +104,8 @@ class Envelope(Base):
     sender_code: Mapped[str] = mapped_column(CODE, index=True)
     document_id: Mapped[str | None] = mapped_column(Text)
     business_type: Mapped[int | None] = mapped_column(Integer)
+    # For a recall, deletion, update or replacement: the DocumentId it acts on.
+    target_document_id: Mapped[str | None] = mapped_column(Text)
     status_code: Mapped[str | None] = mapped_column(String(2))
     subject: Mapped[str | None] = mapped_column(Text)
     # The same bytes are the same envelope, whatever message id they came under.

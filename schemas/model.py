@@ -44,6 +44,14 @@ class BusinessDocType(IntEnum):
     REPLACEMENT = 3
 
 
+LIFECYCLE_ACTIONS = {
+    BusinessDocType.NEW: "new",
+    BusinessDocType.REVOCATION: "recall",
+    BusinessDocType.UPDATE: "update",
+    BusinessDocType.REPLACEMENT: "replace",
+}
+
+
 class ReceiverType(IntEnum):
     """Receiver/ReceiverType in an update: whether the agency is removed or added."""
 
@@ -237,6 +245,37 @@ class DocumentPackage(Frozen):
     @property
     def business_type(self) -> BusinessDocType:
         return self.business.doc_type if self.business else BusinessDocType.NEW
+
+    @property
+    def target_document_id(self) -> str | None:
+        """The DocumentId a revocation, update or replacement acts on; None for a new one.
+
+        A replacement names it in ReplacementInfo; the others in Bussiness/DocumentId (a
+        revocation without one is about its own header's DocumentId)."""
+        business = self.business
+        if business is None or business.doc_type is BusinessDocType.NEW:
+            return None
+        if business.doc_type is BusinessDocType.REPLACEMENT and business.replacements:
+            return business.replacements[0].document_id
+        if business.document_id:
+            return business.document_id
+        return self.document_id if business.doc_type is BusinessDocType.REVOCATION else None
+
+    @property
+    def deletes_on_mistake(self) -> bool:
+        """A revocation the recipients must obey: content purged, only a tombstone kept."""
+        return (
+            self.business_type is BusinessDocType.REVOCATION
+            and self.lienthong is not None
+            and self.lienthong.delete_on_mistake
+        )
+
+    @property
+    def lifecycle_action(self) -> str:
+        """What this package does, in one word: new, recall, delete, update or replace."""
+        if self.deletes_on_mistake:
+            return "delete"
+        return LIFECYCLE_ACTIONS[self.business_type]
 
 
 class StatusPackage(Frozen):

@@ -17,7 +17,7 @@ from agency_adapter.documents.payloads import (
     StatusOut,
 )
 from agency_adapter.documents.submission import OPENAPI, read_submission
-from agency_adapter.documents.views import attachment_of, describe, page
+from agency_adapter.documents.views import attachment_of, describe, package_of, page
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
 
@@ -51,8 +51,7 @@ async def show_document(document_id: uuid.UUID, db: Session, _: LocalSystem) -> 
 @router.get("/{document_id}/edxml")
 async def document_package(document_id: uuid.UUID, db: Session, _: LocalSystem) -> Response:
     """The signed package as sent or received."""
-    document = await service.get(db, document_id)
-    return Response(document.body, media_type="application/xml")
+    return Response(package_of(await service.get(db, document_id)), media_type="application/xml")
 
 
 @router.get("/{document_id}/attachments/{index}")
@@ -72,7 +71,7 @@ async def report_status(
     _: LocalSystem,
     after: BackgroundTasks,
 ) -> StatusOut:
-    """Report 02, 03, 04, 05 or 06 on a received document; 409 if the standard forbids it."""
+    """Report 02-06 on a received document (15/16 on a new version); 409 if not allowed now."""
     record = await service.report(db, rt.ctx, await service.get(db, document_id), body)
     after.add_task(rt.workers.wake.set)  # after the commit: the relay must see the row
     return StatusOut(agency_code=record.agency_code, code=record.code,

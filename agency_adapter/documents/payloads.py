@@ -7,9 +7,9 @@ import binascii
 import datetime as dt
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from agency_adapter.models import Box
 from schemas.agency_codes import parse_agency_code
@@ -18,6 +18,17 @@ from schemas.errors import AgencyCodeError
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def _agency_codes(values: list[str]) -> list[str]:
+    """Agency codes as the directory writes them; a malformed one names itself."""
+    try:
+        return [parse_agency_code(value).value for value in values]
+    except AgencyCodeError as error:
+        raise ValueError(error.message) from None
+
+
+AgencyCodes = Annotated[list[str], AfterValidator(_agency_codes)]
 
 
 class CodeIn(Strict):
@@ -63,7 +74,7 @@ class AttachmentIn(Strict):
 class DocumentIn(Strict):
     """A new document from the local system; the adapter builds, signs and sends the package."""
 
-    to: list[str] = Field(min_length=1)
+    to: AgencyCodes = Field(min_length=1)
     subject: str = Field(min_length=1)
     content: str | None = None
     code: CodeIn | None = None
@@ -76,17 +87,11 @@ class DocumentIn(Strict):
     sphere: str | None = None
     attachments: list[AttachmentIn] = []
 
-    @field_validator("to")
-    @classmethod
-    def _codes(cls, values: list[str]) -> list[str]:
-        try:
-            return [parse_agency_code(value).value for value in values]
-        except AgencyCodeError as error:
-            raise ValueError(error.message) from None
-
 
 class StatusIn(Strict):
-    code: str = Field(pattern=r"^(02|03|04|05|06)$")
+    """02-06 on a received document; 15 or 16 on a new version (update or replacement)."""
+
+    code: str = Field(pattern=r"^(02|03|04|05|06|15|16)$")
     description: str | None = None
     staff: str | None = None
 
@@ -111,12 +116,27 @@ class AttachmentOut(BaseModel):
     size: int
 
 
+class RecallOut(BaseModel):
+    """A recall or deletion and its outcome: 15 agreed or done, 16 refused, None waiting."""
+
+    kind: str
+    reason: str
+    requested_at: datetime
+    outcome: str | None
+    outcome_note: str | None
+    decided_at: datetime | None
+
+
 class RecipientOut(BaseModel):
-    """Where a sent document is at one recipient: its last status and all of them."""
+    """Where a sent document is at one recipient: its state, statuses and last recall.
+
+    state: sent, arrived, refused, accepted, assigned, in-progress, finished, change-agreed,
+    change-refused; or recall-requested, recalled, delete-requested, deleted."""
 
     agency_code: str
     state: str
     statuses: list[StatusOut]
+    recall: RecallOut | None = None
 
 
 class DocumentOut(BaseModel):
@@ -135,6 +155,12 @@ class DocumentOut(BaseModel):
     priority: int | None
     state: str
     created_at: datetime
+    kind: str = "new"  # new, update or replace
+    supersedes: uuid.UUID | None = None  # the earlier version, if it is here
+    superseded_by: uuid.UUID | None = None
+    recall: RecallOut | None = None  # received documents: the last recall or deletion asked
+    deleted_at: datetime | None = None  # a tombstone: content and files purged
+    removal_reason: str | None = None
     attachments: list[AttachmentOut] = []
     statuses: list[StatusOut] = []
     recipient_timelines: list[RecipientOut] = []

@@ -14,6 +14,9 @@ from sqlalchemy.orm import selectinload
 from agency_adapter.models import Box, Document
 from schemas.model import DocumentPackage
 
+# Statuses and recalls: what a document's view and its lifecycle read.
+WITH_HISTORY = (selectinload(Document.statuses), selectinload(Document.recalls))
+
 
 def _fields(package: DocumentPackage) -> dict[str, object]:
     code = package.code
@@ -38,26 +41,24 @@ def outbox_document(package: DocumentPackage, envelope_id: str, body: bytes,
                     local_system: str | None) -> Document:  # fmt: skip
     return Document(
         id=uuid.uuid4(), box=Box.OUTBOX, envelope_id=envelope_id, state="queued",
-        local_system=local_system, body=body, statuses=[], **_fields(package),
+        local_system=local_system, body=body, statuses=[], recalls=[], **_fields(package),
     )  # fmt: skip
 
 
 def inbox_document(package: DocumentPackage, envelope_id: str, body: bytes) -> Document:
     return Document(
         id=uuid.uuid4(), box=Box.INBOX, envelope_id=envelope_id, state="received", body=body,
-        statuses=[], **_fields(package),
+        statuses=[], recalls=[], **_fields(package),
     )  # fmt: skip
 
 
 async def by_id(session: AsyncSession, document_id: uuid.UUID) -> Document | None:
-    query = (
-        select(Document).where(Document.id == document_id).options(selectinload(Document.statuses))
-    )
+    query = select(Document).where(Document.id == document_id).options(*WITH_HISTORY)
     return (await session.scalars(query)).one_or_none()
 
 
 async def by_envelope(session: AsyncSession, envelope_id: str) -> Document | None:
-    query = select(Document).where(Document.envelope_id == envelope_id)
+    query = select(Document).where(Document.envelope_id == envelope_id).options(*WITH_HISTORY)
     return (await session.scalars(query)).one_or_none()
 
 
@@ -66,9 +67,13 @@ async def sent_with_document_id(session: AsyncSession, document_id: str) -> Docu
         select(Document)
         .where(Document.box == Box.OUTBOX, Document.document_id == document_id)
         .order_by(Document.created_at.desc())
-        .options(selectinload(Document.statuses))
+        .options(*WITH_HISTORY)
     )
     return (await session.scalars(query.limit(1))).first()
+
+
+# Recalled and deleted documents leave the inbox list; `status=withdrawn|deleted` finds them.
+HIDDEN_UNLESS_ASKED = ("withdrawn", "deleted")
 
 
 @dataclass(frozen=True)
@@ -98,9 +103,7 @@ def _order(box: Box, sort: str | None) -> list[Any]:
 
 async def search(session: AsyncSession, wanted: Search) -> list[Document]:
     """One page of a box, optionally matching a text in subject, content, code or sender."""
-    query = (
-        select(Document).where(Document.box == wanted.box).options(selectinload(Document.statuses))
-    )
+    query = select(Document).where(Document.box == wanted.box).options(*WITH_HISTORY)
     if wanted.text:
         pattern = f"%{wanted.text}%"
         query = query.where(or_(
@@ -114,6 +117,8 @@ async def search(session: AsyncSession, wanted: Search) -> list[Document]:
         query = query.where(Document.created_at < wanted.until)
     if wanted.state:
         query = query.where(Document.state == wanted.state)
+    elif wanted.box == Box.INBOX:
+        query = query.where(Document.state.not_in(HIDDEN_UNLESS_ASKED))
     if wanted.sender:
         query = query.where(Document.sender_code == wanted.sender)
     query = query.order_by(*_order(wanted.box, wanted.sort))

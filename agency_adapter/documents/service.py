@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agency_adapter import events
 from agency_adapter.context import AdapterContext
 from agency_adapter.documents import repository
-from agency_adapter.documents.payloads import DocumentIn, StatusIn
+from agency_adapter.documents.payloads import AttachmentIn, DocumentIn, StatusIn
 from agency_adapter.documents.submission import Submission
 from agency_adapter.errors import Conflict, InvalidDocument, NotFound, TooLarge
 from agency_adapter.models import Box, Document, Outbox, StatusRecord
@@ -22,6 +22,7 @@ from schemas.errors import EnvelopeError, LienthongError
 from schemas.model import (
     VIETNAM_TIME,
     Attachment,
+    BusinessDocType,
     Code,
     DocumentPackage,
     DocumentType,
@@ -42,8 +43,10 @@ from schemas.signing import sign_package
 from schemas.writer import write_package
 
 # What a received document may move to, by its current state (QCVN 102 processing flow).
+# A new version (update, replacement) is first agreed to (15) or refused (16).
 NEXT = {
     "received": {"02", "03"},
+    "change-agreed": {"03"},
     "accepted": {"04", "05", "06"},
     "assigned": {"05", "06"},
     "in-progress": {"06"},
@@ -54,10 +57,13 @@ STATE_OF = {
     "04": "assigned",
     "05": "in-progress",
     "06": "finished",
+    "15": "change-agreed",
+    "16": "change-refused",
 }
+REVISIONS = (int(BusinessDocType.UPDATE), int(BusinessDocType.REPLACEMENT))
 
 
-def _now() -> datetime:
+def now() -> datetime:
     return datetime.now(VIETNAM_TIME).replace(microsecond=0)
 
 
@@ -66,7 +72,7 @@ def _package(ctx: AdapterContext, payload: DocumentIn, envelope_id: str) -> Docu
     return DocumentPackage(
         sender=ctx.agency,
         recipients=tuple(Organization(organ_id=to) for to in payload.to),
-        document_id=f"{ctx.settings.agency_code},{_now():%Y/%m/%d},{envelope_id}",
+        document_id=new_document_id(ctx, envelope_id),
         code=Code(code_number=code.number, code_notation=code.notation) if code else None,
         promulgation=_promulgation(payload),
         document_type=_document_type(payload),
@@ -78,17 +84,26 @@ def _package(ctx: AdapterContext, payload: DocumentIn, envelope_id: str) -> Docu
             priority=Priority(payload.priority), sphere_of_promulgation=payload.sphere
         ),
         steering_type=payload.steering_type,
-        trace=(TraceHeader(organ_id=ctx.settings.agency_code, timestamp=_now()),),
+        trace=(TraceHeader(organ_id=ctx.settings.agency_code, timestamp=now()),),
         lienthong=LienthongInfo(envelope_id=envelope_id),
-        attachments=tuple(
-            Attachment(
-                content_id=str(uuid.uuid4()),
-                name=a.name,
-                content_type=a.content_type,
-                content=a.content,
-            )
-            for a in payload.attachments
-        ),
+        attachments=attachments_of(payload.attachments),
+    )
+
+
+def new_document_id(ctx: AdapterContext, envelope_id: str) -> str:
+    """A DocumentId no other document of any agency has: agency, date, envelope id."""
+    return f"{ctx.settings.agency_code},{now():%Y/%m/%d},{envelope_id}"
+
+
+def attachments_of(given: list[AttachmentIn]) -> tuple[Attachment, ...]:
+    return tuple(
+        Attachment(
+            content_id=str(uuid.uuid4()),
+            name=a.name,
+            content_type=a.content_type,
+            content=a.content,
+        )
+        for a in given
     )
 
 
@@ -96,7 +111,7 @@ def _promulgation(payload: DocumentIn) -> PromulgationInfo:
     given = payload.promulgation
     return PromulgationInfo(
         place=given.place if given else None,
-        promulgation_date=(given.date if given and given.date else _now().date()),
+        promulgation_date=(given.date if given and given.date else now().date()),
     )
 
 
@@ -105,7 +120,7 @@ def _document_type(payload: DocumentIn) -> DocumentType | None:
     return DocumentType(type=given.type, type_name=given.name) if given else None
 
 
-def _sign(ctx: AdapterContext, package: DocumentPackage | StatusPackage) -> bytes:
+def sign(ctx: AdapterContext, package: DocumentPackage | StatusPackage) -> bytes:
     try:
         return sign_package(write_package(package), ctx.identity)
     except LienthongError as error:
@@ -117,14 +132,14 @@ async def send(
 ) -> Document:
     """Build, sign and store a new document and its outbox row (flushed, not committed)."""
     package = _package(ctx, payload, str(uuid.uuid4()))
-    return await _send_package(session, ctx, package, local_system)
+    return await send_package(session, ctx, package, local_system)
 
 
-async def _send_package(session: AsyncSession, ctx: AdapterContext, package: DocumentPackage,
+async def send_package(session: AsyncSession, ctx: AdapterContext, package: DocumentPackage,
                         local_system: str | None) -> Document:  # fmt: skip
     assert package.lienthong is not None and package.lienthong.envelope_id is not None
     envelope_id = package.lienthong.envelope_id
-    body = _sign(ctx, package)
+    body = sign(ctx, package)
     if len(body) > ctx.settings.max_document_bytes:
         raise TooLarge(f"the signed package is {len(body):,} bytes, above the limit of "
                        f"{ctx.settings.max_document_bytes:,}")  # fmt: skip
@@ -141,7 +156,7 @@ async def submit(session: AsyncSession, ctx: AdapterContext, submission: Submiss
     if submission.document is not None:
         return await send(session, ctx, submission.document, local_system)
     assert submission.package is not None
-    return await _send_package(session, ctx, _ready_package(ctx, submission.package), local_system)
+    return await send_package(session, ctx, _ready_package(ctx, submission.package), local_system)
 
 
 def _ready_package(ctx: AdapterContext, data: bytes) -> DocumentPackage:
@@ -164,47 +179,78 @@ def _ready_package(ctx: AdapterContext, data: bytes) -> DocumentPackage:
     return package.model_copy(update={"lienthong": LienthongInfo(envelope_id=envelope_id)})
 
 
-def _status_package(ctx: AdapterContext, document: Document, status: StatusIn) -> StatusPackage:
+def _status_package(ctx: AdapterContext, about: ResponseFor, status: StatusIn) -> StatusPackage:
     return StatusPackage(
         sender=ctx.agency,
-        response_for=ResponseFor(organ_id=document.sender_code, document_id=document.document_id),
+        response_for=about,
         staff_info=StaffInfo(staff=status.staff) if status.staff else None,
         status_code=StatusCode(status.code),
         description=status.description,
-        timestamp=_now(),
+        timestamp=now(),
         lienthong=LienthongInfo(envelope_id=str(uuid.uuid4())),
     )
+
+
+def allowed_statuses(document: Document) -> set[str]:
+    """The codes a local system may report next on a received document."""
+    allowed = set(NEXT.get(document.state, set()))
+    if document.state == "received" and document.business_type in REVISIONS:
+        allowed |= {"15", "16"}  # agree to the new version, or refuse it
+    return allowed
 
 
 async def report(
     session: AsyncSession, ctx: AdapterContext, document: Document, status: StatusIn
 ) -> StatusRecord:
-    """Send a processing status (02..06) on a received document, if the standard allows it."""
+    """Send a processing status on a received document, if the standard allows it."""
     if document.box != Box.INBOX:
-        raise Conflict("statuses 02-06 are reported on received documents only")
-    if status.code not in NEXT.get(document.state, set()):
-        raise Conflict(f"a document that is '{document.state}' cannot move to status {status.code}")
+        raise Conflict("statuses are reported on received documents only")
+    if status.code not in allowed_statuses(document):
+        allowed = ", ".join(sorted(allowed_statuses(document))) or "none"
+        raise Conflict(
+            f"a document that is '{document.state}' cannot move to status {status.code} "
+            f"(allowed now: {allowed})"
+        )
+    document.state = STATE_OF[status.code]
     return await queue_status(session, ctx, document, status)
 
 
 def arrived() -> StatusIn:
     """The 01 every received document answers automatically (not one a local system sends)."""
-    return StatusIn.model_construct(code="01", description="Đã đến", staff=None)
+    return automatic("01", "Đã đến")
+
+
+def automatic(code: str, description: str) -> StatusIn:
+    """A status the adapter sends by itself (01 on arrival, 15 on a recall it may grant)."""
+    return StatusIn.model_construct(code=code, description=description, staff=None)
+
+
+async def send_status(
+    session: AsyncSession, ctx: AdapterContext, about: ResponseFor, status: StatusIn
+) -> str:
+    """Sign a status about a document and queue it to the hub; returns its envelope id."""
+    package = _status_package(ctx, about, status)
+    assert package.lienthong is not None and package.lienthong.envelope_id is not None
+    envelope_id = package.lienthong.envelope_id
+    session.add(Outbox(envelope_id=envelope_id, body=sign(ctx, package)))
+    await session.flush()
+    return envelope_id
+
+
+def response_for(document: Document) -> ResponseFor:
+    return ResponseFor(organ_id=document.sender_code, document_id=document.document_id)
 
 
 async def queue_status(
     session: AsyncSession, ctx: AdapterContext, document: Document, status: StatusIn
 ) -> StatusRecord:
     """Sign and queue a status on `document` to its sender; record it in its timeline."""
-    package = _status_package(ctx, document, status)
-    assert package.lienthong is not None and package.lienthong.envelope_id is not None
-    envelope_id = package.lienthong.envelope_id
+    envelope_id = await send_status(session, ctx, response_for(document), status)
     record = StatusRecord(
         document_pk=document.id, envelope_id=envelope_id, agency_code=ctx.settings.agency_code,
-        code=status.code, description=status.description, staff=status.staff, at=_now(),
+        code=status.code, description=status.description, staff=status.staff, at=now(),
     )  # fmt: skip
-    session.add_all([record, Outbox(envelope_id=envelope_id, body=_sign(ctx, package))])
-    document.state = STATE_OF.get(status.code, document.state)
+    session.add(record)
     await session.flush()
     return record
 

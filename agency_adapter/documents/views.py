@@ -14,18 +14,38 @@ from agency_adapter.documents.payloads import (
     AttachmentOut,
     DocumentOut,
     ListQuery,
+    RecallOut,
     RecipientOut,
     StatusOut,
 )
-from agency_adapter.errors import InvalidDocument, NotFound
-from agency_adapter.models import Box, Document
+from agency_adapter.errors import Gone, InvalidDocument, NotFound
+from agency_adapter.models import Box, Document, Recall
 from schemas.model import Attachment, DocumentPackage
 from schemas.reader import read_package
 
 
 def _attachments(document: Document) -> tuple[Attachment, ...]:
+    if document.deleted_at is not None:
+        return ()
     package = read_package(document.body).package
     return package.attachments if isinstance(package, DocumentPackage) else ()
+
+
+def _recall(recall: Recall | None) -> RecallOut | None:
+    if recall is None:
+        return None
+    return RecallOut(
+        kind=recall.kind, reason=recall.reason, requested_at=recall.requested_at,
+        outcome=recall.outcome, outcome_note=recall.outcome_note, decided_at=recall.decided_at,
+    )  # fmt: skip
+
+
+def _last_recall(document: Document, counterpart: str | None = None) -> Recall | None:
+    asked = [
+        r for r in document.recalls
+        if r.box == document.box and counterpart in (None, r.counterpart)
+    ]  # fmt: skip
+    return asked[-1] if asked else None
 
 
 def describe(document: Document) -> DocumentOut:
@@ -37,7 +57,7 @@ def describe(document: Document) -> DocumentOut:
         StatusOut(agency_code=s.agency_code, code=s.code, description=s.description, at=s.at)
         for s in document.statuses
     ]
-    per_recipient = [_recipient(code, statuses) for code in document.recipients]
+    per_recipient = [_recipient(code, statuses, document) for code in document.recipients]
     return DocumentOut(
         id=document.id, box=document.box, envelope_id=document.envelope_id,
         document_id=document.document_id, sender_code=document.sender_code,
@@ -45,28 +65,56 @@ def describe(document: Document) -> DocumentOut:
         subject=document.subject, content=document.content, code_number=document.code_number,
         code_notation=document.code_notation, due_date=document.due_date,
         priority=document.priority, state=document.state, created_at=document.created_at,
+        kind=KINDS.get(document.business_type, "new"), supersedes=document.supersedes,
+        superseded_by=document.superseded_by,
+        recall=_recall(_last_recall(document)) if document.box == Box.INBOX else None,
+        deleted_at=document.deleted_at, removal_reason=document.removal_reason,
         attachments=attachments, statuses=statuses,
         recipient_timelines=per_recipient if document.box == Box.OUTBOX else [],
     )  # fmt: skip
 
 
+KINDS = {2: "update", 3: "replace"}
 STATE_NAMES = {
     "01": "arrived", "02": "refused", "03": "accepted", "04": "assigned", "05": "in-progress",
     "06": "finished", "15": "change-agreed", "16": "change-refused",
 }  # fmt: skip
+# Statuses may arrive out of order: the furthest along the flow wins (01 < 15/16 < 02 < 03 ...).
+RANK = {"01": 1, "15": 2, "16": 2, "02": 3, "03": 4, "04": 5, "05": 6, "06": 7}
+RECALL_STATES = {
+    ("recall", None): "recall-requested", ("recall", "15"): "recalled",
+    ("delete", None): "delete-requested", ("delete", "15"): "deleted",
+}  # fmt: skip
 
 
-def _recipient(code: str, statuses: list[StatusOut]) -> RecipientOut:
+def _recipient(code: str, statuses: list[StatusOut], document: Document) -> RecipientOut:
+    recall = _last_recall(document, code)
     mine = [s for s in statuses if s.agency_code == code]
-    last = max(mine, key=lambda s: s.code, default=None)  # codes rise along the standard flow
-    return RecipientOut(
-        agency_code=code,
-        state=STATE_NAMES.get(last.code, last.code) if last else "sent",
-        statuses=mine,
-    )
+    # 15/16 answering a recall say nothing about processing: the recall says it.
+    processing = [s for s in mine if s.code not in ("15", "16") or document.business_type]
+    last = max(processing, key=lambda s: RANK.get(s.code, 0), default=None)
+    state = STATE_NAMES.get(last.code, last.code) if last else "sent"
+    if recall is not None:
+        state = RECALL_STATES.get((recall.kind, recall.outcome), state)
+    return RecipientOut(agency_code=code, state=state, statuses=mine, recall=_recall(recall))
+
+
+def package_of(document: Document) -> bytes:
+    """The signed package; a tombstone has none."""
+    _not_purged(document)
+    return document.body
+
+
+def _not_purged(document: Document) -> None:
+    if document.deleted_at is not None:
+        raise Gone(
+            f"document {document.id} was deleted on its sender's request on "
+            f"{document.deleted_at:%Y-%m-%d %H:%M}: {document.removal_reason}"
+        )
 
 
 def attachment_of(document: Document, index: int) -> Response:
+    _not_purged(document)
     files = _attachments(document)
     if not 1 <= index <= len(files):
         raise NotFound(f"document {document.id} has {len(files)} attachment(s); no number {index}")

@@ -20,7 +20,7 @@ from hub.errors import Refusal
 from hub.intake import repository
 from hub.models import Agency, AgencyState, Envelope
 from schemas.errors import EnvelopeError
-from schemas.model import DocumentPackage, Package, StatusPackage
+from schemas.model import BusinessDocType, DocumentPackage, Package, StatusPackage
 from schemas.reader import read_package
 from schemas.safe_xml import ParseLimits
 from schemas.signing import SignatureState, Verification, verify_package
@@ -43,7 +43,8 @@ class Verdict:
     sender: Agency
     recipients: list[str]
     envelope_id: str
-    document: Envelope | None = None  # for a status: the document it is about
+    # For a status, or a recall, deletion, update or replacement: the document it is about.
+    document: Envelope | None = None
 
 
 def _first_error(data: bytes, limits: ParseLimits) -> None:
@@ -152,6 +153,46 @@ async def _status_route(
     return document, [document.sender_code]
 
 
+async def _target(session: AsyncSession, package: DocumentPackage, sender: str) -> Envelope:
+    """The earlier document a recall, deletion, update or replacement acts on: it must exist
+    and be this sender's own."""
+    action, target_id = package.lifecycle_action, package.target_document_id
+    if not target_id:
+        raise Refusal(f"a {action} package must name its document in Bussiness/DocumentId")
+    found = await repository.documents(session, target_id, None)
+    if not found:
+        raise Refusal(f"{action} of an unknown document '{target_id}'")
+    own = [document for document in found if document.sender_code == sender]
+    if not own:
+        raise Refusal(
+            f"only the sender '{found[-1].sender_code}' may {action} document '{target_id}'"
+        )
+    return own[-1]
+
+
+def _only_its_recipients(recipients: list[str], document: Envelope) -> None:
+    """A recall or deletion reaches only agencies that were sent the document."""
+    received = {delivery.recipient_code for delivery in document.deliveries}
+    strangers = [code for code in recipients if code not in received]
+    if strangers:
+        raise Refusal(
+            f"{', '.join(strangers)} did not receive document '{document.document_id}', "
+            "so it cannot be recalled or deleted there"
+        )
+
+
+async def _document_route(
+    session: AsyncSession, package: DocumentPackage, sender: str
+) -> tuple[Envelope | None, list[str]]:
+    recipients = await _document_recipients(session, package)
+    if package.business_type is BusinessDocType.NEW:
+        return None, recipients
+    target = await _target(session, package, sender)
+    if package.business_type is BusinessDocType.REVOCATION:
+        _only_its_recipients(recipients, target)
+    return target, recipients
+
+
 def envelope_id_of(package: Package, incoming: Incoming, digest: str) -> str:
     """The signed lienthong EnvelopeId, else the AMQP message id, else the content digest."""
     if package.lienthong and package.lienthong.envelope_id:
@@ -171,4 +212,5 @@ async def assess(
     if isinstance(package, StatusPackage):
         document, recipients = await _status_route(session, package, agency.code)
         return Verdict(package, agency, recipients, envelope_id, document)
-    return Verdict(package, agency, await _document_recipients(session, package), envelope_id)
+    target, recipients = await _document_route(session, package, agency.code)
+    return Verdict(package, agency, recipients, envelope_id, target)

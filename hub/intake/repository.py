@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from hub.models import Delivery, DeliveryState, Envelope, Quarantine
+from schemas.model import BusinessDocType
 
 
 async def envelope_by_digest(session: AsyncSession, sha256: str) -> Envelope | None:
@@ -29,10 +30,17 @@ async def envelope_by_id(session: AsyncSession, envelope_id: str) -> Envelope | 
 
 
 async def documents(session: AsyncSession, document_id: str, sender: str | None) -> list[Envelope]:
-    """Document envelopes with this DocumentId (from this sender, when it is known)."""
+    """Documents with this DocumentId (from this sender, when it is known), oldest first.
+
+    A revocation carries the DocumentId of the document it recalls but is not itself one:
+    statuses answering it (15, 16) belong to that document."""
     query = (
         select(Envelope)
-        .where(Envelope.kind == "document", Envelope.document_id == document_id)
+        .where(
+            Envelope.kind == "document",
+            Envelope.document_id == document_id,
+            Envelope.business_type.is_distinct_from(int(BusinessDocType.REVOCATION)),
+        )
         .options(selectinload(Envelope.deliveries))
         .order_by(Envelope.received_at)
     )
@@ -47,6 +55,26 @@ async def mark_queued(session: AsyncSession, delivery_ids: Sequence[int]) -> Non
         .where(Delivery.id.in_(delivery_ids))
         .values(state=DeliveryState.QUEUED, queued_at=datetime.now(UTC))
     )
+
+
+async def cancel_pending(
+    session: AsyncSession, envelope_pk: object, recipients: Sequence[str]
+) -> list[str]:
+    """Cancel deliveries of a document that have not left the hub; returns whose they were.
+
+    A delivery being published right now is locked by its publisher: this waits, then finds
+    it queued and leaves it alone, so a document is never both cancelled and delivered."""
+    result = await session.execute(
+        update(Delivery)
+        .where(
+            Delivery.envelope_pk == envelope_pk,
+            Delivery.recipient_code.in_(recipients),
+            Delivery.state == DeliveryState.PENDING,
+        )
+        .values(state=DeliveryState.CANCELLED)
+        .returning(Delivery.recipient_code)
+    )
+    return list(result.scalars())
 
 
 async def earlier_refusal(session: AsyncSession, sha256: str, message_id: str | None) -> str | None:

@@ -23,6 +23,7 @@ from hub.models import Agency, Delivery, DeliveryState, Envelope, Quarantine, Ti
 from schemas.keys import SigningIdentity
 from schemas.model import (
     VIETNAM_TIME,
+    BusinessDocType,
     DocumentPackage,
     LienthongInfo,
     Organization,
@@ -148,37 +149,73 @@ def _envelope(package: Package, envelope_id: str, body: bytes, digest: str) -> E
     if isinstance(package, DocumentPackage):
         envelope.document_id, envelope.subject = package.document_id, package.subject
         envelope.business_type = int(package.business_type)
+        envelope.target_document_id = package.target_document_id
     else:
         envelope.document_id = package.response_for.document_id
         envelope.status_code, envelope.subject = package.status_code.value, package.description
     return envelope
 
 
-def _timeline(verdict: Verdict, envelope: Envelope) -> list[TimelineEvent]:
-    package = verdict.package
-    if isinstance(package, DocumentPackage):
-        return [
-            TimelineEvent(
-                document_pk=envelope.id,
-                recipient_code=code,
-                event="sent",
-                source_envelope_id=envelope.envelope_id,
-            )
-            for code in verdict.recipients
-        ]
-    assert verdict.document is not None
-    about = verdict.recipients if package.status_code.sent_by_sender else [verdict.sender.code]
+def _events(
+    document_pk: uuid.UUID, recipients: list[str], source: str, event: str, **details: str | None
+) -> list[TimelineEvent]:
+    """One timeline event per recipient; `details` are status_code and description."""
     return [
         TimelineEvent(
-            document_pk=verdict.document.id,
+            document_pk=document_pk,
             recipient_code=code,
-            event="status",
-            status_code=package.status_code.value,
-            description=package.description,
-            source_envelope_id=envelope.envelope_id,
+            event=event,
+            source_envelope_id=source,
+            **details,
         )
-        for code in about
+        for code in recipients
     ]
+
+
+def _timeline(verdict: Verdict, envelope: Envelope) -> list[TimelineEvent]:
+    """A new document starts its own timeline; a recall or deletion is an event in its
+    target's; an update or replacement starts its own and marks the target superseded."""
+    package, source, target = verdict.package, envelope.envelope_id, verdict.document
+    if isinstance(package, StatusPackage):
+        assert target is not None
+        code = package.status_code
+        about = verdict.recipients if code.sent_by_sender else [verdict.sender.code]
+        return _events(target.id, about, source, "status", status_code=code.value,
+                       description=package.description)  # fmt: skip
+    if target is None:
+        return _events(envelope.id, verdict.recipients, source, "sent")
+    action = package.lifecycle_action
+    reason = package.business.reason if package.business else None
+    if package.business_type is BusinessDocType.REVOCATION:
+        return _events(target.id, verdict.recipients, source, f"{action}-requested",
+                       description=reason)  # fmt: skip
+    superseded = [delivery.recipient_code for delivery in target.deliveries]
+    return [
+        *_events(envelope.id, verdict.recipients, source, "sent", description=reason),
+        *_events(target.id, superseded, source, "superseded",
+                 description=f"{action}: {package.document_id}"),
+    ]  # fmt: skip
+
+
+def _audit_action(package: Package) -> str:
+    """accept for a new document or a status; recall, delete, update or replace otherwise."""
+    if isinstance(package, DocumentPackage) and package.target_document_id:
+        return package.lifecycle_action
+    return "accept"
+
+
+async def _cancel_undelivered(session: AsyncSession, verdict: Verdict, source: str) -> None:
+    """A recall or deletion stops copies still at the hub from leaving it."""
+    target = verdict.document
+    if not isinstance(verdict.package, DocumentPackage) or target is None:
+        return
+    if verdict.package.business_type is not BusinessDocType.REVOCATION:
+        return
+    cancelled = await repository.cancel_pending(session, target.id, verdict.recipients)
+    if cancelled:
+        session.add_all(_events(target.id, cancelled, source, "cancelled"))
+        detail: dict[str, object] = {"recipients": cancelled, "document_id": target.document_id}
+        await audit.append(session, "cancel", verdict.sender.code, target.envelope_id, detail)
 
 
 async def _record(session: AsyncSession, verdict: Verdict, body: bytes, digest: str) -> Envelope:
@@ -195,7 +232,11 @@ async def _record(session: AsyncSession, verdict: Verdict, body: bytes, digest: 
     }
     if envelope.status_code:
         detail["status"] = envelope.status_code
-    await audit.append(session, "accept", verdict.sender.code, envelope.envelope_id, detail)
+    if envelope.target_document_id:
+        detail["target_document_id"] = envelope.target_document_id
+    action = _audit_action(verdict.package)
+    await audit.append(session, action, verdict.sender.code, envelope.envelope_id, detail)
+    await _cancel_undelivered(session, verdict, envelope.envelope_id)
     return envelope
 
 

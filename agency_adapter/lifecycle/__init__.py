@@ -1,0 +1,1 @@
+"""A document after it was sent: recall, delete-on-mistake, update and replace."""

@@ -1,0 +1,144 @@
+"""The receiving side: recalls and deletions asked of this agency, and new versions.
+
+Per received document (states in `Document.state`):
+
+    received --03--> accepted --04/05/06--> ...       received --02--> refused
+    recall, not accepted yet (received, refused, change-*) --> withdrawn, 15 sent at once
+    recall, accepted or further --> unchanged, recall waiting --decision--> withdrawn (15)
+                                                                   or unchanged (16)
+    deletion, in any state --> deleted: content and files purged, tombstone kept, 15 sent
+    recall or deletion before the document --> 15 sent; on arrival it is stored withdrawn
+                                               or as a tombstone, and never announced
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agency_adapter import events
+from agency_adapter.context import AdapterContext
+from agency_adapter.documents import service as documents
+from agency_adapter.documents.payloads import StatusIn
+from agency_adapter.errors import Conflict
+from agency_adapter.lifecycle import repository
+from agency_adapter.lifecycle.payloads import DecisionIn
+from agency_adapter.models import Box, Document, Recall, RecallKind
+from schemas.model import DocumentPackage, ResponseFor
+
+NOT_ACCEPTED = {"received", "refused", "change-agreed", "change-refused"}
+GONE = {"withdrawn", "deleted"}
+NO_REASON = "(no reason given)"
+
+
+async def on_revocation(session: AsyncSession, ctx: AdapterContext, package: DocumentPackage,
+                        envelope_id: str) -> None:  # fmt: skip
+    """A recall or deletion from a document's sender (a repeat of one changes nothing)."""
+    if await repository.seen(session, envelope_id):
+        return
+    sender, target = package.sender.organ_id, package.target_document_id or ""
+    document = await repository.received(session, sender, target)
+    recall = Recall(
+        box=Box.INBOX, envelope_id=envelope_id, document=document, document_id=target,
+        sender_code=sender, counterpart=sender,
+        kind=RecallKind.DELETE if package.deletes_on_mistake else RecallKind.RECALL,
+        reason=(package.business.reason if package.business else None) or NO_REASON,
+    )  # fmt: skip
+    session.add(recall)
+    if document is None:
+        will = "purged" if recall.kind == RecallKind.DELETE else "withdrawn"
+        await _close(session, ctx, recall, None, StatusIn.model_construct(
+            code="15", description=f"not received yet: it will be {will} on arrival", staff=None,
+        ))  # fmt: skip
+        return
+    await _apply(session, ctx, document, recall)
+
+
+def purge(document: Document, reason: str) -> None:
+    """Keep a tombstone (ids, sender, subject, reason, times); drop content and files."""
+    document.body, document.content = b"", None
+    document.state, document.removal_reason = "deleted", reason
+    document.deleted_at = documents.now()
+
+
+async def _apply(session: AsyncSession, ctx: AdapterContext, document: Document,
+                 recall: Recall) -> None:  # fmt: skip
+    detail: dict[str, object] = {"reason": recall.reason, "envelope_id": document.envelope_id}
+    if recall.kind == RecallKind.DELETE:
+        if document.state != "deleted":
+            purge(document, recall.reason)
+            await events.append(session, "document.deleted", document, detail)
+        await _close(session, ctx, recall, document, documents.automatic("15", "Đã xóa"))
+    elif document.state in NOT_ACCEPTED | GONE:
+        if document.state not in GONE:
+            document.state = "withdrawn"
+            await events.append(session, "document.recalled", document, detail)
+        await _close(session, ctx, recall, document, documents.automatic("15", "Đồng ý thu hồi"))
+    else:
+        await events.append(session, "document.recall-requested", document, detail)
+
+
+async def _close(session: AsyncSession, ctx: AdapterContext, recall: Recall,
+                 document: Document | None, answer: StatusIn) -> None:  # fmt: skip
+    """Record the outcome and send it (15 or 16) to the sender."""
+    recall.outcome, recall.outcome_note = answer.code, answer.description
+    recall.decided_at = documents.now()
+    if document is not None:
+        await documents.queue_status(session, ctx, document, answer)
+    else:
+        about = ResponseFor(organ_id=recall.sender_code, document_id=recall.document_id)
+        await documents.send_status(session, ctx, about, answer)
+
+
+async def decide(session: AsyncSession, ctx: AdapterContext, document: Document,
+                 decision: DecisionIn) -> None:  # fmt: skip
+    """The local system's answer to a recall of a document it had accepted."""
+    waiting = [r for r in document.recalls if r.box == Box.INBOX and r.outcome is None]
+    if not waiting:
+        raise Conflict(f"no recall of document {document.id} is waiting for a decision")
+    code = "15" if decision.agree else "16"
+    note = decision.reason or ("Đồng ý thu hồi" if decision.agree else "Không đồng ý thu hồi")
+    for earlier in waiting[:-1]:  # the sender asked twice: one answer closes both
+        earlier.outcome, earlier.outcome_note, earlier.decided_at = code, note, documents.now()
+    if decision.agree:
+        document.state = "withdrawn"
+    await _close(session, ctx, waiting[-1], document,
+                 StatusIn.model_construct(code=code, description=note, staff=None))  # fmt: skip
+
+
+async def overtaken(session: AsyncSession, sender: str, document_id: str) -> list[Recall]:
+    """Recalls or deletions that reached us before the document now arriving."""
+    return await repository.ahead_of_document(session, sender, document_id)
+
+
+def settle(document: Document, earlier: list[Recall]) -> None:
+    """Store a document that was recalled or deleted before it arrived: withdrawn, or as a
+    tombstone whose content is never written (it was answered 15 already)."""
+    for recall in earlier:
+        recall.document = document
+    deletion = next((r for r in earlier if r.kind == RecallKind.DELETE), None)
+    if deletion is not None:
+        purge(document, deletion.reason)
+    else:
+        document.state = "withdrawn"
+
+
+async def link_version(session: AsyncSession, document: Document,
+                       package: DocumentPackage) -> dict[str, object]:  # fmt: skip
+    """Link an update or replacement to the version it supersedes, if we have that one."""
+    target = package.target_document_id
+    if target is None:
+        return {}
+    document.revises_document_id = target
+    earlier = await repository.received(session, package.sender.organ_id, target)
+    if earlier is not None and earlier.id != document.id:
+        document.supersedes, earlier.superseded_by = earlier.id, document.id
+    return {"kind": package.lifecycle_action, "supersedes": str(document.supersedes or "") or None}
+
+
+def answered(document: Document, agency: str, code: str, note: str | None, at: datetime) -> None:
+    """A recipient's 15 or 16 closes what the sender asked of it (sender's side)."""
+    for recall in document.recalls:
+        if recall.box == Box.OUTBOX and recall.counterpart == agency and recall.outcome is None:
+            recall.outcome, recall.outcome_note, recall.decided_at = code, note, at

@@ -1,0 +1,45 @@
+"""SQL of recalls, deletions and versions. Flushes only; the edge commits."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agency_adapter.documents.repository import WITH_HISTORY
+from agency_adapter.models import Box, Document, Recall
+
+
+async def seen(session: AsyncSession, envelope_id: str) -> bool:
+    """Whether a recall or deletion in this envelope was already received."""
+    query = select(Recall.id).where(Recall.box == Box.INBOX, Recall.envelope_id == envelope_id)
+    return (await session.scalar(query.limit(1))) is not None
+
+
+async def received(session: AsyncSession, sender: str, document_id: str) -> Document | None:
+    """The received document (of any version kind) with this sender and DocumentId."""
+    query = (
+        select(Document)
+        .where(
+            Document.box == Box.INBOX,
+            Document.sender_code == sender,
+            Document.document_id == document_id,
+        )
+        .options(*WITH_HISTORY)
+        .order_by(Document.created_at.desc())
+    )
+    return (await session.scalars(query.limit(1))).first()
+
+
+async def ahead_of_document(session: AsyncSession, sender: str, document_id: str) -> list[Recall]:
+    """Recalls or deletions received before the document they are about, oldest first."""
+    query = (
+        select(Recall)
+        .where(
+            Recall.box == Box.INBOX,
+            Recall.document_pk.is_(None),
+            Recall.sender_code == sender,
+            Recall.document_id == document_id,
+        )
+        .order_by(Recall.id)
+    )
+    return list(await session.scalars(query))
