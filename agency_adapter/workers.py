@@ -35,6 +35,9 @@ class Workers:
                  broker: AdapterBroker) -> None:  # fmt: skip
         self.ctx, self.sessions, self.broker = ctx, sessions, broker
         self.wake = asyncio.Event()  # set when a request queued something to send
+        # Mailbox messages are handled one at a time, in queue order: a recall handled beside
+        # the document it recalls could miss it in the other's uncommitted transaction.
+        self.one_at_a_time = asyncio.Lock()
         self.webhooks = WebhookSender(ctx.settings, sessions)  # a bad webhook setting fails here
 
     async def relay_once(self) -> int:
@@ -89,7 +92,7 @@ class Workers:
 
     async def handle(self, delivered: Delivered) -> Decision:
         try:
-            async with transaction(self.sessions) as session:
+            async with self.one_at_a_time, transaction(self.sessions) as session:
                 await receive(session, self.ctx, delivered)
         except InvalidDocument as error:
             log.error("mailbox message %s refused: %s", delivered.message_id, error)

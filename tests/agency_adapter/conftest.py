@@ -1,17 +1,19 @@
-"""A hub with a district and one of its communes, each with a running adapter."""
+"""A hub with a district and its communes, each with an adapter of its own."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from hub.models import AgencyLevel
 from tests.agency_adapter.adapter_stack import Adapter, adapter_settings, running_adapter
-from tests.hub.hub_stack import HubStack, hub_stack
+from tests.hub.hub_stack import HubStack, Member, hub_stack
 
-DISTRICT, COMMUNE = "000.00.29.H40", "000.04.29.H40"
+DISTRICT, COMMUNE, COMMUNE_B = "000.00.29.H40", "000.04.29.H40", "000.05.29.H40"
 
 
 @pytest.fixture
@@ -26,3 +28,32 @@ async def pair(tmp_path: Path) -> AsyncIterator[tuple[HubStack, Adapter, Adapter
             running_adapter(adapter_settings(hub, commune, tmp_path)) as commune_adapter,
         ):
             yield hub, commune_adapter, district_adapter
+
+
+@dataclass
+class District:
+    """A district's running adapter, and two communes whose adapters a test starts (and
+    stops) when it wants: an adapter not running leaves its mailbox filling at the broker."""
+
+    hub: HubStack
+    adapter: Adapter
+    communes: dict[str, Member]
+    directory: Path
+
+    def commune(self, code: str) -> AbstractAsyncContextManager[Adapter]:
+        return running_adapter(adapter_settings(self.hub, self.communes[code], self.directory))
+
+
+@pytest.fixture
+async def district(tmp_path: Path) -> AsyncIterator[District]:
+    async with hub_stack(tmp_path / "hub") as hub:
+        member = await hub.register(DISTRICT, AgencyLevel.DISTRICT)
+        communes = {
+            code: await hub.register(code, AgencyLevel.COMMUNE, DISTRICT)
+            for code in (COMMUNE, COMMUNE_B)
+        }
+        async with (
+            hub.worker(),
+            running_adapter(adapter_settings(hub, member, tmp_path)) as adapter,
+        ):
+            yield District(hub, adapter, communes, tmp_path)
