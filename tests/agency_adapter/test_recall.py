@@ -107,7 +107,10 @@ async def test_a_recall_of_one_recipient_among_several(district: District) -> No
         assert (await show(second, kept["document"]))["state"] == "received"
         assert [e["type"] for e in await second.events()] == ["document.received"]
     other = (await show(district.adapter, sent))["recipient_timelines"]
-    assert {r["agency_code"]: r["state"] for r in other} == {COMMUNE: "recalled", COMMUNE_B: "arrived"}
+    assert {r["agency_code"]: r["state"] for r in other} == {
+        COMMUNE: "recalled",
+        COMMUNE_B: "arrived",
+    }
 
 
 async def test_only_the_sender_recalls_and_only_from_its_recipients(district: District) -> None:

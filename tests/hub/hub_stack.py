@@ -38,9 +38,13 @@ from schemas.keys import (
     write_private_key,
 )
 from schemas.model import (
+    Business,
+    BusinessDocType,
     DocumentPackage,
+    LienthongInfo,
     Organization,
     Package,
+    ReplacementInfo,
     ResponseFor,
     StatusCode,
     StatusPackage,
@@ -229,6 +233,35 @@ def document(sender: str, *recipients: str, subject: str = "V/v báo cáo") -> D
         document_id=f"{sender},2026/11/26,{unique_name('doc')}",
         subject=subject,
     )
+
+
+def revocation(doc: DocumentPackage, *recipients: str, delete: bool = False,
+               sender: str | None = None) -> DocumentPackage:  # fmt: skip
+    """A recall (or, with `delete`, a delete-on-mistake) of `doc` at some of its recipients."""
+    return doc.model_copy(update={
+        "sender": Organization(organ_id=sender or doc.sender.organ_id),
+        "recipients": tuple(Organization(organ_id=r) for r in recipients),
+        "attachments": (),
+        "business": Business(doc_type=BusinessDocType.REVOCATION, reason="Gửi nhầm",
+                             document_id=doc.document_id),
+        "lienthong": LienthongInfo(envelope_id=unique_name("recall"), delete_on_mistake=delete),
+    })  # fmt: skip
+
+
+def revision(doc: DocumentPackage, kind: BusinessDocType, *recipients: str,
+             sender: str | None = None) -> DocumentPackage:  # fmt: skip
+    """An update or replacement of `doc`: a new DocumentId, linked to the old one."""
+    sender = sender or doc.sender.organ_id
+    replaced = (ReplacementInfo(document_id=doc.document_id or "", organ_ids=recipients),)
+    return doc.model_copy(update={
+        "sender": Organization(organ_id=sender),
+        "recipients": tuple(Organization(organ_id=r) for r in recipients),
+        "document_id": f"{sender},2026/11/26,{unique_name('rev')}",
+        "business": Business(
+            doc_type=kind, reason="Sửa số liệu", document_id=doc.document_id,
+            replacements=replaced if kind is BusinessDocType.REPLACEMENT else (),
+        ),
+    })  # fmt: skip
 
 
 def status_on(doc: DocumentPackage, reporter: str, code: str) -> StatusPackage:

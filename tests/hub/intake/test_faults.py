@@ -11,6 +11,7 @@ import asyncpg
 
 from tests.hub.hub_stack import HubStack, document
 from tests.hub.intake.conftest import COMMUNE_A, COMMUNE_B, DISTRICT
+from tests.hub.mailboxes import refusing, set_policy
 from tests.services import POSTGRES_ADMIN_DSN
 
 CRASH_EXIT_CODE = 86
@@ -110,25 +111,6 @@ async def test_a_rabbitmq_restart_while_envelopes_flow_loses_nothing(hub: HubSta
     assert {m.message_id for m in received} == expected
 
 
-async def _policy(vhost: str, queue: str, definition: str | None) -> None:
-    """Set (or, with None, clear) a policy on one queue; clearing twice is harmless."""
-    base = ["rabbitmqctl", "-q", "-p", vhost]
-    if definition is None:
-        command = [*base, "clear_policy", "full"]
-    else:
-        command = [*base, "set_policy", "full", f"^{queue}$", definition, "--apply-to", "queues"]
-    await asyncio.to_thread(
-        subprocess.run, command, check=definition is not None, capture_output=True, timeout=60
-    )
-
-
-async def _fill(hub: HubStack, queue: str) -> None:
-    connection = await aio_pika.connect(hub.settings.amqp_url)
-    async with connection:
-        channel = await connection.channel(publisher_confirms=True)
-        await channel.default_exchange.publish(aio_pika.Message(b"x", message_id="filler"), queue)
-
-
 async def _waiting(hub: HubStack, code: str) -> list[object]:
     """Messages beyond the filler in a mailbox, without taking any."""
     connection = await aio_pika.connect(hub.settings.amqp_url)
@@ -142,18 +124,16 @@ async def _waiting(hub: HubStack, code: str) -> list[object]:
 async def test_one_recipient_refusing_never_duplicates_the_others(hub: HubStack) -> None:
     """B's mailbox refuses publishes for a while: A gets one copy, B gets its own later."""
     district = hub.members[DISTRICT]
-    full = hub.settings.mailbox_queue(COMMUNE_B).replace(".", "\\.")
-    await _fill(hub, hub.settings.mailbox_queue(COMMUNE_B))  # quorum queues check the limit late
-    await _policy(hub.settings.vhost, full, '{"max-length": 0}')
+    full = await refusing(hub, COMMUNE_B)
     try:
         async with hub.worker():
             await hub.publish(district, district.sign(document(DISTRICT, COMMUNE_A, COMMUNE_B)))
             first_a = await hub.drain(COMMUNE_A, expect=1)
             while_full = await _waiting(hub, COMMUNE_B)
-            await _policy(hub.settings.vhost, full, None)
+            await set_policy(hub.settings.vhost, full, None)
             commune_b = await hub.drain(COMMUNE_B, expect=2)
             again_a = await hub.drain(COMMUNE_A, expect=0, timeout=2)
     finally:
-        await _policy(hub.settings.vhost, full, None)
+        await set_policy(hub.settings.vhost, full, None)
     assert (len(first_a), len(while_full), len(again_a)) == (1, 0, 0)
     assert [m.message_id for m in commune_b] == ["filler", first_a[0].message_id]
