@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import MetaData, event
+from sqlalchemy import MetaData, event, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -48,6 +48,14 @@ def make_engine(url: str) -> AsyncEngine:
 
 def make_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def forget_purged(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """After content was purged: on SQLite, fold the write-ahead log (which still holds the
+    old pages) into the database and truncate it. PostgreSQL reclaims old rows by vacuum."""
+    async with sessions() as session:
+        if session.get_bind().dialect.name == "sqlite":
+            await session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
 
 
 @asynccontextmanager

@@ -20,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from agency_adapter import events
 from agency_adapter.broker import AdapterBroker, Decision, Delivered
 from agency_adapter.context import AdapterContext
-from agency_adapter.db import transaction
+from agency_adapter.db import forget_purged, transaction
 from agency_adapter.errors import BrokerUnavailable, InvalidDocument
+from agency_adapter.lifecycle.receiving import PURGED
 from agency_adapter.models import Document, Outbox
 from agency_adapter.receiving import receive
 from agency_adapter.webhooks import WebhookSender
@@ -92,8 +93,11 @@ class Workers:
 
     async def handle(self, delivered: Delivered) -> Decision:
         try:
-            async with self.one_at_a_time, transaction(self.sessions) as session:
-                await receive(session, self.ctx, delivered)
+            async with self.one_at_a_time:
+                async with transaction(self.sessions) as session:
+                    await receive(session, self.ctx, delivered)
+                if session.info.get(PURGED):
+                    await forget_purged(self.sessions)
         except InvalidDocument as error:
             log.error("mailbox message %s refused: %s", delivered.message_id, error)
             await self._tell_refused(delivered, str(error))

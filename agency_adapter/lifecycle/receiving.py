@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import object_session
 
 from agency_adapter import events
 from agency_adapter.context import AdapterContext
@@ -55,8 +56,14 @@ async def on_revocation(session: AsyncSession, ctx: AdapterContext, package: Doc
     await _apply(session, ctx, document, recall)
 
 
+PURGED = "purged"  # set in Session.info: the edge then clears what the store keeps aside
+
+
 def purge(document: Document, reason: str) -> None:
     """Keep a tombstone (ids, sender, subject, reason, times); drop content and files."""
+    session = object_session(document)
+    if session is not None:
+        session.info[PURGED] = True
     document.body, document.content = b"", None
     document.state, document.removal_reason = "deleted", reason
     document.deleted_at = documents.now()
@@ -66,6 +73,7 @@ async def _apply(session: AsyncSession, ctx: AdapterContext, document: Document,
                  recall: Recall) -> None:  # fmt: skip
     detail: dict[str, object] = {"reason": recall.reason, "envelope_id": document.envelope_id}
     if recall.kind == RecallKind.DELETE:
+        _replace_waiting(document, recall)
         if document.state != "deleted":
             purge(document, recall.reason)
             await events.append(session, "document.deleted", document, detail)
@@ -77,6 +85,14 @@ async def _apply(session: AsyncSession, ctx: AdapterContext, document: Document,
         await _close(session, ctx, recall, document, documents.automatic("15", "Đồng ý thu hồi"))
     else:
         await events.append(session, "document.recall-requested", document, detail)
+
+
+def _replace_waiting(document: Document, deletion: Recall) -> None:
+    """A deletion answers for a recall still waiting on the same document."""
+    for recall in document.recalls:
+        if recall is not deletion and recall.box == Box.INBOX and recall.outcome is None:
+            recall.outcome, recall.outcome_note = "replaced", "replaced by a deletion"
+            recall.decided_at = documents.now()
 
 
 async def _close(session: AsyncSession, ctx: AdapterContext, recall: Recall,
