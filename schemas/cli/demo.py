@@ -41,6 +41,32 @@ class Desk:
                     return str(event["document"])
         raise typer.BadParameter(f"{self.code} did not receive '{subject}' within {WAIT_S:.0f} s")
 
+    def wait_for(self, kind: str, document: str) -> dict[str, Any]:
+        """Wait for an event of this type about this document (as a local system would)."""
+        deadline = time.monotonic() + WAIT_S
+        while time.monotonic() < deadline:
+            events = self.client.get("/v1/events", params={"after": 0, "wait": 2}).json()
+            for event in events:
+                if event["type"] == kind and event["document"] == document:
+                    return dict(event)
+        raise typer.BadParameter(f"{self.code} saw no {kind} within {WAIT_S:.0f} s")
+
+    def act(self, document: str, action: str, body: dict[str, object]) -> dict[str, Any]:
+        answer = self.client.post(f"/v1/documents/{document}/{action}", json=body)
+        answer.raise_for_status()
+        return dict(answer.json())
+
+    def recipients(self, document: str, state: str) -> list[dict[str, Any]]:
+        """The sender's per-recipient view, once no recipient is still at `state`."""
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            lines: list[dict[str, Any]] = self.client.get(f"/v1/documents/{document}").json()[
+                "recipient_timelines"
+            ]
+            if all(line["state"] != state for line in lines) or time.monotonic() > deadline:
+                return lines
+            time.sleep(0.5)
+
     def report(self, document: str, *codes: str) -> None:
         for code in codes:
             self.client.post(
@@ -78,7 +104,8 @@ def _print(desk: Desk, document: str, expected: int) -> None:
 
 def demo() -> None:
     """Province → district, district → both communes, commune → commune, commune → district,
-    with statuses 01/03/05/06 flowing back; prints each document's timeline."""
+    with statuses 01/03/05/06 flowing back; then a recall and a delete-on-mistake; prints
+    each document's timeline."""
     if not STACK_FILE.exists():
         up()
     stack = json.loads(STACK_FILE.read_text(encoding="utf-8"))
@@ -109,6 +136,48 @@ def demo() -> None:
     ]
     for desk, document, expected in runs:
         _print(desk, document, expected)
+    _recall(desks[district], desks[communes[0]], stamp)
+    _delete_on_mistake(desks[province], desks[district], stamp)
+
+
+def _recall(sender: Desk, recipient: Desk, stamp: str) -> None:
+    """A district recalls a notice its commune already registered; the commune agrees."""
+    subject = f"Thông báo lịch họp giao ban ({stamp})"
+    sent = sender.send([recipient.code], subject)
+    held = recipient.receive(subject)
+    recipient.report(held, "03")
+    sender.timeline(sent, 2)
+    sender.act(sent, "recall", {"reason": "Sai thời gian họp"})
+    recipient.wait_for("document.recall-requested", held)
+    recipient.act(held, "recall-decision", {"agree": True, "reason": "Đồng ý thu hồi"})
+    _print_lifecycle("Thu hồi / recall", sender, sent, "recall-requested")
+
+
+def _delete_on_mistake(sender: Desk, recipient: Desk, stamp: str) -> None:
+    """The province sent a document to the wrong district and deletes it there."""
+    subject = f"Quyết định khen thưởng (gửi nhầm) ({stamp})"
+    sent = sender.send([recipient.code], subject)
+    held = recipient.receive(subject)
+    sender.act(sent, "delete", {"reason": "Gửi nhầm đơn vị"})
+    recipient.wait_for("document.deleted", held)
+    _print_lifecycle("Xóa do gửi nhầm / delete-on-mistake", sender, sent, "delete-requested")
+    tombstone = recipient.client.get(f"/v1/documents/{held}").json()
+    gone = recipient.client.get(f"/v1/documents/{held}/edxml")
+    typer.echo(f"  at {recipient.code}: state {tombstone['state']}, content "
+               f"{tombstone['content']!r}, package HTTP {gone.status_code}, "
+               f"reason '{tombstone['removal_reason']}'")  # fmt: skip
+
+
+def _print_lifecycle(title: str, sender: Desk, document: str, waiting: str) -> None:
+    lines = sender.recipients(document, waiting)
+    shown = sender.client.get(f"/v1/documents/{document}").json()
+    typer.echo(f"\n{title}: {shown['subject']}  ({sender.name})")
+    for line in lines:
+        recall = line["recall"] or {}
+        codes = " ".join(s["code"] for s in line["statuses"])
+        typer.echo(f"  {line['agency_code']}  {line['state']}  statuses {codes}  "
+                   f"({recall.get('kind')}: '{recall.get('reason')}', answer "
+                   f"{recall.get('outcome')} '{recall.get('outcome_note')}')")  # fmt: skip
 
 
 def _next_received(desk: Desk, after: int, subject: str) -> int:
