@@ -9,6 +9,7 @@ from hub.errors import NotFound
 from hub.intake import repository as intake
 from hub.models import Envelope, TimelineEvent
 from hub.timeline.payloads import EventOut, RecipientTimeline, TimelineOut
+from schemas.model import BusinessDocType
 
 
 async def _events(session: AsyncSession, document: Envelope) -> list[TimelineEvent]:
@@ -51,6 +52,10 @@ async def by_envelope_id(session: AsyncSession, envelope_id: str) -> TimelineOut
     document = await intake.envelope_by_id(session, envelope_id)
     if document is None or document.kind != "document":
         raise NotFound(f"no document envelope with id '{envelope_id}'")
+    if document.business_type == BusinessDocType.REVOCATION and document.target_document_id:
+        # A recall or deletion lives in the timeline of the document it acts on.
+        targets = await intake.documents(session, document.target_document_id, document.sender_code)
+        document = targets[-1] if targets else document
     return await timeline(session, document)
 
 

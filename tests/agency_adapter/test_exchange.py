@@ -127,9 +127,10 @@ async def test_the_openapi_document_describes_every_route(
 ) -> None:
     _, commune, _ = pair
     spec = (await commune.client.get("/openapi.json")).json()
-    assert {"/v1/documents", "/v1/documents/{document_id}/status", "/v1/events"} <= set(
-        spec["paths"]
-    )
+    lifecycle = {f"/v1/documents/{{document_id}}/{action}"
+                 for action in ("recall", "delete", "recall-decision", "revisions")}  # fmt: skip
+    assert {"/v1/documents", "/v1/documents/{document_id}/status", "/v1/events",
+            *lifecycle} <= set(spec["paths"])  # fmt: skip
     body = spec["paths"]["/v1/documents"]["post"]["requestBody"]["content"]
     assert set(body) == {"application/json", "multipart/form-data", "application/xml"}
     assert "to" in spec["components"]["schemas"]["DocumentIn"]["properties"]

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from hub.audit import verify_chain
 from hub.models import AuditEntry, Delivery, Envelope
-from hub.timeline.service import by_document_id
+from hub.timeline.service import by_document_id, by_envelope_id
 from schemas.model import BusinessDocType, DocumentPackage, StatusPackage
 from schemas.reader import read_package
 from tests.hub.hub_stack import HubStack, document, revision, revocation
@@ -56,6 +56,10 @@ async def test_a_recall_cancels_the_copy_still_at_the_hub(hub: HubStack) -> None
     assert actions.index("cancel") == actions.index("recall") + 1  # one transaction
     events = await _timeline_events(hub, doc)
     assert events[COMMUNE_A] == ["sent", "recall-requested"]
+    assert recall.lienthong is not None and recall.lienthong.envelope_id is not None
+    async with hub.runtime.sessions() as session:
+        via_recall = await by_envelope_id(session, recall.lienthong.envelope_id)
+    assert via_recall.document_id == doc.document_id and via_recall.business_type == 0
     assert events[COMMUNE_B] == ["sent", "recall-requested", "cancelled"]
 
 
