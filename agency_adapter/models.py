@@ -63,6 +63,9 @@ class Document(Base):
     revises_document_id: Mapped[str | None] = mapped_column(Text)
     supersedes: Mapped[uuid.UUID | None] = mapped_column()
     superseded_by: Mapped[uuid.UUID | None] = mapped_column()
+    # Received documents: when the local system was told (document.received). None while it
+    # waits for the mailbox to catch up; set, with no event, for one recalled before arrival.
+    announced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     # A tombstone: when the content was purged (deleted on mistake) and why.
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     removal_reason: Mapped[str | None] = mapped_column(Text)

@@ -7,11 +7,13 @@ the trust bundle, and uses only the verified tree.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agency_adapter import events
+from agency_adapter.announcing import STORED
 from agency_adapter.broker import Delivered
 from agency_adapter.context import AdapterContext
 from agency_adapter.documents import repository
@@ -46,16 +48,39 @@ def _envelope_id(package: Package, delivered: Delivered) -> str:
     return delivered.message_id or hashlib.sha256(delivered.body).hexdigest()
 
 
-async def receive(session: AsyncSession, ctx: AdapterContext, delivered: Delivered) -> None:
-    """Store one mailbox message once (a redelivered copy changes nothing)."""
+@dataclass(frozen=True)
+class Verified:
+    """A mailbox message whose signature holds, ready to be stored."""
+
+    package: Package
+    envelope_id: str
+    body: bytes
+
+    @property
+    def urgent(self) -> bool:
+        """Recalls and deletions are handled before documents waiting beside them."""
+        package = self.package
+        return (
+            isinstance(package, DocumentPackage)
+            and package.business_type is BusinessDocType.REVOCATION
+        )
+
+
+def verified(ctx: AdapterContext, delivered: Delivered) -> Verified:
+    """Verify one mailbox message end to end (no database needed); InvalidDocument if not."""
     package = _verified(ctx, delivered.body)
-    envelope_id = _envelope_id(package, delivered)
+    return Verified(package, _envelope_id(package, delivered), delivered.body)
+
+
+async def receive(session: AsyncSession, ctx: AdapterContext, message: Verified) -> None:
+    """Store one verified mailbox message once (a redelivered copy changes nothing)."""
+    package, envelope_id = message.package, message.envelope_id
     if isinstance(package, StatusPackage):
         await _status(session, package, envelope_id)
     elif package.business_type is BusinessDocType.REVOCATION:
         await lifecycle.on_revocation(session, ctx, package, envelope_id)
     else:
-        await _document(session, ctx, package, envelope_id, delivered.body)
+        await _document(session, ctx, package, envelope_id, message.body)
 
 
 async def _document(session: AsyncSession, ctx: AdapterContext, package: DocumentPackage,
@@ -73,12 +98,9 @@ async def _document(session: AsyncSession, ctx: AdapterContext, package: Documen
         return
     session.add(document)
     await session.flush()
-    version = await lifecycle.link_version(session, document, package)
+    await lifecycle.link_version(session, document, package)
     await queue_status(session, ctx, document, arrived())
-    await events.append(session, "document.received", document, {
-        "envelope_id": envelope_id, "sender": package.sender.organ_id, "subject": package.subject,
-        **version,
-    })  # fmt: skip
+    session.info[STORED] = True  # announced once the mailbox has caught up
 
 
 async def _status(session: AsyncSession, package: StatusPackage, envelope_id: str) -> None:

@@ -18,13 +18,15 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agency_adapter import events
+from agency_adapter.announcing import MAX_HOLD_S, STORED, announce_waiting
 from agency_adapter.broker import AdapterBroker, Decision, Delivered
 from agency_adapter.context import AdapterContext
 from agency_adapter.db import forget_purged, transaction
 from agency_adapter.errors import BrokerUnavailable, InvalidDocument
 from agency_adapter.lifecycle.receiving import PURGED
 from agency_adapter.models import Document, Outbox
-from agency_adapter.receiving import receive
+from agency_adapter.receiving import receive, verified
+from agency_adapter.turns import Turns
 from agency_adapter.webhooks import WebhookSender
 
 log = logging.getLogger(__name__)
@@ -36,9 +38,9 @@ class Workers:
                  broker: AdapterBroker) -> None:  # fmt: skip
         self.ctx, self.sessions, self.broker = ctx, sessions, broker
         self.wake = asyncio.Event()  # set when a request queued something to send
-        # Mailbox messages are handled one at a time, in queue order: a recall handled beside
-        # the document it recalls could miss it in the other's uncommitted transaction.
-        self.one_at_a_time = asyncio.Lock()
+        self.turns = Turns()  # mailbox messages one at a time, recalls and deletions first
+        # Since when a stored document waits to be announced; at start, any left by a crash.
+        self._holding_since: float | None = time.monotonic()
         self.webhooks = WebhookSender(ctx.settings, sessions)  # a bad webhook setting fails here
 
     async def relay_once(self) -> int:
@@ -92,10 +94,18 @@ class Workers:
             self.wake.clear()
 
     async def handle(self, delivered: Delivered) -> Decision:
+        decision = await self._store(delivered)
+        await self._announce_when_caught_up()
+        return decision
+
+    async def _store(self, delivered: Delivered) -> Decision:
         try:
-            async with self.one_at_a_time:
+            message = verified(self.ctx, delivered)
+            async with self.turns.turn(urgent=message.urgent):
                 async with transaction(self.sessions) as session:
-                    await receive(session, self.ctx, delivered)
+                    await receive(session, self.ctx, message)
+                if session.info.get(STORED) and self._holding_since is None:
+                    self._holding_since = time.monotonic()
                 if session.info.get(PURGED):
                     await forget_purged(self.sessions)
         except InvalidDocument as error:
@@ -108,6 +118,19 @@ class Workers:
         self.wake.set()  # the 01 just queued goes out now
         return Decision.ACK
 
+    async def _announce_when_caught_up(self) -> None:
+        """Announce stored documents once no mailbox message waits (or after MAX_HOLD_S)."""
+        held = self._holding_since
+        if held is None or (self.turns.waiting and time.monotonic() - held < MAX_HOLD_S):
+            return
+        self._holding_since = None
+        try:
+            async with self.turns.turn(urgent=False), transaction(self.sessions) as session:
+                await announce_waiting(session)
+        except (DBAPIError, OSError) as error:
+            log.warning("announcing received documents postponed: %s", error)
+            self._holding_since = held
+
     async def _tell_refused(self, delivered: Delivered, reason: str) -> None:
         """The local system hears of a message the adapter would not accept (its bytes go to
         the dead-letter queue for operators)."""
@@ -116,6 +139,7 @@ class Workers:
             await events.append(session, "envelope.refused", None, detail)
 
     async def run(self) -> None:
+        await self._announce_when_caught_up()
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(self.relay_forever())
             tasks.create_task(self.broker.consume_mailbox(self.handle))

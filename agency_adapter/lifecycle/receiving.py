@@ -76,15 +76,23 @@ async def _apply(session: AsyncSession, ctx: AdapterContext, document: Document,
         _replace_waiting(document, recall)
         if document.state != "deleted":
             purge(document, recall.reason)
-            await events.append(session, "document.deleted", document, detail)
+            await _tell(session, document, "document.deleted", detail)
         await _close(session, ctx, recall, document, documents.automatic("15", "Đã xóa"))
     elif document.state in NOT_ACCEPTED | GONE:
         if document.state not in GONE:
             document.state = "withdrawn"
-            await events.append(session, "document.recalled", document, detail)
+            await _tell(session, document, "document.recalled", detail)
         await _close(session, ctx, recall, document, documents.automatic("15", "Đồng ý thu hồi"))
     else:
         await events.append(session, "document.recall-requested", document, detail)
+
+
+async def _tell(session: AsyncSession, document: Document, kind: str,
+                detail: dict[str, object]) -> None:  # fmt: skip
+    """An event for the local system, about a document it was told of (one still waiting
+    to be announced is simply never announced)."""
+    if document.announced_at is not None:
+        await events.append(session, kind, document, detail)
 
 
 def _replace_waiting(document: Document, deletion: Recall) -> None:
@@ -133,6 +141,7 @@ def settle(document: Document, earlier: list[Recall]) -> None:
     tombstone whose content is never written (it was answered 15 already)."""
     for recall in earlier:
         recall.document = document
+    document.announced_at = documents.now()  # settled: the local system never hears of it
     deletion = next((r for r in earlier if r.kind == RecallKind.DELETE), None)
     if deletion is not None:
         purge(document, deletion.reason)
@@ -141,16 +150,15 @@ def settle(document: Document, earlier: list[Recall]) -> None:
 
 
 async def link_version(session: AsyncSession, document: Document,
-                       package: DocumentPackage) -> dict[str, object]:  # fmt: skip
+                       package: DocumentPackage) -> None:  # fmt: skip
     """Link an update or replacement to the version it supersedes, if we have that one."""
     target = package.target_document_id
     if target is None:
-        return {}
+        return
     document.revises_document_id = target
     earlier = await repository.received(session, package.sender.organ_id, target)
     if earlier is not None and earlier.id != document.id:
         document.supersedes, earlier.superseded_by = earlier.id, document.id
-    return {"kind": package.lifecycle_action, "supersedes": str(document.supersedes or "") or None}
 
 
 def answered(document: Document, agency: str, code: str, note: str | None, at: datetime) -> None:

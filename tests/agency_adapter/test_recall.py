@@ -16,11 +16,12 @@ async def test_a_recall_before_the_recipient_adapter_took_the_document(district:
     (line,) = recalled.json()["recipient_timelines"]
     assert line["state"] == "recall-requested" and line["recall"]["outcome"] is None
     async with district.commune(COMMUNE) as commune:  # it was stopped until now
-        (withdrawn,) = await commune.wait_for("document.recalled")
-        assert withdrawn["payload"]["reason"] == WRONG_FIGURES
-        mine = await show(commune, withdrawn["document"])
-        assert mine["state"] == "withdrawn" and mine["recall"]["outcome"] == "15"
         line = await answered(district.adapter, sent, COMMUNE, count=2)
+        asked = await commune.client.get("/v1/documents", params={"status": "withdrawn"})
+        (withdrawn,) = asked.json()["items"]
+        mine = await show(commune, withdrawn["id"])
+        assert mine["recall"]["outcome"] == "15" and mine["recall"]["reason"] == WRONG_FIGURES
+        assert await commune.events() == []  # withdrawn before it was ever announced
     assert [s["code"] for s in line["statuses"]] == ["01", "15"]
     assert line["state"] == "recalled" and line["recall"]["outcome"] == "15"
 

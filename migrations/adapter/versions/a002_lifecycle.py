@@ -21,6 +21,7 @@ DOCUMENT_COLUMNS = [
     sa.Column("superseded_by", sa.Uuid(), nullable=True),
     sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("removal_reason", sa.Text(), nullable=True),
+    sa.Column("announced_at", sa.DateTime(timezone=True), nullable=True),
 ]
 
 
@@ -28,6 +29,9 @@ def upgrade() -> None:
     with op.batch_alter_table("document") as batch_op:
         for column in DOCUMENT_COLUMNS:
             batch_op.add_column(column)
+        batch_op.create_index("ix_document_announced_at", ["announced_at"])
+    # Documents received before this version were announced when they were stored.
+    op.execute("UPDATE document SET announced_at = created_at")
     op.create_table(
         "recall",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -59,5 +63,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("recall")
     with op.batch_alter_table("document") as batch_op:
+        batch_op.drop_index("ix_document_announced_at")
         for column in reversed(DOCUMENT_COLUMNS):
             batch_op.drop_column(column.name)

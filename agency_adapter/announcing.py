@@ -1,0 +1,50 @@
+"""Telling the local system of received documents, once the mailbox has caught up.
+
+A document is stored, and answered 01, as soon as it is taken from the mailbox; it is
+announced (`document.received`) when no other mailbox message is waiting, or after
+`MAX_HOLD_S` at most. A recall or deletion queued behind it (as when the adapter was stopped
+and comes back to a full mailbox) is applied first, so a document deleted on mistake is never
+announced and its content never reaches the local system.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agency_adapter import events
+from agency_adapter.documents.service import now
+from agency_adapter.models import Box, Document
+
+MAX_HOLD_S = 2.0
+STORED = "stored-unannounced"  # set in Session.info when a document waits to be announced
+GONE = ("withdrawn", "deleted")
+KINDS = {2: "update", 3: "replace"}
+
+
+def _payload(document: Document) -> dict[str, object]:
+    payload: dict[str, object] = {
+        "envelope_id": document.envelope_id, "sender": document.sender_code,
+        "subject": document.subject,
+    }  # fmt: skip
+    if document.business_type in KINDS:
+        payload["kind"] = KINDS[document.business_type]
+        payload["supersedes"] = str(document.supersedes) if document.supersedes else None
+    return payload
+
+
+async def announce_waiting(session: AsyncSession) -> int:
+    """Announce every received document not announced yet, in arrival order; those
+    withdrawn or deleted meanwhile are settled without a word. Returns how many were told."""
+    query = (
+        select(Document)
+        .where(Document.box == Box.INBOX, Document.announced_at.is_(None))
+        .order_by(Document.created_at, Document.id)
+    )
+    told = 0
+    for document in await session.scalars(query):
+        document.announced_at = now()
+        if document.state not in GONE:
+            await events.append(session, "document.received", document, _payload(document))
+            told += 1
+    return told
