@@ -50,12 +50,15 @@ def make_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-async def forget_purged(sessions: async_sessionmaker[AsyncSession]) -> None:
+async def forget_purged(sessions: async_sessionmaker[AsyncSession]) -> bool:
     """After content was purged: on SQLite, fold the write-ahead log (which still holds the
-    old pages) into the database and truncate it. PostgreSQL reclaims old rows by vacuum."""
+    old pages) into the database and truncate it; False if a reader kept it busy (try again
+    later). PostgreSQL reclaims old row versions by vacuum."""
     async with sessions() as session:
-        if session.get_bind().dialect.name == "sqlite":
-            await session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        if session.get_bind().dialect.name != "sqlite":
+            return True
+        busy, _, _ = (await session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))).one()
+        return not busy
 
 
 @asynccontextmanager

@@ -73,6 +73,11 @@ class Document(Base):
         back_populates="document", order_by="StatusRecord.id"
     )
     recalls: Mapped[list[Recall]] = relationship(back_populates="document", order_by="Recall.id")
+    # Bumped by every ORM update: a request and the mailbox handler changing one document at
+    # once cannot silently overwrite each other (the later one fails and is retried or 409).
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy's own mapping)
 
 
 class StatusRecord(Base):
@@ -121,7 +126,7 @@ class Recall(Base):
     document: Mapped[Document | None] = relationship(back_populates="recalls")
 
     __table_args__ = (
-        UniqueConstraint("envelope_id", "counterpart"),
+        UniqueConstraint("box", "envelope_id", "counterpart"),
         Index("ix_recall_target", "sender_code", "document_id"),
     )
 

@@ -111,8 +111,8 @@ async def _status(session: AsyncSession, package: StatusPackage, envelope_id: st
         return
     about = package.response_for.document_id or ""
     document = await repository.sent_with_document_id(session, about)
-    if document is None:
-        document = await repository.by_envelope(session, about)  # the hub's refusal names it so
+    if document is None:  # the hub's refusal names the envelope it refuses
+        document = await lifecycle.refused_by_hub(session, about, package.description)
     if document is None:
         await events.append(
             session, "status.unmatched", None, {"envelope_id": envelope_id, "about": about}
@@ -125,7 +125,8 @@ async def _status(session: AsyncSession, package: StatusPackage, envelope_id: st
     )  # fmt: skip
     session.add(record)
     if record.code in ANSWERS:
-        lifecycle.answered(document, record.agency_code, record.code, record.description, record.at)
+        answers = package.lienthong.answers if package.lienthong else None
+        lifecycle.answered(document, record, answers)
     await session.flush()
     await events.append(session, "status.received", document, {
         "from": package.sender.organ_id, "code": record.code, "description": record.description,

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from agency_adapter import events
 from agency_adapter.announcing import MAX_HOLD_S, STORED, announce_waiting
@@ -41,18 +42,21 @@ class Workers:
         self.turns = Turns()  # mailbox messages one at a time, recalls and deletions first
         # Since when a stored document waits to be announced; at start, any left by a crash.
         self._holding_since: float | None = time.monotonic()
+        self._purged = False  # content was purged: the SQLite log must be cleared of it
         self.webhooks = WebhookSender(ctx.settings, sessions)  # a bad webhook setting fails here
 
     async def relay_once(self) -> int:
-        """Publish every due outbox row; returns how many went out."""
+        """Publish waiting outbox rows strictly in order, stopping at the first that fails or
+        is not due: a recall never overtakes its document, nor a 03 its 01. Returns how
+        many went out."""
         async with self.sessions() as session:
-            due = (Outbox.published_at.is_(None)) & (Outbox.next_attempt_at <= time.time())
-            rows = list(
-                await session.scalars(select(Outbox).where(due).order_by(Outbox.id).limit(BATCH))
-            )
+            waiting = select(Outbox).where(Outbox.published_at.is_(None))
+            rows = list(await session.scalars(waiting.order_by(Outbox.id).limit(BATCH)))
         sent = 0
         for row in rows:
-            sent += await self._publish(row)
+            if row.next_attempt_at > time.time() or not await self._publish(row):
+                break
+            sent += 1
         return sent
 
     async def _publish(self, row: Outbox) -> bool:
@@ -96,6 +100,7 @@ class Workers:
     async def handle(self, delivered: Delivered) -> Decision:
         decision = await self._store(delivered)
         await self._announce_when_caught_up()
+        await self._forget_purged()
         return decision
 
     async def _store(self, delivered: Delivered) -> Decision:
@@ -106,13 +111,13 @@ class Workers:
                     await receive(session, self.ctx, message)
                 if session.info.get(STORED) and self._holding_since is None:
                     self._holding_since = time.monotonic()
-                if session.info.get(PURGED):
-                    await forget_purged(self.sessions)
+                self._purged = self._purged or bool(session.info.get(PURGED))
         except InvalidDocument as error:
             log.error("mailbox message %s refused: %s", delivered.message_id, error)
             await self._tell_refused(delivered, str(error))
             return Decision.DEAD_LETTER
-        except (DBAPIError, OSError) as error:
+        except (DBAPIError, OSError, StaleDataError) as error:
+            # StaleDataError: a request changed the same document meanwhile; take it again.
             log.warning("mailbox message %s postponed: %s", delivered.message_id, error)
             return Decision.RETRY
         self.wake.set()  # the 01 just queued goes out now
@@ -130,6 +135,16 @@ class Workers:
         except (DBAPIError, OSError) as error:
             log.warning("announcing received documents postponed: %s", error)
             self._holding_since = held
+
+    async def _forget_purged(self) -> None:
+        """Clear purged content from the store's log; retried after the next message if a
+        reader held the log or the store was away."""
+        if not self._purged:
+            return
+        try:
+            self._purged = not await forget_purged(self.sessions)
+        except (DBAPIError, OSError) as error:
+            log.warning("clearing purged content from the store's log postponed: %s", error)
 
     async def _tell_refused(self, delivered: Delivered, reason: str) -> None:
         """The local system hears of a message the adapter would not accept (its bytes go to

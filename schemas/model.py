@@ -217,6 +217,7 @@ class LienthongInfo(Frozen):
 
     envelope_id: str | None = None
     delete_on_mistake: bool = False
+    answers: str | None = None  # on a 15/16: the EnvelopeId of the recall or deletion answered
 
 
 class DocumentPackage(Frozen):

@@ -358,4 +358,5 @@ def _lienthong(header: Node) -> LienthongInfo | None:
     return LienthongInfo(
         envelope_id=text("EnvelopeId"),
         delete_on_mistake=(text("DeleteOnMistake") or "").lower() == "true",
+        answers=text("Answers"),
     )

@@ -191,6 +191,8 @@ def _lienthong(header: etree._Element, info: LienthongInfo | None) -> None:
         _add(node, "EnvelopeId", LIENTHONG).text = info.envelope_id
     if info.delete_on_mistake:
         _add(node, "DeleteOnMistake", LIENTHONG).text = "true"
+    if info.answers is not None:
+        _add(node, "Answers", LIENTHONG).text = info.answers
 
 
 def _attachments(

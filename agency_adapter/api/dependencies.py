@@ -9,7 +9,9 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
 
+from agency_adapter.errors import Conflict
 from agency_adapter.runtime import AdapterRuntime
 
 _bearer = HTTPBearer(auto_error=False, description="The local system's API key")
@@ -22,8 +24,14 @@ def runtime(request: Request) -> AdapterRuntime:
 
 async def session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request, committed before the response is sent."""
-    async with runtime(request).sessions() as db, db.begin():
-        yield db
+    try:
+        async with runtime(request).sessions() as db, db.begin():
+            yield db
+    except StaleDataError:
+        raise Conflict(
+            "the document changed while this request was handled (a status or a recall "
+            "arrived); read it again and retry"
+        ) from None
 
 
 def local_system(

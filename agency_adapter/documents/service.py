@@ -179,7 +179,9 @@ def _ready_package(ctx: AdapterContext, data: bytes) -> DocumentPackage:
     return package.model_copy(update={"lienthong": LienthongInfo(envelope_id=envelope_id)})
 
 
-def _status_package(ctx: AdapterContext, about: ResponseFor, status: StatusIn) -> StatusPackage:
+def _status_package(
+    ctx: AdapterContext, about: ResponseFor, status: StatusIn, answers: str | None
+) -> StatusPackage:
     return StatusPackage(
         sender=ctx.agency,
         response_for=about,
@@ -187,7 +189,7 @@ def _status_package(ctx: AdapterContext, about: ResponseFor, status: StatusIn) -
         status_code=StatusCode(status.code),
         description=status.description,
         timestamp=now(),
-        lienthong=LienthongInfo(envelope_id=str(uuid.uuid4())),
+        lienthong=LienthongInfo(envelope_id=str(uuid.uuid4()), answers=answers),
     )
 
 
@@ -226,10 +228,12 @@ def automatic(code: str, description: str) -> StatusIn:
 
 
 async def send_status(
-    session: AsyncSession, ctx: AdapterContext, about: ResponseFor, status: StatusIn
-) -> str:
-    """Sign a status about a document and queue it to the hub; returns its envelope id."""
-    package = _status_package(ctx, about, status)
+    session: AsyncSession, ctx: AdapterContext, about: ResponseFor, status: StatusIn,
+    answers: str | None = None,
+) -> str:  # fmt: skip
+    """Sign a status about a document and queue it to the hub; returns its envelope id.
+    `answers`: for a 15/16, the envelope id of the recall or deletion it answers."""
+    package = _status_package(ctx, about, status, answers)
     assert package.lienthong is not None and package.lienthong.envelope_id is not None
     envelope_id = package.lienthong.envelope_id
     session.add(Outbox(envelope_id=envelope_id, body=sign(ctx, package)))
@@ -242,10 +246,11 @@ def response_for(document: Document) -> ResponseFor:
 
 
 async def queue_status(
-    session: AsyncSession, ctx: AdapterContext, document: Document, status: StatusIn
-) -> StatusRecord:
+    session: AsyncSession, ctx: AdapterContext, document: Document, status: StatusIn,
+    answers: str | None = None,
+) -> StatusRecord:  # fmt: skip
     """Sign and queue a status on `document` to its sender; record it in its timeline."""
-    envelope_id = await send_status(session, ctx, response_for(document), status)
+    envelope_id = await send_status(session, ctx, response_for(document), status, answers)
     record = StatusRecord(
         document_pk=document.id, envelope_id=envelope_id, agency_code=ctx.settings.agency_code,
         code=status.code, description=status.description, staff=status.staff, at=now(),

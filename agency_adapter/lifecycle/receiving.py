@@ -13,19 +13,18 @@ Per received document (states in `Document.state`):
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import object_session
 
 from agency_adapter import events
 from agency_adapter.context import AdapterContext
+from agency_adapter.documents import repository as documents_repository
 from agency_adapter.documents import service as documents
 from agency_adapter.documents.payloads import StatusIn
 from agency_adapter.errors import Conflict
 from agency_adapter.lifecycle import repository
 from agency_adapter.lifecycle.payloads import DecisionIn
-from agency_adapter.models import Box, Document, Recall, RecallKind
+from agency_adapter.models import Box, Document, Recall, RecallKind, StatusRecord
 from schemas.model import DocumentPackage, ResponseFor
 
 NOT_ACCEPTED = {"received", "refused", "change-agreed", "change-refused"}
@@ -74,9 +73,11 @@ async def _apply(session: AsyncSession, ctx: AdapterContext, document: Document,
     detail: dict[str, object] = {"reason": recall.reason, "envelope_id": document.envelope_id}
     if recall.kind == RecallKind.DELETE:
         _replace_waiting(document, recall)
-        if document.state != "deleted":
-            purge(document, recall.reason)
-            await _tell(session, document, "document.deleted", detail)
+        for version in await _all_versions(session, document):
+            if version.state != "deleted":
+                purge(version, recall.reason)
+                detail["envelope_id"] = version.envelope_id
+                await _tell(session, version, "document.deleted", detail)
         await _close(session, ctx, recall, document, documents.automatic("15", "Đã xóa"))
     elif document.state in NOT_ACCEPTED | GONE:
         if document.state not in GONE:
@@ -85,6 +86,22 @@ async def _apply(session: AsyncSession, ctx: AdapterContext, document: Document,
         await _close(session, ctx, recall, document, documents.automatic("15", "Đồng ý thu hồi"))
     else:
         await events.append(session, "document.recall-requested", document, detail)
+
+
+async def _all_versions(session: AsyncSession, document: Document) -> list[Document]:
+    """The document and every earlier and later version of it held here: a deletion purges
+    them all, since a new version may carry the very files deleted on mistake."""
+    found, seen = [document], {document.id}
+    for link in ("supersedes", "superseded_by"):
+        step = document
+        while (next_id := getattr(step, link)) is not None and next_id not in seen:
+            linked = await documents_repository.by_id(session, next_id)
+            if linked is None:
+                break
+            found.append(linked)
+            seen.add(linked.id)
+            step = linked
+    return found
 
 
 async def _tell(session: AsyncSession, document: Document, kind: str,
@@ -109,10 +126,10 @@ async def _close(session: AsyncSession, ctx: AdapterContext, recall: Recall,
     recall.outcome, recall.outcome_note = answer.code, answer.description
     recall.decided_at = documents.now()
     if document is not None:
-        await documents.queue_status(session, ctx, document, answer)
+        await documents.queue_status(session, ctx, document, answer, answers=recall.envelope_id)
     else:
         about = ResponseFor(organ_id=recall.sender_code, document_id=recall.document_id)
-        await documents.send_status(session, ctx, about, answer)
+        await documents.send_status(session, ctx, about, answer, answers=recall.envelope_id)
 
 
 async def decide(session: AsyncSession, ctx: AdapterContext, document: Document,
@@ -161,8 +178,39 @@ async def link_version(session: AsyncSession, document: Document,
         document.supersedes, earlier.superseded_by = earlier.id, document.id
 
 
-def answered(document: Document, agency: str, code: str, note: str | None, at: datetime) -> None:
-    """A recipient's 15 or 16 closes what the sender asked of it (sender's side)."""
-    for recall in document.recalls:
-        if recall.box == Box.OUTBOX and recall.counterpart == agency and recall.outcome is None:
-            recall.outcome, recall.outcome_note, recall.decided_at = code, note, at
+def answered(document: Document, answer: StatusRecord, answers: str | None) -> None:
+    """A recipient's 15 or 16 closes the recall or deletion it answers (sender's side).
+
+    lienthong adapters name the request they answer; for a standard peer it is the newest
+    one waiting, and a 16 never closes a deletion (a deletion needs no consent)."""
+    asked = [
+        r for r in document.recalls if r.box == Box.OUTBOX and r.counterpart == answer.agency_code
+    ]
+    if answers is not None:
+        matching = [r for r in asked if r.envelope_id == answers and r.outcome is None]
+    else:
+        matching = [r for r in asked if r.outcome is None][-1:]
+        if answer.code == "16":
+            matching = [r for r in matching if r.kind == RecallKind.RECALL]
+    for recall in matching:
+        recall.outcome, recall.outcome_note = answer.code, answer.description
+        recall.decided_at = answer.at
+
+
+async def refused_by_hub(session: AsyncSession, envelope_id: str,
+                         reason: str | None) -> Document | None:  # fmt: skip
+    """The hub refused one of our envelopes (02 naming it): a document, a new version (which
+    then no longer supersedes its original), or a recall or deletion (which is closed, so it
+    may be asked again). Returns the document the refusal belongs to."""
+    document = await documents_repository.by_envelope(session, envelope_id)
+    if document is not None:
+        if document.supersedes is not None:
+            original = await documents_repository.by_id(session, document.supersedes)
+            if original is not None and original.superseded_by == document.id:
+                original.superseded_by = None
+        return document
+    requests = await repository.requests_in(session, envelope_id)
+    for request in requests:
+        request.outcome, request.outcome_note = "02", reason
+        request.decided_at = documents.now()
+    return requests[0].document if requests else None

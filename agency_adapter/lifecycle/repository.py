@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from agency_adapter.documents.repository import WITH_HISTORY
 from agency_adapter.models import Box, Document, Recall
@@ -41,5 +42,15 @@ async def ahead_of_document(session: AsyncSession, sender: str, document_id: str
             Recall.document_id == document_id,
         )
         .order_by(Recall.id)
+    )
+    return list(await session.scalars(query))
+
+
+async def requests_in(session: AsyncSession, envelope_id: str) -> list[Recall]:
+    """The recall or deletion rows (one per recipient) sent in this envelope."""
+    query = (
+        select(Recall)
+        .where(Recall.box == Box.OUTBOX, Recall.envelope_id == envelope_id)
+        .options(selectinload(Recall.document).options(*WITH_HISTORY))
     )
     return list(await session.scalars(query))

@@ -34,7 +34,9 @@ from schemas.model import (
 )
 from schemas.reader import read_package
 
-AGREED, REFUSED, REPLACED = "15", "16", "replaced"
+# Outcomes of a request: agreed or done, refused by the recipient, replaced by a deletion,
+# refused by the hub (then it may be asked again).
+AGREED, REFUSED, REPLACED, HUB_REFUSED = "15", "16", "replaced", "02"
 
 
 def latest_request(document: Document, recipient: str) -> Recall | None:
@@ -43,9 +45,14 @@ def latest_request(document: Document, recipient: str) -> Recall | None:
     return asked[-1] if asked else None
 
 
-def _targets(document: Document, wanted: list[str] | None) -> list[str]:
+def _targets(document: Document, wanted: list[str] | None, kind: RecallKind) -> list[str]:
+    """The recipients asked: those named, or every one this request still makes sense for."""
     if wanted is None:
-        return list(document.recipients)
+        open_to = [
+            code for code in document.recipients
+            if _obstacle(latest_request(document, code), kind) is None
+        ]  # fmt: skip
+        return open_to or list(document.recipients)  # none left: say why for each
     strangers = [code for code in wanted if code not in document.recipients]
     if strangers:
         raise InvalidDocument(
@@ -58,7 +65,7 @@ def _targets(document: Document, wanted: list[str] | None) -> list[str]:
 def _obstacle(latest: Recall | None, kind: RecallKind) -> str | None:
     """Why this request cannot go to a recipient, given the last one asked of it: a deletion
     may follow a recall (waiting or granted), nothing follows a deletion but its answer."""
-    if latest is None or latest.outcome in (REFUSED, REPLACED):
+    if latest is None or latest.outcome in (REFUSED, REPLACED, HUB_REFUSED):
         return None
     upgrade = kind == RecallKind.DELETE and latest.kind == RecallKind.RECALL
     if latest.outcome is None:
@@ -112,7 +119,7 @@ async def request(session: AsyncSession, ctx: AdapterContext, document: Document
             "only the sender can recall or delete a document; to send back a document "
             "received by mistake, report status 02 with the reason"
         )
-    targets = _targets(document, asked.recipients)
+    targets = _targets(document, asked.recipients, kind)
     latest = {code: latest_request(document, code) for code in targets}
     obstacles = [f"{code}: {why}" for code in targets if (why := _obstacle(latest[code], kind))]
     if obstacles:
@@ -140,6 +147,14 @@ async def request(session: AsyncSession, ctx: AdapterContext, document: Document
     session.add_all(rows)
     await session.flush()
     return rows
+
+
+def _deleted_at(document: Document) -> list[str]:
+    """Recipients asked to delete the document (the hub did not refuse the deletion)."""
+    return [
+        r.counterpart for r in document.recalls
+        if r.box == Box.OUTBOX and r.kind == RecallKind.DELETE and r.outcome != HUB_REFUSED
+    ]  # fmt: skip
 
 
 def _revised_recipients(document: Document, revision: RevisionIn) -> list[str]:
@@ -202,6 +217,11 @@ async def revise(session: AsyncSession, ctx: AdapterContext, document_id: uuid.U
         raise Conflict("only the sender can update or replace a document")
     if document.superseded_by is not None:
         raise Conflict(f"this version was superseded by {document.superseded_by}: revise that one")
+    if deleted := _deleted_at(document):
+        raise Conflict(
+            f"this document was deleted on mistake at {', '.join(deleted)}: send a new document "
+            "instead of a new version of it"
+        )
     earlier = _earlier_package(document)
     recipients = _revised_recipients(document, revision)
     removed = [code for code in revision.remove_recipients if code in document.recipients]

@@ -163,10 +163,8 @@ async def _target(session: AsyncSession, package: DocumentPackage, sender: str) 
     if not found:
         raise Refusal(f"{action} of an unknown document '{target_id}'")
     own = [document for document in found if document.sender_code == sender]
-    if not own:
-        raise Refusal(
-            f"only the sender '{found[-1].sender_code}' may {action} document '{target_id}'"
-        )
+    if not own:  # said without naming whose it is
+        raise Refusal(f"'{sender}' did not send document '{target_id}', so it cannot {action} it")
     return own[-1]
 
 

@@ -45,8 +45,9 @@ def test_written_packages_read_back_without_problems() -> None:
         document(attachments=()),
         status(),
         status(StatusCode.TAKE_BACK_REQUESTED, lienthong=LienthongInfo(envelope_id="e1")),
+        status(StatusCode.CHANGE_AGREED, lienthong=LienthongInfo(envelope_id="e2", answers="r1")),
     ],
-    ids=["document", "with-extension", "no-attachments", "status", "take-back"],
+    ids=["document", "with-extension", "no-attachments", "status", "take-back", "answer"],
 )
 def test_factory_packages_round_trip_and_match_the_xsd(package: Package) -> None:
     validate_against_xsd(build_tree(package))

@@ -22,6 +22,7 @@ DOCUMENT_COLUMNS = [
     sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("removal_reason", sa.Text(), nullable=True),
     sa.Column("announced_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("version", sa.Integer(), server_default="1", nullable=False),
 ]
 
 
@@ -54,7 +55,7 @@ def upgrade() -> None:
             ["document_pk"], ["document.id"], name=op.f("fk_recall_document_pk_document")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_recall")),
-        sa.UniqueConstraint("envelope_id", "counterpart", name=op.f("uq_recall_envelope_id")),
+        sa.UniqueConstraint("box", "envelope_id", "counterpart", name=op.f("uq_recall_box")),
     )
     op.create_index("ix_recall_document_pk", "recall", ["document_pk"])
     op.create_index("ix_recall_target", "recall", ["sender_code", "document_id"])
