@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from agency_adapter.db import make_engine, make_sessions
+from agency_adapter.migrate import upgrade_async
 from hub.models import AgencyLevel
 from tests.agency_adapter.adapter_stack import Adapter, adapter_settings, running_adapter
+from tests.agency_adapter.store import Sessions
 from tests.hub.hub_stack import HubStack, Member, hub_stack
 
 DISTRICT, COMMUNE, COMMUNE_B = "000.00.29.H40", "000.04.29.H40", "000.05.29.H40"
@@ -28,6 +31,16 @@ async def pair(tmp_path: Path) -> AsyncIterator[tuple[HubStack, Adapter, Adapter
             running_adapter(adapter_settings(hub, commune, tmp_path)) as commune_adapter,
         ):
             yield hub, commune_adapter, district_adapter
+
+
+@pytest.fixture
+async def sessions(tmp_path: Path) -> AsyncIterator[Sessions]:
+    """A migrated SQLite store of an adapter that is not running."""
+    url = f"sqlite+aiosqlite:///{tmp_path}/store.db"
+    await upgrade_async(url)
+    engine = make_engine(url)
+    yield make_sessions(engine)
+    await engine.dispose()
 
 
 @dataclass

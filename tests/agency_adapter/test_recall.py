@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hub.db import transaction
+from hub.directory.service import set_state
+from hub.models import AgencyState
 from tests.agency_adapter.adapter_stack import Adapter
 from tests.agency_adapter.conftest import COMMUNE, COMMUNE_B, District
 from tests.agency_adapter.documents import act, answered, decision, send, show
@@ -130,3 +133,32 @@ async def test_only_the_sender_recalls_and_only_from_its_recipients(district: Di
         assert returned.status_code == 202
         line = await answered(district.adapter, sent, COMMUNE, count=2)
     assert line["state"] == "refused" and line["statuses"][-1]["description"] == "Gửi nhầm đơn vị"
+
+
+async def _set_state(district: District, code: str, state: AgencyState) -> None:
+    async with transaction(district.hub.runtime.sessions) as session:
+        await set_state(session, code, state, "test")
+
+
+async def test_a_recall_the_hub_refuses_is_closed_and_may_be_asked_again(
+    district: District,
+) -> None:
+    async with district.commune(COMMUNE) as commune:
+        sent = await send(district.adapter, decision(COMMUNE))
+        await commune.wait_for("document.received")
+        await answered(district.adapter, sent, COMMUNE, count=1)
+        await _set_state(district, COMMUNE, AgencyState.SUSPENDED)
+        await act(district.adapter, sent, "recall", {"reason": WRONG_FIGURES})
+        (refusal,) = [
+            e for e in await district.adapter.wait_for("status.received", count=2)
+            if e["payload"]["code"] == "02"
+        ]  # fmt: skip
+        assert "suspended recipient" in refusal["payload"]["description"]
+        line = await answered(district.adapter, sent, COMMUNE, count=1)
+        assert line["recall"]["outcome"] == "02" and line["state"] == "arrived"
+        await _set_state(district, COMMUNE, AgencyState.ACTIVE)
+        again = await act(district.adapter, sent, "recall", {"reason": WRONG_FIGURES})
+        assert again.status_code == 202, again.text
+        await commune.wait_for("document.recalled")
+        line = await answered(district.adapter, sent, COMMUNE, count=2)
+    assert line["state"] == "recalled"

@@ -98,3 +98,23 @@ async def test_revisions_that_make_no_sense_are_refused(district: District) -> N
     assert first.status_code == 202
     stale = await act(district.adapter, sent, "revisions", _update(content="v3"))
     assert stale.status_code == 409 and first.json()["id"] in stale.text
+
+
+async def test_a_deletion_purges_every_version_and_ends_revising(district: District) -> None:
+    """The update carries the original's files: deleting it purges both versions."""
+    async with district.commune(COMMUNE) as commune:
+        sent = await send(district.adapter, decision(COMMUNE))
+        await commune.wait_for("document.received")
+        updated = await act(district.adapter, sent, "revisions", _update(content="v2"))
+        assert updated.status_code == 202, updated.text
+        versions = await commune.wait_for("document.received", count=2)
+        newer = updated.json()["id"]
+        deleted = await act(district.adapter, newer, "delete", {"reason": "Gửi nhầm"})
+        assert deleted.status_code == 202, deleted.text
+        told = await commune.wait_for("document.deleted", count=2)
+        assert {e["document"] for e in told} == {e["document"] for e in versions}
+        for version in versions:
+            shown = await show(commune, version["document"])
+            assert shown["state"] == "deleted" and shown["attachments"] == []
+        again = await act(district.adapter, newer, "revisions", _update(content="v3"))
+    assert again.status_code == 409 and "deleted on mistake" in again.text

@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import json
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
@@ -17,20 +16,19 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from agency_adapter import events
-from agency_adapter.db import make_engine, make_sessions, transaction
+from agency_adapter.db import transaction
 from agency_adapter.errors import ConfigurationError
-from agency_adapter.migrate import upgrade_async
 from agency_adapter.models import Document, Event
 from agency_adapter.settings import AdapterSettings
 from agency_adapter.webhooks import WebhookSender, backoff_s
+from tests.agency_adapter.store import Sessions, add_document
 
 SECRET = "webhook-secret-for-tests"
 RETRY_S = 0.05
 HANG = 0  # a scripted "answer" that never comes: the sender's timeout has to fire
-Sessions = async_sessionmaker[AsyncSession]
 
 
 @dataclass
@@ -106,15 +104,6 @@ def adapter_settings(tmp_path: Path, url: str | None, **extra: Any) -> AdapterSe
 
 
 @pytest.fixture
-async def sessions(tmp_path: Path) -> AsyncIterator[Sessions]:
-    url = f"sqlite+aiosqlite:///{tmp_path}/store.db"
-    await upgrade_async(url)
-    engine = make_engine(url)
-    yield make_sessions(engine)
-    await engine.dispose()
-
-
-@pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
     receiver = Receiver()
     await receiver.start()
@@ -126,16 +115,6 @@ async def add_events(sessions: Sessions, *types: str, document: Document | None 
     async with transaction(sessions) as session:
         for type_ in types:
             await events.append(session, type_, document, {"type": type_})
-
-
-async def add_document(sessions: Sessions) -> Document:
-    document = Document(
-        box="inbox", envelope_id=str(uuid.uuid4()), sender_code="000.04.29.H40",
-        recipients=["000.00.29.H40"], state="received", body=b"<edXML/>",
-    )  # fmt: skip
-    async with transaction(sessions) as session:
-        session.add(document)
-    return document
 
 
 async def stored(sessions: Sessions) -> list[Event]:
