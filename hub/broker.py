@@ -17,6 +17,8 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from enum import Enum
 from functools import partial
 from typing import Any
@@ -31,9 +33,9 @@ from aio_pika.abc import (
     AbstractRobustConnection,
     ExchangeType,
 )
-from aio_pika.exceptions import AMQPError, DeliveryError
+from aio_pika.exceptions import AMQPError, ChannelPreconditionFailed, DeliveryError
 
-from hub.errors import BrokerUnavailable, Unroutable
+from hub.errors import BrokerUnavailable, Conflict, Unroutable
 from hub.settings import HubSettings
 from schemas.retrying import with_pauses
 
@@ -64,6 +66,19 @@ class Incoming:
 Handler = Callable[[Incoming], Awaitable[Decision]]
 
 
+@dataclass(frozen=True)
+class DeadLettered:
+    """A message of the dead-letter queue; headers made JSON-safe (x-death included)."""
+
+    body: bytes
+    message_id: str | None
+    user_id: str | None
+    headers: dict[str, Any]
+
+
+DeadLetterHandler = Callable[[DeadLettered], Awaitable[Decision]]
+
+
 def queue_arguments(settings: HubSettings, *, dead_letters: bool = True) -> dict[str, Any]:
     """Arguments of every durable queue, stated in full."""
     arguments: dict[str, Any] = {"x-queue-type": "quorum", "x-overflow": "reject-publish"}
@@ -85,6 +100,26 @@ def _incoming(message: AbstractIncomingMessage) -> Incoming:
         delivery_count=int(count) if isinstance(count, int | str) else 0,
         redelivered=bool(message.redelivered),
     )
+
+
+def _plain(value: Any) -> Any:
+    """A header value as JSON can hold it (AMQP tables carry timestamps, bytes, decimals)."""
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value if value is None or isinstance(value, str | int | float | bool) else str(value)
+
+
+def _dead_lettered(message: AbstractIncomingMessage) -> DeadLettered:
+    headers = _plain(dict(message.headers or {}))
+    return DeadLettered(message.body, message.message_id, message.user_id, headers)
 
 
 class Broker:
@@ -234,6 +269,63 @@ class Broker:
         else:
             await message.nack(requeue=True)
             retry.set()
+
+    async def consume_dead_letters(
+        self, handle: DeadLetterHandler, recovered: Callable[[], Awaitable[None]]
+    ) -> None:
+        """Hand every dead-lettered message to `handle` until cancelled. Nothing is ever
+        dropped: only ACK removes a message; anything else puts it back and pauses until
+        `recovered` returns (the dead-letter queue has no dead-letter queue of its own)."""
+        arguments = queue_arguments(self.settings, dead_letters=False)
+        while True:
+            retry = asyncio.Event()
+            try:
+                channel = await self._channel()
+                await channel.set_qos(prefetch_count=self.settings.prefetch)
+                queue = await channel.declare_queue(
+                    self.settings.dead_letter_queue, durable=True, arguments=arguments
+                )
+                tag = await queue.consume(partial(self._on_dead_letter, handle=handle, retry=retry))
+            except (AMQPError, RuntimeError, OSError, BrokerUnavailable) as error:
+                log.warning("cannot consume dead letters yet (%s); retrying", error)
+                await asyncio.sleep(WATCH_S)
+                continue
+            try:
+                await _until(retry, channel)
+            finally:
+                await _quietly(queue.cancel(tag))
+                await _quietly(channel.close())
+            if retry.is_set():
+                await recovered()
+
+    async def _on_dead_letter(
+        self, message: AbstractIncomingMessage, handle: DeadLetterHandler, retry: asyncio.Event
+    ) -> None:
+        if await handle(_dead_lettered(message)) is Decision.ACK:
+            await message.ack()
+        else:
+            await message.nack(requeue=True)
+            retry.set()
+
+    async def publish_to_intake(self, body: bytes, message_id: str, user_id: str | None) -> None:
+        """Republish a message to intake (a replayed dead letter), confirmed. RabbitMQ accepts
+        a user_id other than the hub's own account only from an 'impersonator' account."""
+        message = aio_pika.Message(
+            body, message_id=message_id, user_id=user_id, content_type="application/xml",
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        )  # fmt: skip
+        channel = await self._channel()  # its own: a refused user_id closes the channel
+        try:
+            exchange = await channel.get_exchange(self.settings.intake_exchange, ensure=False)
+            await exchange.publish(
+                message, routing_key=INTAKE_ROUTING_KEY, timeout=self.settings.publish_timeout_s
+            )
+        except ChannelPreconditionFailed as error:
+            raise Conflict(f"RabbitMQ refused to publish as '{user_id}': {error}") from None
+        except (TimeoutError, AMQPError, RuntimeError, OSError) as error:
+            raise BrokerUnavailable(f"publishing to intake failed: {error!r}") from None
+        finally:
+            await _quietly(channel.close())
 
 
 async def _until(retry: asyncio.Event, channel: AbstractChannel) -> None:

@@ -108,6 +108,9 @@ class Envelope(Base):
     target_document_id: Mapped[str | None] = mapped_column(Text)
     status_code: Mapped[str | None] = mapped_column(String(2))
     subject: Mapped[str | None] = mapped_column(Text)
+    # Số and ký hiệu (Code/CodeNumber, Code/CodeNotation) of a document, for operators' searches.
+    code_number: Mapped[str | None] = mapped_column(Text)
+    code_notation: Mapped[str | None] = mapped_column(Text)
     # The same bytes are the same envelope, whatever message id they came under.
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
     size: Mapped[int] = mapped_column(Integer)
@@ -137,6 +140,7 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("envelope_pk", "recipient_code"),
         Index("ix_delivery_pending", "state", "created_at"),
+        Index("ix_delivery_recipient_queued", "recipient_code", "queued_at"),
     )
 
 
@@ -154,6 +158,8 @@ class TimelineEvent(Base):
     source_envelope_id: Mapped[str] = mapped_column(String(128))
     at: Mapped[datetime] = _now()
 
+    __table_args__ = (Index("ix_timeline_event_reporter", "recipient_code", "status_code", "at"),)
+
 
 class Quarantine(Base):
     """An intake message that was refused, kept byte for byte for operators."""
@@ -170,6 +176,40 @@ class Quarantine(Base):
     # The hub's status 02 answering it, if the sender was known.
     refusal_envelope_id: Mapped[str | None] = mapped_column(String(128))
     received_at: Mapped[datetime] = _now()
+
+
+class DeadLetterState(StrEnum):
+    WAITING = "waiting"
+    REPLAYED = "replayed"
+    DISCARDED = "discarded"
+
+
+class DeadLetter(Base):
+    """A message RabbitMQ dead-lettered, kept by the hub until an operator replays or discards
+    it (the dead-letter queue itself cannot be listed without disturbing it)."""
+
+    __tablename__ = "dead_letter"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Digest of the body and of the x-death entry: the same death kept twice is kept once.
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    message_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    user_id: Mapped[str | None] = mapped_column(String(128))
+    queue: Mapped[str | None] = mapped_column(Text)
+    exchange: Mapped[str | None] = mapped_column(Text)
+    routing_key: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(String(32))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Where a replay goes: 'intake', 'mailbox:<agency code>', or 'unknown'.
+    destination: Mapped[str] = mapped_column(String(80))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    headers: Mapped[dict[str, object]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = _now()
+    state: Mapped[str] = mapped_column(String(16), default=DeadLetterState.WAITING)
+    decided_by: Mapped[str | None] = mapped_column(String(128))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_dead_letter_state", "state", "id"),)
 
 
 class AuditEntry(Base):

@@ -13,6 +13,7 @@ from hub.directory import repository
 from hub.intake.consumers import IntakeWorker
 from hub.migrate import upgrade_async
 from hub.models import AgencyState
+from hub.operations.keeper import run_keeper
 from hub.runtime import Runtime, intake_context
 from hub.settings import HubSettings
 
@@ -56,6 +57,7 @@ async def serve(settings: HubSettings, role: ServeRole) -> None:
         tasks = []
         if role in (ServeRole.ALL, ServeRole.WORKER):
             tasks.append(asyncio.create_task(run_worker(runtime), name="intake"))
+            tasks.append(asyncio.create_task(run_keeper(runtime), name="dead-letters"))
         if role in (ServeRole.ALL, ServeRole.API):
             tasks.append(asyncio.create_task(run_api(runtime), name="api"))
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)

@@ -64,6 +64,9 @@ class HubSettings(BaseSettings):
 
     # token -> role, e.g. LIENTHONG_OPERATOR_TOKENS='{"s3cret": "admin"}'
     operator_tokens: dict[str, Role] = Field(default_factory=dict)
+    # Signs the dashboard's login cookies; set it when several API processes serve one hub
+    # (unset: a random secret per process, and logins end when it restarts).
+    dashboard_secret: SecretStr | None = None
     api_host: str = "127.0.0.1"
     api_port: int = 8400
 

@@ -18,6 +18,7 @@ from agency_adapter.documents.endpoints import router as documents_router
 from agency_adapter.documents.payloads import DocumentIn, EventOut
 from agency_adapter.errors import AdapterError
 from agency_adapter.lifecycle.endpoints import router as lifecycle_router
+from agency_adapter.metrics import router as metrics_router
 from agency_adapter.runtime import AdapterRuntime
 from schemas.errors import LienthongError
 
@@ -53,6 +54,7 @@ def create_app(runtime: AdapterRuntime, *, run_workers: bool = True) -> FastAPI:
     app.add_exception_handler(Exception, _unexpected)
     app.include_router(documents_router)
     app.include_router(lifecycle_router)
+    app.include_router(metrics_router)  # GET /metrics, for Prometheus (API key)
     app.add_api_route("/v1/events", read_events, methods=["GET"], tags=["events"])
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["health"])
     app.add_api_route("/readyz", readyz, methods=["GET"], tags=["health"])

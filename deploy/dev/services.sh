@@ -22,3 +22,12 @@ ensure_services() {
   ensure_postgresql
   ensure_rabbitmq
 }
+
+# Debian's Chromium, which the dashboard's browser tests drive through Playwright (Playwright's
+# own browser download is not used: only package registries are reachable).
+ensure_chromium() {
+  if command -v chromium >/dev/null 2>&1; then return 0; fi
+  echo "installing chromium (for the dashboard's browser tests)"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+}

@@ -6,6 +6,7 @@ source deploy/dev/install.sh
 source deploy/dev/services.sh
 install_lienthong
 ensure_services
+ensure_chromium
 ruff check schemas hub agency_adapter tests
 ruff format --check schemas hub agency_adapter tests
 mypy

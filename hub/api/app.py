@@ -8,13 +8,18 @@ from contextlib import asynccontextmanager
 
 from cryptography.hazmat.primitives.serialization import Encoding
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from hub.api.dependencies import CurrentRuntime, Viewer
+from hub.dashboard import session as dashboard_session
+from hub.dashboard.endpoints import DASHBOARD_STATIC
+from hub.dashboard.endpoints import router as dashboard_router
 from hub.directory.endpoints import router as directory_router
 from hub.errors import HubError
+from hub.metrics import router as metrics_router
 from hub.runtime import Runtime, load_hub_identity, load_trust
 from hub.settings import HubSettings
 from hub.timeline.endpoints import router as timeline_router
@@ -65,11 +70,24 @@ def create_app(settings: HubSettings, runtime: Runtime | None = None) -> FastAPI
     app.add_exception_handler(Exception, _unexpected)
     app.include_router(directory_router)
     app.include_router(timeline_router)
+    app.include_router(metrics_router)  # GET /metrics, for Prometheus (viewer token)
+    _dashboard(app, settings)
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["health"])
     app.add_api_route("/readyz", readyz, methods=["GET"], tags=["health"])
     app.add_api_route("/v1/trust-bundle", trust_bundle, methods=["GET"], tags=["directory"],
                       response_class=PlainTextResponse)  # fmt: skip
     return app
+
+
+def _dashboard(app: FastAPI, settings: HubSettings) -> None:
+    """The operators' pages at /dashboard, their stylesheet, and the key of their logins."""
+    secret = settings.dashboard_secret
+    app.state.dashboard_secret = (
+        secret.get_secret_value().encode() if secret else dashboard_session.process_secret()
+    )
+    app.include_router(dashboard_router)
+    app.mount("/dashboard/static", StaticFiles(directory=DASHBOARD_STATIC), name="dashboard")
+    app.add_api_route("/", lambda: RedirectResponse("/dashboard"), include_in_schema=False)
 
 
 async def healthz() -> dict[str, str]:

@@ -150,6 +150,10 @@ def _envelope(package: Package, envelope_id: str, body: bytes, digest: str) -> E
         envelope.document_id, envelope.subject = package.document_id, package.subject
         envelope.business_type = int(package.business_type)
         envelope.target_document_id = package.target_document_id
+        code = package.code
+        envelope.code_number, envelope.code_notation = (
+            (code.code_number, code.code_notation) if code else (None, None)
+        )
     else:
         envelope.document_id = package.response_for.document_id
         envelope.status_code, envelope.subject = package.status_code.value, package.description

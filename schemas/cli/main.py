@@ -28,8 +28,11 @@ def _register_commands() -> None:
     dev.register(app)
     demo.register(app)
     for entry in entry_points(group="lienthong.commands"):
-        group: typer.Typer = entry.load()
-        app.add_typer(group, name=entry.name)
+        command = entry.load()  # a command group (typer.Typer) or a single command (a function)
+        if isinstance(command, typer.Typer):
+            app.add_typer(command, name=entry.name)
+        else:
+            app.command(entry.name)(command)
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""The operators' web dashboard: server-rendered pages, every asset shipped in the package."""

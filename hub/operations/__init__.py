@@ -1,0 +1,1 @@
+"""Operations: mailboxes and queues, dead letters, quarantine and tracing documents."""
