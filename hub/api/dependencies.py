@@ -34,7 +34,8 @@ async def session(request: Request) -> AsyncIterator[AsyncSession]:
         yield db
 
 
-def _role_of(token: str, tokens: dict[str, Role]) -> Role | None:
+def role_of(token: str, tokens: dict[str, Role]) -> Role | None:
+    """The role of an operator token, compared in constant time."""
     for known, role in tokens.items():
         if secrets.compare_digest(known.encode(), token.encode()):
             return role
@@ -51,7 +52,7 @@ def require(minimum: Role) -> Callable[..., Role]:
         if credentials is None:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "an operator token is required",
                                 headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
-        role = _role_of(credentials.credentials, settings(request).operator_tokens)
+        role = role_of(credentials.credentials, settings(request).operator_tokens)
         if role is None:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown operator token",
                                 headers={"WWW-Authenticate": "Bearer"})  # fmt: skip

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from hub.api.dependencies import CurrentRuntime, Session
+from hub.api.dependencies import CurrentRuntime, Session, role_of
 from hub.dashboard import pages, session
 from hub.dashboard.access import (
     LANGUAGE_COOKIE,
@@ -39,7 +39,7 @@ async def login_page(request: Request, next: str = ROOT) -> HTMLResponse:
 async def log_in(request: Request, rt: CurrentRuntime, token: Annotated[str, Form()] = "",
                  next: Annotated[str, Form()] = ROOT) -> Response:  # fmt: skip
     """Check the operator token; a signed session cookie on success."""
-    role = rt.settings.operator_tokens.get(token) if token else None
+    role = role_of(token, rt.settings.operator_tokens) if token else None
     if role is None:
         error = labels(request.cookies.get(LANGUAGE_COOKIE, "vi"))["bad_token"]
         page = render(request, "login.html", "login", None, next=local_path(next), error=error)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.broker_admin import BrokerAdminError
 from hub.dashboard import service
 from hub.dashboard.charts import Series, bars
+from hub.models import AgencyCertificate
 from hub.operations import service as operations
+from hub.operations.payloads import MailboxRow
 from hub.runtime import Runtime
 from schemas.model import VIETNAM_TIME
 
@@ -23,7 +25,8 @@ def _chart(hourly: service.Hourly) -> str:
     ])  # fmt: skip
 
 
-def _alerts(mailboxes: list[Any], certificates: list[Any], dead: int, pending: int) -> list[str]:
+def _alerts(mailboxes: list[MailboxRow], certificates: list[AgencyCertificate], dead: int,
+            pending: int) -> list[str]:  # fmt: skip
     """What an operator should look at first, in plain words (both languages)."""
     alerts = [
         f"Hộp thư ùn tắc / stuck mailbox: {m.code} ({m.messages} chờ / waiting)"
@@ -41,11 +44,20 @@ def _alerts(mailboxes: list[Any], certificates: list[Any], dead: int, pending: i
     return alerts
 
 
+async def _from_broker(db: AsyncSession, rt: Runtime) -> tuple[list[MailboxRow], int, str | None]:
+    """Mailboxes and the intake backlog; with RabbitMQ's management API away, none, and why
+    (the pages still show everything the database knows)."""
+    try:
+        rows = await operations.mailboxes(db, rt.settings)
+        return rows, await operations.intake_backlog(rt.settings), None
+    except BrokerAdminError as error:
+        return [], 0, f"RabbitMQ không trả lời / RabbitMQ is not answering: {error}"
+
+
 async def overview(db: AsyncSession, rt: Runtime, now: datetime) -> dict[str, object]:
     hourly = await service.hourly(db, rt.settings.hub_code, now)
-    mailboxes = await operations.mailboxes(db, rt.settings)
+    mailboxes, intake, broker_error = await _from_broker(db, rt)
     pending = await service.pending_deliveries(db)
-    intake = await operations.intake_backlog(rt.settings)
     waiting = sum(m.messages for m in mailboxes)
     dead = await operations.count_dead_letters(db)
     certificates = await service.expiring_certificates(db, now)
@@ -57,6 +69,7 @@ async def overview(db: AsyncSession, rt: Runtime, now: datetime) -> dict[str, ob
                     "total": intake + pending + waiting},
         "reasons": await service.refusal_reasons(db, now),
         "alerts": _alerts(mailboxes, certificates, dead, pending),
+        "error": broker_error,
     }  # fmt: skip
 
 
@@ -65,8 +78,8 @@ async def agencies(db: AsyncSession, now: datetime) -> dict[str, object]:
 
 
 async def mailboxes(db: AsyncSession, rt: Runtime) -> dict[str, object]:
-    rows = await operations.mailboxes(db, rt.settings)
-    return {"rows": rows, "intake": await operations.intake_backlog(rt.settings)}
+    rows, intake, broker_error = await _from_broker(db, rt)
+    return {"rows": rows, "intake": intake, "error": broker_error}
 
 
 async def trace(db: AsyncSession, query: str) -> dict[str, object]:

@@ -154,6 +154,7 @@ def up() -> None:
     stack = {"hub": {"url": hub_url, "operator_token": token}, "adapters": adapters}
     STACK_FILE.write_text(json.dumps(stack, ensure_ascii=False, indent=2), encoding="utf-8")
     typer.echo(f"stack up: hub {hub_url}, {len(adapters)} adapters; details in {STACK_FILE}")
+    typer.echo(f"operators' dashboard: {hub_url}/dashboard (operator token: {token})")
 
 
 @dev_app.command("down")
