@@ -39,6 +39,7 @@ from hub.models import (
     Quarantine,
     TimelineEvent,
 )
+from hub.operations.repository import agencies_health
 from hub.runtime import Runtime
 from hub.settings import HubSettings
 from schemas.model import LIFECYCLE_ACTIONS, BusinessDocType
@@ -180,23 +181,13 @@ async def _pending(db: AsyncSession) -> int:
 
 async def _oldest_waiting(db: AsyncSession) -> dict[str, float]:
     """Per agency: how long its oldest queued document has waited for the agency's 01 (0 for
-    none). The broker only knows the head of a quorum queue, not its age, so the hub's own
-    records stand in for it."""
-    answered = select(TimelineEvent.id).where(
-        TimelineEvent.document_pk == Delivery.envelope_pk,
-        TimelineEvent.recipient_code == Delivery.recipient_code,
-        TimelineEvent.event == "status", TimelineEvent.status_code == "01",
-    ).exists()  # fmt: skip
-    query = (
-        select(Delivery.recipient_code, func.min(Delivery.queued_at))
-        .join(Envelope, Envelope.id == Delivery.envelope_pk)
-        .where(Delivery.state == DeliveryState.QUEUED, Envelope.kind == "document", ~answered)
-        .group_by(Delivery.recipient_code)
-    )
-    oldest = {code: at for code, at in await db.execute(query)}
+    none), as the dashboard's mailbox page reckons it. The broker only knows the head of a
+    quorum queue, not its age, so the hub's own records stand in for it."""
     now = datetime.now(UTC)
-    codes = await db.scalars(select(Agency.code))
-    return {code: _age_s(now, oldest.get(code)) for code in codes}
+    return {
+        health.agency.code: _age_s(now, health.oldest_waiting_at)
+        for health in await agencies_health(db)
+    }
 
 
 async def _dead_letters_waiting(db: AsyncSession) -> int:
@@ -209,9 +200,10 @@ def _age_s(now: datetime, since: datetime | None) -> float:
 
 
 async def _certificate_days(db: AsyncSession) -> dict[str, float]:
-    """Per agency, the days left on its certificate that expires first (revoked ones aside)."""
+    """Per agency, the days left on its newest unrevoked certificate (an older one still
+    registered after a key change is not a reason to alarm)."""
     query = (
-        select(Agency.code, func.min(AgencyCertificate.not_after))
+        select(Agency.code, func.max(AgencyCertificate.not_after))
         .join(AgencyCertificate, AgencyCertificate.agency_id == Agency.id)
         .where(AgencyCertificate.revoked_at.is_(None))
         .group_by(Agency.code)

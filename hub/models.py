@@ -118,7 +118,10 @@ class Envelope(Base):
     received_at: Mapped[datetime] = _now()
     deliveries: Mapped[list[Delivery]] = relationship(back_populates="envelope")
 
-    __table_args__ = (Index("ix_envelope_document", "document_id", "sender_code"),)
+    __table_args__ = (
+        Index("ix_envelope_document", "document_id", "sender_code"),
+        Index("ix_envelope_received", "received_at"),  # the dashboard's hourly counts
+    )
 
 
 class Delivery(Base):
@@ -141,6 +144,7 @@ class Delivery(Base):
         UniqueConstraint("envelope_pk", "recipient_code"),
         Index("ix_delivery_pending", "state", "created_at"),
         Index("ix_delivery_recipient_queued", "recipient_code", "queued_at"),
+        Index("ix_delivery_queued", "queued_at"),
     )
 
 
@@ -176,6 +180,8 @@ class Quarantine(Base):
     # The hub's status 02 answering it, if the sender was known.
     refusal_envelope_id: Mapped[str | None] = mapped_column(String(128))
     received_at: Mapped[datetime] = _now()
+
+    __table_args__ = (Index("ix_quarantine_received", "received_at"),)
 
 
 class DeadLetterState(StrEnum):

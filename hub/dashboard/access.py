@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.responses import HTMLResponse
@@ -46,7 +46,7 @@ def current_login(request: Request) -> Login:
     if login is None:
         back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise HTTPException(status.HTTP_303_SEE_OTHER, "log in first",
-                            headers={"Location": f"{ROOT}/login?next={back}"})  # fmt: skip
+                            headers={"Location": f"{ROOT}/login?next={quote(back)}"})  # fmt: skip
     return login
 
 
@@ -75,12 +75,20 @@ def ago(seconds: float | None) -> str:
     return f"{hours} h {minutes} min" if hours else f"{minutes} min {rest} s"
 
 
+def _flash(request: Request) -> str | None:
+    """What the last form did, as the redirect after it says; only words the dashboard
+    itself puts there (a link cannot write on the page)."""
+    done = request.query_params.get("done", "")
+    action, _, ident = done.partition(" ")
+    return done if action in ("replay", "discard") and ident.isdigit() else None
+
+
 def render(request: Request, template: str, page: str, login: Login | None,
            **data: Any) -> HTMLResponse:  # fmt: skip
     lang = language(request)
     context = {
         "t": labels(lang), "lang": lang, "page": page, "login": login, "root": ROOT,
-        "when": when, "ago": ago, "flash": request.query_params.get("done"), **data,
+        "when": when, "ago": ago, "flash": _flash(request), **data,
     }  # fmt: skip
     return templates.TemplateResponse(request, template, context)
 

@@ -47,7 +47,8 @@ async def log_in(request: Request, rt: CurrentRuntime, token: Annotated[str, For
         return page
     answer = RedirectResponse(local_path(next), status_code=303)
     answer.set_cookie(session.COOKIE, session.issue(secret(request), role), httponly=True,
-                      samesite="strict", max_age=session.LIFETIME_S, path=ROOT)  # fmt: skip
+                      samesite="strict", max_age=session.LIFETIME_S, path=ROOT,
+                      secure=request.url.scheme == "https")  # fmt: skip
     return answer
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +15,8 @@ from hub.operations import service as operations
 from hub.operations.payloads import MailboxRow
 from hub.runtime import Runtime
 from schemas.model import VIETNAM_TIME
+
+log = logging.getLogger(__name__)
 
 
 def _chart(hourly: service.Hourly) -> str:
@@ -51,7 +54,8 @@ async def _from_broker(db: AsyncSession, rt: Runtime) -> tuple[list[MailboxRow],
         rows = await operations.mailboxes(db, rt.settings)
         return rows, await operations.intake_backlog(rt.settings), None
     except BrokerAdminError as error:
-        return [], 0, f"RabbitMQ không trả lời / RabbitMQ is not answering: {error}"
+        log.warning("dashboard without broker figures: %s", error)  # details for the log only
+        return [], 0, "RabbitMQ không trả lời / RabbitMQ is not answering (see the hub's log)"
 
 
 async def overview(db: AsyncSession, rt: Runtime, now: datetime) -> dict[str, object]:

@@ -118,11 +118,19 @@ async def agencies(session: AsyncSession, now: datetime) -> list[AgencyNode]:
 
 
 async def expiring_certificates(session: AsyncSession, now: datetime) -> list[AgencyCertificate]:
-    """Certificates in use that expire within 30 days, or already did."""
+    """Agencies whose newest unrevoked certificate expires within 30 days, or already did (an
+    older one left registered after a key change raises no alarm)."""
+    newest = (
+        select(AgencyCertificate.agency_id, func.max(AgencyCertificate.not_after).label("until"))
+        .where(AgencyCertificate.revoked_at.is_(None))
+        .group_by(AgencyCertificate.agency_id)
+        .subquery()
+    )
     query = (
         select(AgencyCertificate)
-        .where(AgencyCertificate.revoked_at.is_(None),
-               AgencyCertificate.not_after <= now + EXPIRY_WARNING)
+        .join(newest, (newest.c.agency_id == AgencyCertificate.agency_id)
+              & (newest.c.until == AgencyCertificate.not_after))
+        .where(AgencyCertificate.not_after <= now + EXPIRY_WARNING)
         .options(selectinload(AgencyCertificate.agency))
         .order_by(AgencyCertificate.not_after)
     )  # fmt: skip

@@ -26,11 +26,7 @@ LIFETIME_S = 8 * 3600  # one working shift
 class Login:
     role: Role
     expires: int
-
-    @property
-    def csrf(self) -> str:
-        """What a form must send back: bound to this login, useless on another site."""
-        return hashlib.sha256(f"csrf:{self.role}:{self.expires}".encode()).hexdigest()[:32]
+    csrf: str  # what the login's forms send back: keyed by the hub's secret, so unguessable
 
 
 def _mac(secret: bytes, payload: bytes) -> str:
@@ -49,11 +45,13 @@ def read(secret: bytes, cookie: str | None, now: float | None = None) -> Login |
     if not cookie or "." not in cookie:
         return None
     payload, mac = cookie.rsplit(".", 1)
-    if not hmac.compare_digest(mac, _mac(secret, payload.encode())):
+    expected = _mac(secret, payload.encode())
+    if not hmac.compare_digest(mac.encode(errors="replace"), expected.encode()):
         return None
     try:
         role, expires = json.loads(base64.urlsafe_b64decode(payload))
-        login = Login(Role(role), int(expires))
+        csrf = _mac(secret, b"csrf:" + payload.encode())[:32]
+        login = Login(Role(role), int(expires), csrf)
     except (ValueError, TypeError):
         return None
     return login if login.expires > (now or time.time()) else None

@@ -56,7 +56,11 @@ def _mailbox_row(
     oldest = health.oldest_waiting_at if ready + unacked else None
     age = max((now - oldest).total_seconds(), 0.0) if oldest else None
     consumers = stats.consumers if stats else 0
-    stuck = ready > 0 and (consumers == 0 or (age is not None and age > stuck_after_s))
+    # Unacknowledged counts too: a hung adapter holds its prefetched messages unacked. A
+    # mailbox RabbitMQ does not have is stuck as well: deliveries to it fail.
+    waiting = ready + unacked > 0
+    slow = age is not None and age > stuck_after_s
+    stuck = stats is None or (waiting and (consumers == 0 or slow))
     return MailboxRow(
         code=agency.code, name=agency.name, level=agency.level, state=agency.state, queue=queue,
         queue_found=stats is not None, messages=ready, unacknowledged=unacked,
@@ -233,8 +237,11 @@ async def replay(session: AsyncSession, broker: Broker, ident: int, actor: str) 
     """Publish a waiting dead letter again where it was going (confirmed), once: the row stays
     locked until the caller commits, and a replayed letter cannot be replayed again."""
     row = await _undecided(session, ident)
+    # Published while only this row is locked: the audit chain's lock, taken by _decide, is
+    # then held for a moment, not for as long as a slow publish. A refused publish decides
+    # nothing; a crash after it leaves the row waiting, and the adapter drops a second copy.
+    await _republish(broker, row)
     await _decide(session, row, DeadLetterState.REPLAYED, actor)
-    await _republish(broker, row)  # last: a refused publish rolls the decision back
     return DeadLetterRow.of(row, len(row.body))
 
 

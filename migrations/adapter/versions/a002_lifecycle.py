@@ -45,7 +45,9 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=8), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column(
-            "requested_at", sa.DateTime(timezone=True), server_default=sa.func.now(),
+            "requested_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.func.now(),
             nullable=False,
         ),
         sa.Column("outcome", sa.String(length=16), nullable=True),

@@ -22,6 +22,10 @@ def upgrade() -> None:
     op.create_index(
         "ix_delivery_recipient_queued", "delivery", ["recipient_code", "queued_at"], unique=False
     )
+    # The dashboard's counts per hour.
+    op.create_index("ix_envelope_received", "envelope", ["received_at"])
+    op.create_index("ix_delivery_queued", "delivery", ["queued_at"])
+    op.create_index("ix_quarantine_received", "quarantine", ["received_at"])
     op.create_index(
         "ix_timeline_event_reporter",
         "timeline_event",
@@ -64,5 +68,8 @@ def downgrade() -> None:
     op.drop_table("dead_letter")
     op.drop_index("ix_timeline_event_reporter", table_name="timeline_event")
     op.drop_index("ix_delivery_recipient_queued", table_name="delivery")
+    op.drop_index("ix_quarantine_received", table_name="quarantine")
+    op.drop_index("ix_delivery_queued", table_name="delivery")
+    op.drop_index("ix_envelope_received", table_name="envelope")
     op.drop_column("envelope", "code_notation")
     op.drop_column("envelope", "code_number")
