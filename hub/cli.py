@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit import verify_chain
 from hub.bench import bench_intake
+from hub.bench_baseline import bare_pipeline
 from hub.broker import publish_as
 from hub.broker_admin import BrokerAdmin
 from hub.db import transaction
@@ -328,6 +329,17 @@ def bench_intake_command(
             f"{result.recipients:>10} {result.envelopes:>10} {result.seconds:>9.2f} "
             f"{result.per_second:>12.1f} {result.per_second * result.recipients:>13.1f}"
         )
+
+
+@hub_app.command("bench-baseline")
+def bench_baseline_command(
+    count: Annotated[int, typer.Option(min=1, help="Messages.")] = 2000,
+    size: Annotated[int, typer.Option(min=1, help="Bytes per message.")] = 10_240,
+) -> None:
+    """Messages a second through two bare RabbitMQ hops (confirms, acks); JSON on stdout."""
+    result = run(bare_pipeline(count, size))
+    typer.echo(json.dumps({"messages": result.messages, "size": result.size,
+                           "seconds": result.seconds, "per_s": result.per_second}))  # fmt: skip
 
 
 @hub_app.command("broker-account")

@@ -10,7 +10,7 @@ from importlib.metadata import entry_points
 
 import typer
 
-from schemas.cli import compose, demo, dev, keys, validate
+from schemas.cli import bench, compose, demo, dev, keys, validate
 
 app = typer.Typer(
     name="lienthong",
@@ -27,6 +27,7 @@ def _register_commands() -> None:
     keys.register(app)
     dev.register(app)
     demo.register(app)
+    bench.register(app)
     for entry in entry_points(group="lienthong.commands"):
         command = entry.load()  # a command group (typer.Typer) or a single command (a function)
         if isinstance(command, typer.Typer):
