@@ -122,7 +122,8 @@ async def replay(ident: int, login: Operator, db: Session, rt: CurrentRuntime,
                  csrf: Annotated[str, Form()] = "") -> Response:  # fmt: skip
     """Send a dead letter again where it was going (once), and say so in the audit log."""
     check_form(login, csrf)
-    await operations.replay(db, rt.broker, ident, f"dashboard:{login.role}")
+    await operations.replay(db, rt.broker, ident, f"dashboard:{login.role}",
+                            intake=operations.readmission(rt))  # fmt: skip
     return RedirectResponse(f"{ROOT}/dead-letters?done=replay+{ident}", status_code=303)
 
 

@@ -165,7 +165,13 @@ def dlq_show(dead_letter_id: int, as_json: JSON = False) -> None:
 def dlq_replay(dead_letter_id: int, as_json: JSON = False) -> None:
     """Publish a waiting dead letter again where it was going (once), and audit it."""
     row = _with_session(
-        lambda session, runtime: service.replay(session, runtime.broker, dead_letter_id, OPERATOR),
+        lambda session, runtime: service.replay(
+            session,
+            runtime.broker,
+            dead_letter_id,
+            OPERATOR,
+            intake=service.readmission(runtime),
+        ),
         broker=True,
     )
     if as_json:

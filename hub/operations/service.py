@@ -14,9 +14,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import audit
-from hub.broker import Broker, DeadLettered
+from hub.broker import Broker, DeadLettered, Decision, Handler, Incoming
 from hub.broker_admin import BrokerAdmin, QueueStats
 from hub.errors import Conflict, InvalidRequest, NotFound
+from hub.intake.consumers import IntakeWorker
 from hub.models import DeadLetter, DeadLetterState
 from hub.operations import repository
 from hub.operations.payloads import (
@@ -27,6 +28,7 @@ from hub.operations.payloads import (
     QuarantineRow,
     TracedDocument,
 )
+from hub.runtime import Runtime, intake_context
 from hub.settings import HubSettings
 from hub.timeline.service import timeline
 from schemas.model import VIETNAM_TIME
@@ -217,10 +219,31 @@ async def _decide(session: AsyncSession, row: DeadLetter, state: str, actor: str
     await session.flush()
 
 
-async def _republish(broker: Broker, row: DeadLetter) -> None:
+def readmission(runtime: Runtime) -> Handler:
+    """The intake, run in this process, for replaying intake dead letters: RabbitMQ lets the
+    hub's account publish only under its own name, while the envelope must keep its agency's
+    (which RabbitMQ validated when the agency published it, and dead-lettering keeps)."""
+    worker = IntakeWorker(runtime.settings, runtime.sessions, runtime.broker,
+                          intake_context(runtime.settings))  # fmt: skip
+    return worker.handle
+
+
+async def _readmit(intake: Handler, row: DeadLetter) -> None:
+    incoming = Incoming(row.body, row.message_id, row.user_id, delivery_count=0)
+    decision = await intake(incoming)  # admitted and routed, or refused with a 02: both done
+    if decision is not Decision.ACK:
+        raise Conflict(
+            f"dead letter {row.id}: the intake could not take it now ({decision.value}); "
+            "see the hub's log and try again"
+        )
+
+
+async def _republish(broker: Broker, row: DeadLetter, intake: Handler | None) -> None:
     message_id = row.message_id or f"dead-letter-{row.id}"
     if row.destination.startswith(MAILBOX):
         await broker.publish_to_mailbox(row.destination.removeprefix(MAILBOX), row.body, message_id)
+    elif row.destination == INTAKE and intake is not None:
+        await _readmit(intake, row)
     elif row.destination == INTAKE:
         try:
             await broker.publish_to_intake(row.body, message_id, row.user_id)
@@ -233,14 +256,16 @@ async def _republish(broker: Broker, row: DeadLetter) -> None:
         raise Conflict(f"dead letter {row.id} came from '{row.queue}': nowhere to replay it to")
 
 
-async def replay(session: AsyncSession, broker: Broker, ident: int, actor: str) -> DeadLetterRow:
+async def replay(
+    session: AsyncSession, broker: Broker, ident: int, actor: str, *, intake: Handler | None = None
+) -> DeadLetterRow:
     """Publish a waiting dead letter again where it was going (confirmed), once: the row stays
     locked until the caller commits, and a replayed letter cannot be replayed again."""
     row = await _undecided(session, ident)
     # Published while only this row is locked: the audit chain's lock, taken by _decide, is
     # then held for a moment, not for as long as a slow publish. A refused publish decides
     # nothing; a crash after it leaves the row waiting, and the adapter drops a second copy.
-    await _republish(broker, row)
+    await _republish(broker, row, intake)
     await _decide(session, row, DeadLetterState.REPLAYED, actor)
     return DeadLetterRow.of(row, len(row.body))
 

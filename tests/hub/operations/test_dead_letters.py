@@ -113,20 +113,27 @@ async def test_a_message_over_the_delivery_limit_is_kept_then_discarded(hub: Hub
     assert await hub.drain(DISTRICT, expect=0, timeout=1) == []
 
 
-async def test_an_intake_dead_letter_is_not_replayed_under_another_name(hub: HubStack) -> None:
+async def test_an_intake_dead_letter_goes_through_the_intake_again(hub: HubStack) -> None:
+    """RabbitMQ would not let the hub publish it under the province's name, so the intake
+    takes it again in-process, with every check, under the name RabbitMQ validated."""
     province = hub.members[PROVINCE]
     await hub.publish(province, province.sign(document(PROVINCE, DISTRICT)), message_id="in-1")
     async with keeper(hub):
         await reject(hub, hub.settings.intake_queue)
         (row,) = await _kept(hub)
     assert row.destination == "intake" and row.queue == hub.settings.intake_queue
-    # RabbitMQ lets only the agency's own account publish with its user_id.
     with pytest.raises(Conflict, match=r"cannot go back to intake.*impersonator"):
-        await _replay(hub, row.id, "op-a")
+        await _replay(hub, row.id, "op-a")  # without the in-process intake: refused, kept
     (still,) = await _kept(hub)
     assert still.state == "waiting" and await _audit(hub, "dlq-replay") == []
-    await hub.runtime.broker.publish_to_mailbox(DISTRICT, b"<x/>", "after")  # broker still fine
-    assert [m.message_id for m in await hub.drain(DISTRICT, expect=1)] == ["after"]
+    async with transaction(hub.runtime.sessions) as session:
+        replayed = await service.replay(session, hub.runtime.broker, row.id, "op-a",
+                                        intake=service.readmission(hub.runtime))  # fmt: skip
+    assert replayed.state == "replayed"
+    (delivered,) = await hub.drain(DISTRICT, expect=1)
+    assert delivered.message_id == "in-1"
+    assert [entry.actor for entry in await _audit(hub, "dlq-replay")] == ["op-a"]
+    assert [entry.actor for entry in await _audit(hub, "accept")] == [PROVINCE]
 
 
 def _letter(queue: str) -> DeadLettered:
