@@ -48,16 +48,18 @@ class Workers:
     async def relay_once(self) -> int:
         """Publish waiting outbox rows strictly in order, stopping at the first that fails or
         is not due: a recall never overtakes its document, nor a 03 its 01. Returns how
-        many went out."""
+        many went out; they are marked published together, in one commit."""
         async with self.sessions() as session:
             waiting = select(Outbox).where(Outbox.published_at.is_(None))
             rows = list(await session.scalars(waiting.order_by(Outbox.id).limit(BATCH)))
-        sent = 0
+        sent: list[Outbox] = []
         for row in rows:
             if row.next_attempt_at > time.time() or not await self._publish(row):
                 break
-            sent += 1
-        return sent
+            sent.append(row)
+        if sent:  # a crash before this commit publishes them again: the hub drops repeats
+            await self._mark_published(sent)
+        return len(sent)
 
     async def _publish(self, row: Outbox) -> bool:
         try:
@@ -73,17 +75,21 @@ class Workers:
                     next_attempt_at=time.time() + backoff,
                 ))  # fmt: skip
             return False
+        return True
+
+    async def _mark_published(self, rows: list[Outbox]) -> None:
+        envelopes = [row.envelope_id for row in rows]
         async with transaction(self.sessions) as session:
-            now = datetime.now(UTC)
             await session.execute(
-                update(Outbox).where(Outbox.id == row.id).values(published_at=now)
+                update(Outbox)
+                .where(Outbox.id.in_([row.id for row in rows]))
+                .values(published_at=datetime.now(UTC))
             )
             await session.execute(
                 update(Document)
-                .where(Document.envelope_id == row.envelope_id, Document.state == "queued")
+                .where(Document.envelope_id.in_(envelopes), Document.state == "queued")
                 .values(state="sent")
             )
-        return True
 
     async def relay_forever(self) -> None:
         while True:
