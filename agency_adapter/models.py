@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 
 from sqlalchemy import (
@@ -101,6 +101,15 @@ class RecallKind(StrEnum):
     DELETE = "delete"  # delete-on-mistake: the recipient must purge and confirm (15)
 
 
+class RecallOutcome(StrEnum):
+    """How a recall or deletion ended (None while it waits)."""
+
+    AGREED = "15"  # agreed, or done (a deletion)
+    REFUSED = "16"
+    REPLACED = "replaced"  # a deletion took its place
+    HUB_REFUSED = "02"  # the hub would not route it: it may be asked again
+
+
 class Recall(Base):
     """A recall or deletion: asked of one recipient (outbox), or asked of us (inbox).
 
@@ -124,6 +133,11 @@ class Recall(Base):
     outcome_note: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     document: Mapped[Document | None] = relationship(back_populates="recalls")
+
+    def close(self, outcome: str, note: str | None, at: datetime | None = None) -> None:
+        """Record how it ended: the answer, or why it no longer waits."""
+        self.outcome, self.outcome_note = outcome, note
+        self.decided_at = at or datetime.now(UTC)
 
     __table_args__ = (
         UniqueConstraint("box", "envelope_id", "counterpart"),

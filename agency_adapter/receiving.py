@@ -20,6 +20,7 @@ from agency_adapter.documents import repository
 from agency_adapter.documents.service import arrived, now, queue_status
 from agency_adapter.errors import InvalidDocument
 from agency_adapter.lifecycle import receiving as lifecycle
+from agency_adapter.lifecycle import repository as lifecycle_repository
 from agency_adapter.models import StatusRecord
 from schemas.errors import EnvelopeError
 from schemas.model import BusinessDocType, DocumentPackage, Package, StatusPackage
@@ -88,7 +89,7 @@ async def _document(session: AsyncSession, ctx: AdapterContext, package: Documen
     if await repository.by_envelope(session, envelope_id) is not None:
         return
     document = repository.inbox_document(package, envelope_id, body)
-    earlier = await lifecycle.overtaken(
+    earlier = await lifecycle_repository.ahead_of_document(
         session, package.sender.organ_id, document.document_id or ""
     )
     if earlier:  # recalled or deleted on its way here: already answered, never announced

@@ -31,15 +31,12 @@ from hub.broker_admin import BrokerAdmin, BrokerAdminError, QueueStats
 from hub.models import (
     Agency,
     AgencyCertificate,
-    DeadLetter,
-    DeadLetterState,
-    Delivery,
-    DeliveryState,
     Envelope,
     Quarantine,
     TimelineEvent,
 )
 from hub.operations.repository import agencies_health
+from hub.operations.service import count_dead_letters, pending_deliveries
 from hub.runtime import Runtime
 from hub.settings import HubSettings
 from schemas.model import LIFECYCLE_ACTIONS, BusinessDocType
@@ -107,8 +104,8 @@ async def snapshot(rt: Runtime) -> HubSnapshot:
             refused=await db.scalar(select(func.count()).select_from(Quarantine)) or 0,
             signature_failures=await _signature_failures(db),
             latency=await _latency(db),
-            pending=await _pending(db),
-            dead_letters_waiting=await _dead_letters_waiting(db),
+            pending=await pending_deliveries(db),
+            dead_letters_waiting=await count_dead_letters(db),
             oldest_waiting_s=await _oldest_waiting(db),
             certificate_days=await _certificate_days(db),
             queues=queues,
@@ -174,11 +171,6 @@ async def _latency(db: AsyncSession) -> Latency:
     return Latency(tuple(line[2:]), line[0], float(line[1]))
 
 
-async def _pending(db: AsyncSession) -> int:
-    query = select(func.count()).where(Delivery.state == DeliveryState.PENDING)
-    return await db.scalar(query) or 0
-
-
 async def _oldest_waiting(db: AsyncSession) -> dict[str, float]:
     """Per agency: how long its oldest queued document has waited for the agency's 01 (0 for
     none), as the dashboard's mailbox page reckons it. The broker only knows the head of a
@@ -188,11 +180,6 @@ async def _oldest_waiting(db: AsyncSession) -> dict[str, float]:
         health.agency.code: _age_s(now, health.oldest_waiting_at)
         for health in await agencies_health(db)
     }
-
-
-async def _dead_letters_waiting(db: AsyncSession) -> int:
-    query = select(func.count()).where(DeadLetter.state == DeadLetterState.WAITING)
-    return await db.scalar(query.select_from(DeadLetter)) or 0
 
 
 def _age_s(now: datetime, since: datetime | None) -> float:

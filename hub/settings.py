@@ -25,6 +25,11 @@ class Role(StrEnum):
     OPERATOR = "operator"
     ADMIN = "admin"
 
+    def includes(self, other: Role) -> bool:
+        """Whether this role may do what `other` may (roles are ordered by declaration)."""
+        order = list(Role)
+        return order.index(self) >= order.index(other)
+
 
 class HubSettings(BaseSettings):
     """Everything the hub process needs to know about its surroundings."""

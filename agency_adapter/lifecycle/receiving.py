@@ -24,7 +24,7 @@ from agency_adapter.documents.payloads import StatusIn
 from agency_adapter.errors import Conflict
 from agency_adapter.lifecycle import repository
 from agency_adapter.lifecycle.payloads import DecisionIn
-from agency_adapter.models import Box, Document, Recall, RecallKind, StatusRecord
+from agency_adapter.models import Box, Document, Recall, RecallKind, RecallOutcome, StatusRecord
 from schemas.model import DocumentPackage, ResponseFor
 
 NOT_ACCEPTED = {"received", "refused", "change-agreed", "change-refused"}
@@ -116,15 +116,13 @@ def _replace_waiting(document: Document, deletion: Recall) -> None:
     """A deletion answers for a recall still waiting on the same document."""
     for recall in document.recalls:
         if recall is not deletion and recall.box == Box.INBOX and recall.outcome is None:
-            recall.outcome, recall.outcome_note = "replaced", "replaced by a deletion"
-            recall.decided_at = documents.now()
+            recall.close(RecallOutcome.REPLACED, "replaced by a deletion")
 
 
 async def _close(session: AsyncSession, ctx: AdapterContext, recall: Recall,
                  document: Document | None, answer: StatusIn) -> None:  # fmt: skip
     """Record the outcome and send it (15 or 16) to the sender."""
-    recall.outcome, recall.outcome_note = answer.code, answer.description
-    recall.decided_at = documents.now()
+    recall.close(answer.code, answer.description)
     if document is not None:
         await documents.queue_status(session, ctx, document, answer, answers=recall.envelope_id)
     else:
@@ -141,16 +139,11 @@ async def decide(session: AsyncSession, ctx: AdapterContext, document: Document,
     code = "15" if decision.agree else "16"
     note = decision.reason or ("Đồng ý thu hồi" if decision.agree else "Không đồng ý thu hồi")
     for earlier in waiting[:-1]:  # the sender asked twice: one answer closes both
-        earlier.outcome, earlier.outcome_note, earlier.decided_at = code, note, documents.now()
+        earlier.close(code, note)
     if decision.agree:
         document.state = "withdrawn"
     await _close(session, ctx, waiting[-1], document,
                  StatusIn.model_construct(code=code, description=note, staff=None))  # fmt: skip
-
-
-async def overtaken(session: AsyncSession, sender: str, document_id: str) -> list[Recall]:
-    """Recalls or deletions that reached us before the document now arriving."""
-    return await repository.ahead_of_document(session, sender, document_id)
 
 
 def settle(document: Document, earlier: list[Recall]) -> None:
@@ -193,8 +186,7 @@ def answered(document: Document, answer: StatusRecord, answers: str | None) -> N
         if answer.code == "16":
             matching = [r for r in matching if r.kind == RecallKind.RECALL]
     for recall in matching:
-        recall.outcome, recall.outcome_note = answer.code, answer.description
-        recall.decided_at = answer.at
+        recall.close(answer.code, answer.description, answer.at)
 
 
 async def refused_by_hub(session: AsyncSession, envelope_id: str,
@@ -211,6 +203,5 @@ async def refused_by_hub(session: AsyncSession, envelope_id: str,
         return document
     requests = await repository.requests_in(session, envelope_id)
     for request in requests:
-        request.outcome, request.outcome_note = "02", reason
-        request.decided_at = documents.now()
+        request.close(RecallOutcome.HUB_REFUSED, reason)
     return requests[0].document if requests else None

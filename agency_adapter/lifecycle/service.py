@@ -18,7 +18,7 @@ from agency_adapter.documents import service as documents
 from agency_adapter.errors import Conflict, InvalidDocument
 from agency_adapter.lifecycle import receiving
 from agency_adapter.lifecycle.payloads import DecisionIn, RecallIn, RevisionIn
-from agency_adapter.models import Box, Document, Outbox, Recall, RecallKind
+from agency_adapter.models import Box, Document, Outbox, Recall, RecallKind, RecallOutcome
 from schemas.model import (
     Business,
     BusinessDocType,
@@ -34,9 +34,7 @@ from schemas.model import (
 )
 from schemas.reader import read_package
 
-# Outcomes of a request: agreed or done, refused by the recipient, replaced by a deletion,
-# refused by the hub (then it may be asked again).
-AGREED, REFUSED, REPLACED, HUB_REFUSED = "15", "16", "replaced", "02"
+REOPENED = (RecallOutcome.REFUSED, RecallOutcome.REPLACED, RecallOutcome.HUB_REFUSED)
 
 
 def latest_request(document: Document, recipient: str) -> Recall | None:
@@ -65,7 +63,7 @@ def _targets(document: Document, wanted: list[str] | None, kind: RecallKind) -> 
 def _obstacle(latest: Recall | None, kind: RecallKind) -> str | None:
     """Why this request cannot go to a recipient, given the last one asked of it: a deletion
     may follow a recall (waiting or granted), nothing follows a deletion but its answer."""
-    if latest is None or latest.outcome in (REFUSED, REPLACED, HUB_REFUSED):
+    if latest is None or latest.outcome in REOPENED:
         return None
     upgrade = kind == RecallKind.DELETE and latest.kind == RecallKind.RECALL
     if latest.outcome is None:
@@ -130,7 +128,7 @@ async def request(session: AsyncSession, ctx: AdapterContext, document: Document
     session.add(Outbox(envelope_id=envelope_id, body=documents.sign(ctx, package)))
     for earlier in latest.values():
         if earlier is not None and earlier.outcome is None:  # a waiting recall, now a deletion
-            earlier.outcome, earlier.outcome_note = REPLACED, "replaced by a deletion"
+            earlier.close(RecallOutcome.REPLACED, "replaced by a deletion")
     rows = [
         Recall(
             box=Box.OUTBOX,
@@ -153,7 +151,8 @@ def _deleted_at(document: Document) -> list[str]:
     """Recipients asked to delete the document (the hub did not refuse the deletion)."""
     return [
         r.counterpart for r in document.recalls
-        if r.box == Box.OUTBOX and r.kind == RecallKind.DELETE and r.outcome != HUB_REFUSED
+        if r.box == Box.OUTBOX and r.kind == RecallKind.DELETE
+        and r.outcome != RecallOutcome.HUB_REFUSED
     ]  # fmt: skip
 
 

@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.runtime import Runtime
 from hub.settings import HubSettings, Role
 
-_ORDER = [Role.VIEWER, Role.OPERATOR, Role.ADMIN]
 _bearer = HTTPBearer(
     auto_error=False, description="An operator token from LIENTHONG_OPERATOR_TOKENS"
 )
@@ -56,7 +55,7 @@ def require(minimum: Role) -> Callable[..., Role]:
         if role is None:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown operator token",
                                 headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
-        if _ORDER.index(role) < _ORDER.index(minimum):
+        if not role.includes(minimum):
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"this needs the {minimum} role")
         return role
 

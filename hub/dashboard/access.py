@@ -19,7 +19,6 @@ from schemas.model import VIETNAM_TIME
 
 ROOT = "/dashboard"
 LANGUAGE_COOKIE = "lienthong_lang"
-_ORDER = [Role.VIEWER, Role.OPERATOR, Role.ADMIN]
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 
@@ -52,7 +51,7 @@ def current_login(request: Request) -> Login:
 
 def operator_login(login: Annotated[Login, Depends(current_login)]) -> Login:
     """Replaying or discarding needs the operator role (or admin)."""
-    if _ORDER.index(login.role) < _ORDER.index(Role.OPERATOR):
+    if not login.role.includes(Role.OPERATOR):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this needs the operator role")
     return login
 

@@ -61,7 +61,7 @@ async def _from_broker(db: AsyncSession, rt: Runtime) -> tuple[list[MailboxRow],
 async def overview(db: AsyncSession, rt: Runtime, now: datetime) -> dict[str, object]:
     hourly = await service.hourly(db, rt.settings.hub_code, now)
     mailboxes, intake, broker_error = await _from_broker(db, rt)
-    pending = await service.pending_deliveries(db)
+    pending = await operations.pending_deliveries(db)
     waiting = sum(m.messages for m in mailboxes)
     dead = await operations.count_dead_letters(db)
     certificates = await service.expiring_certificates(db, now)

@@ -63,11 +63,6 @@ async def refusal_reasons(session: AsyncSession, now: datetime) -> list[tuple[st
     return kinds.most_common(8)
 
 
-async def pending_deliveries(session: AsyncSession) -> int:
-    query = select(func.count()).where(Delivery.state == DeliveryState.PENDING)
-    return int(await session.scalar(query.select_from(Delivery)) or 0)
-
-
 @dataclass(frozen=True)
 class AgencyNode:
     agency: Agency

@@ -18,7 +18,7 @@ from hub.broker import Broker, DeadLettered, Decision, Handler, Incoming
 from hub.broker_admin import BrokerAdmin, QueueStats
 from hub.errors import Conflict, InvalidRequest, NotFound
 from hub.intake.consumers import IntakeWorker
-from hub.models import DeadLetter, DeadLetterState
+from hub.models import DeadLetter, DeadLetterState, Delivery, DeliveryState
 from hub.operations import repository
 from hub.operations.payloads import (
     DeadLetterEntry,
@@ -177,6 +177,12 @@ async def dead_letters(
     first."""
     rows = await repository.dead_letters(session, state, limit)
     return [DeadLetterRow.of(row, size) for row, size in rows]
+
+
+async def pending_deliveries(session: AsyncSession) -> int:
+    """Deliveries recorded at the hub and not yet confirmed by the broker."""
+    query = select(func.count()).where(Delivery.state == DeliveryState.PENDING)
+    return await session.scalar(query.select_from(Delivery)) or 0
 
 
 async def count_dead_letters(session: AsyncSession, state: str = DeadLetterState.WAITING) -> int:
