@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.broker_admin import BrokerAdminError
+from hub.broker_admin import BrokerAdmin, BrokerAdminError
 from hub.dashboard import service
 from hub.dashboard.charts import Series, bars
 from hub.models import AgencyCertificate
@@ -51,8 +51,9 @@ async def _from_broker(db: AsyncSession, rt: Runtime) -> tuple[list[MailboxRow],
     """Mailboxes and the intake backlog; with RabbitMQ's management API away, none, and why
     (the pages still show everything the database knows)."""
     try:
-        rows = await operations.mailboxes(db, rt.settings)
-        return rows, await operations.intake_backlog(rt.settings), None
+        async with BrokerAdmin(rt.settings) as admin:  # one client for both listings
+            rows = await operations.mailboxes(db, rt.settings, admin=admin)
+            return rows, await operations.intake_backlog(rt.settings, admin=admin), None
     except BrokerAdminError as error:
         log.warning("dashboard without broker figures: %s", error)  # details for the log only
         return [], 0, "RabbitMQ không trả lời / RabbitMQ is not answering (see the hub's log)"
