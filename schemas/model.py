@@ -212,12 +212,29 @@ class Attachment(Frozen):
             return ()
 
 
+SHA256_HEX = r"^[0-9a-f]{64}$"
+
+
+class ExternalAttachment(Frozen):
+    """A large attachment that travels outside the package, through the hub's attachment store.
+
+    The package carries what identifies the bytes (size and SHA-256), so the signature over
+    the package covers the file as surely as if it were inline."""
+
+    name: str = Field(min_length=1)
+    content_type: str | None = None
+    size: int = Field(ge=0)
+    sha256: str = Field(pattern=SHA256_HEX)  # lowercase hex
+    description: str | None = None
+
+
 class LienthongInfo(Frozen):
     """lienthong-only information, in its own namespace that standard peers ignore."""
 
     envelope_id: str | None = None
     delete_on_mistake: bool = False
     answers: str | None = None  # on a 15/16: the EnvelopeId of the recall or deletion answered
+    external_attachments: tuple[ExternalAttachment, ...] = ()
 
 
 class DocumentPackage(Frozen):

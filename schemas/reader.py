@@ -7,6 +7,7 @@ which repair it made). It does not judge signatures: see :mod:`schemas.signing`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from lxml import etree
@@ -14,12 +15,14 @@ from lxml import etree
 from schemas.agency_codes import parse_agency_code
 from schemas.errors import AgencyCodeError, Location, SchemaViolation
 from schemas.model import (
+    SHA256_HEX,
     Business,
     BusinessDocType,
     BusinessDocumentInfo,
     Code,
     DocumentPackage,
     DocumentType,
+    ExternalAttachment,
     LienthongInfo,
     Organization,
     OtherInfo,
@@ -350,13 +353,42 @@ def _lienthong(header: Node) -> LienthongInfo | None:
     element = header.element.find(qname("Lienthong", LIENTHONG))
     if element is None:
         return None
-
-    def text(local: str) -> str | None:
-        child = element.find(qname(local, LIENTHONG))
-        return None if child is None else Node(header.ctx, child, f"{header.path}/{local}").value
-
+    node = Node(header.ctx, element, f"{header.path}/Lienthong")
     return LienthongInfo(
-        envelope_id=text("EnvelopeId"),
-        delete_on_mistake=(text("DeleteOnMistake") or "").lower() == "true",
-        answers=text("Answers"),
+        envelope_id=_lt_text(node, "EnvelopeId"),
+        delete_on_mistake=(_lt_text(node, "DeleteOnMistake") or "").lower() == "true",
+        answers=_lt_text(node, "Answers"),
+        external_attachments=_external_attachments(node),
     )
+
+
+def _lt_text(node: Node, local: str) -> str | None:
+    child = node.element.find(qname(local, LIENTHONG))
+    return None if child is None else Node(node.ctx, child, f"{node.path}/{local}").value
+
+
+def _external_attachments(lienthong: Node) -> tuple[ExternalAttachment, ...]:
+    holder = lienthong.element.find(qname("ExternalAttachments", LIENTHONG))
+    if holder is None:
+        return ()
+    items = holder.findall(qname("Attachment", LIENTHONG))
+    base = f"{lienthong.path}/ExternalAttachments/Attachment"
+    return tuple(
+        _external_attachment(Node(lienthong.ctx, item, f"{base}[{i}]"))
+        for i, item in enumerate(items, 1)
+    )
+
+
+def _external_attachment(node: Node) -> ExternalAttachment:
+    """One file kept in the hub's store: its name, type, size and digest, all checked."""
+    name, size, digest = (_lt_text(node, n) for n in ("Name", "Size", "Sha256"))
+    if not name:
+        raise SchemaViolation("an external attachment needs a Name", node.where)
+    if size is None or not size.isdigit():
+        raise SchemaViolation(f"Size must be a whole number of bytes, not {size!r}", node.where)
+    if digest is None or not re.fullmatch(SHA256_HEX, digest.lower()):
+        raise SchemaViolation(f"Sha256 must be 64 hexadecimal digits, not {digest!r}", node.where)
+    return ExternalAttachment(
+        name=name, content_type=_lt_text(node, "ContentType"), size=int(size),
+        sha256=digest.lower(), description=_lt_text(node, "Description"),
+    )  # fmt: skip

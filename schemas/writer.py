@@ -193,6 +193,18 @@ def _lienthong(header: etree._Element, info: LienthongInfo | None) -> None:
         _add(node, "DeleteOnMistake", LIENTHONG).text = "true"
     if info.answers is not None:
         _add(node, "Answers", LIENTHONG).text = info.answers
+    if info.external_attachments:
+        _external_attachments(_add(node, "ExternalAttachments", LIENTHONG), info)
+
+
+def _external_attachments(holder: etree._Element, info: LienthongInfo) -> None:
+    for item in info.external_attachments:
+        node = _add(holder, "Attachment", LIENTHONG)
+        for local, value in (("Name", item.name), ("ContentType", item.content_type),
+                             ("Size", str(item.size)), ("Sha256", item.sha256),
+                             ("Description", item.description)):  # fmt: skip
+            if value is not None:
+                _add(node, local, LIENTHONG).text = value
 
 
 def _attachments(

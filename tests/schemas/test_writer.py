@@ -8,7 +8,7 @@ import pytest
 from lxml import etree
 
 from schemas.errors import SchemaViolation
-from schemas.model import LienthongInfo, Package, StatusCode, TraceHeader
+from schemas.model import ExternalAttachment, LienthongInfo, Package, StatusCode, TraceHeader
 from schemas.reader import read_package
 from schemas.safe_xml import ParseLimits
 from schemas.writer import build_tree, write_package
@@ -46,8 +46,31 @@ def test_written_packages_read_back_without_problems() -> None:
         status(),
         status(StatusCode.TAKE_BACK_REQUESTED, lienthong=LienthongInfo(envelope_id="e1")),
         status(StatusCode.CHANGE_AGREED, lienthong=LienthongInfo(envelope_id="e2", answers="r1")),
+        document(
+            lienthong=LienthongInfo(
+                envelope_id="e3",
+                external_attachments=(
+                    ExternalAttachment(
+                        name="bản đồ.tif",
+                        content_type="image/tiff",
+                        size=10**9,
+                        sha256="ab" * 32,
+                        description="Bản đồ quy hoạch",
+                    ),
+                    ExternalAttachment(name="annex.pdf", size=0, sha256="0" * 64),
+                ),
+            )
+        ),
     ],
-    ids=["document", "with-extension", "no-attachments", "status", "take-back", "answer"],
+    ids=[
+        "document",
+        "with-extension",
+        "no-attachments",
+        "status",
+        "take-back",
+        "answer",
+        "external-attachments",
+    ],
 )
 def test_factory_packages_round_trip_and_match_the_xsd(package: Package) -> None:
     validate_against_xsd(build_tree(package))
@@ -86,3 +109,21 @@ def test_content_ids_are_written_with_the_cid_prefix_sdk_peers_expect() -> None:
 def test_naive_timestamps_are_refused_by_the_model() -> None:
     with pytest.raises(ValueError, match="timezone"):
         TraceHeader(organ_id="000.12.05.H40", timestamp=datetime(2026, 1, 1, 10, 0))
+
+
+@pytest.mark.parametrize(
+    ("field", "bad", "message"),
+    [("Size", "12kB", "Size must be a whole number"), ("Sha256", "xyz", "Sha256 must be 64")],
+)
+def test_a_malformed_external_attachment_is_refused_with_its_path(
+    field: str, bad: str, message: str
+) -> None:
+    external = ExternalAttachment(name="a", size=5, sha256="c" * 64)
+    info = LienthongInfo(external_attachments=(external,))
+    written = write_package(document(lienthong=info))
+    good = {"Size": b"<lt:Size>5</lt:Size>", "Sha256": b"<lt:Sha256>" + b"c" * 64 + b"</lt:Sha256>"}
+    tampered = written.replace(good[field], f"<lt:{field}>{bad}</lt:{field}>".encode())
+    assert tampered != written
+    with pytest.raises(SchemaViolation, match=message) as raised:
+        read_package(tampered)
+    assert "ExternalAttachments/Attachment[1]" in str(raised.value)
