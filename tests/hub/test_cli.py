@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import csv
 import json
-import socket
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,6 +18,7 @@ from aiormq.exceptions import ChannelAccessRefused
 
 from hub.broker_admin import BrokerAdmin
 from tests.hub.hub_stack import LIENTHONG, HubStack, hub_stack
+from tests.hub.served import free_port
 from tests.sdk_fixtures import DIRECTORY_CSV
 from tests.services import POSTGRES_ADMIN_DSN, database_exists, unique_name
 
@@ -116,15 +116,8 @@ async def test_audit_verify_finds_a_tampered_row(stack: HubStack) -> None:
     assert "audit chain BROKEN at entry 40: its content was changed" in broken.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 async def test_serve_answers_over_http(stack: HubStack) -> None:
-    port = _free_port()
+    port = free_port()
     env = stack.env(api_port=str(port), operator_tokens='{"ops-token": "viewer"}')
     process = subprocess.Popen([str(LIENTHONG), "hub", "serve", "--role", "api"], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip

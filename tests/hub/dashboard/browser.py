@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.async_api import Page, async_playwright
 
-from hub.api.app import create_app
 from hub.settings import Role
-from tests.hub.hub_stack import HubStack
 
 TOKENS = {"viewer-token": Role.VIEWER, "operator-token": Role.OPERATOR}
 # Screenshots of every page a test visits, kept for people to look at (CI keeps the folder).
@@ -28,32 +23,6 @@ def chromium() -> str:
     if found is None:
         pytest.fail("Debian's chromium is needed for the dashboard tests: apt-get install chromium")
     return found
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@asynccontextmanager
-async def serving(hub: HubStack) -> AsyncIterator[str]:
-    """The hub's API and dashboard on a local port, for as long as the block runs."""
-    port = _free_port()
-    config = uvicorn.Config(create_app(hub.settings, hub.runtime), host="127.0.0.1", port=port,
-                            log_level="warning")  # fmt: skip
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()  # the server failed to start: say why
-        await asyncio.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 @dataclass

@@ -16,9 +16,10 @@ from sqlalchemy import select
 from hub.models import AgencyLevel, AuditEntry
 from schemas.writer import write_package
 from tests.agency_adapter.adapter_stack import adapter_settings, running_adapter
-from tests.hub.dashboard.browser import TOKENS, Browser, browsing, serving
+from tests.hub.dashboard.browser import TOKENS, Browser, browsing
 from tests.hub.hub_stack import HubStack, document, hub_stack
 from tests.hub.operations.conftest import keeper, queued_delivery, reject
+from tests.hub.served import serving
 
 DISTRICT, COMMUNE = "000.00.29.H40", "000.04.29.H40"
 SUBJECT = "V/v triển khai tiêm chủng mở rộng"
