@@ -11,7 +11,7 @@ import pytest
 
 from schemas.errors import SignatureError
 from schemas.keys import Algorithm
-from schemas.model import ExternalAttachment, LienthongInfo
+from schemas.model import DocumentPackage, ExternalAttachment, LienthongInfo
 from schemas.reader import read_package
 from schemas.signing import SignatureState, verify_package
 from schemas.standard_form import CHUNK, OpenFile, standard_form
@@ -48,6 +48,7 @@ def test_inlined_package_verifies_and_carries_every_file(algorithm: Algorithm) -
     assert verification.state is SignatureState.VALID, verification.reason
     assert verification.accepted
     read = read_package(written).package
+    assert isinstance(read, DocumentPackage)
     assert read.lienthong is not None and read.lienthong.external_attachments == ()
     inline = {a.name: a.content for a in read.attachments}
     for item, content in zip(items, contents, strict=True):
@@ -69,4 +70,6 @@ def test_a_package_without_external_files_is_signed_as_it_is() -> None:
     package = document()
     written = b"".join(standard_form(package, lambda _: io.BytesIO(), agency(ca, DISTRICT)))
     assert verify_package(written, trust=[ca.certificate]).accepted
-    assert read_package(written).package.attachments == package.attachments
+    read = read_package(written).package
+    assert isinstance(read, DocumentPackage)
+    assert read.attachments == package.attachments
