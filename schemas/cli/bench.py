@@ -19,18 +19,29 @@ import os
 import subprocess
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
 import typer
 
+from schemas.cli.bench_large import (
+    fetch_digest,
+    large_table,
+    memory_report,
+    post_file,
+    rss_mb,
+    timed,
+    write_random_file,
+)
 from schemas.cli.dev import AGENCIES, LIENTHONG, STACK_FILE, VAR, down, up
 
 UNITS = {"K": 1024, "M": 1024**2, "G": 1024**3}
 TICKS = os.sysconf("SC_CLK_TCK")
 WAIT_S = 600.0
+TIMEOUT_S = 300.0  # a gigabyte's POST is answered once the adapter has stored and hashed it
+LARGE = 16 * 1024**2  # from this size on, one document is timed instead of a stream of them
 PAGE = 500  # events per request, the feed's maximum
 
 
@@ -55,7 +66,7 @@ class Desk:
     def __init__(self, entry: dict[str, str]) -> None:
         self.code = entry["agency"]
         key = {"Authorization": f"Bearer {entry['api_key']}"}
-        self.client = httpx.AsyncClient(base_url=entry["url"], timeout=120, headers=key)
+        self.client = httpx.AsyncClient(base_url=entry["url"], timeout=TIMEOUT_S, headers=key)
 
     async def _events(self, after: int, wait: float = 0) -> list[dict[str, Any]]:
         params: dict[str, float] = {"after": after, "wait": wait, "limit": PAGE}
@@ -70,6 +81,12 @@ class Desk:
         while page := await self._events(after):
             after = int(page[-1]["seq"])
         return after
+
+    async def find(self, subject: str) -> str:
+        """The id of the received document with this subject."""
+        answer = await self.client.get("/v1/documents", params={"q": subject})
+        answer.raise_for_status()
+        return str(answer.json()["items"][0]["id"])
 
     async def post(self, body: dict[str, object]) -> str:
         answer = await self.client.post("/v1/documents", json=body)
@@ -121,13 +138,6 @@ def _cpu_s(pid: int) -> float:
     """User and system CPU seconds of a process so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def _peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 # --- the phases ----------------------------------------------------------------------------
@@ -185,13 +195,20 @@ def percentile(values: list[float], share: float) -> float:
 # --- the command ---------------------------------------------------------------------------
 
 
-async def _full_path(count: int, clients: int, rate: float, latency_count: int,
-                     attachment: bytes) -> dict[str, Any]:  # fmt: skip
+def _desks() -> tuple[Desk, Desk, dict[str, int]]:
+    """The first commune's adapter (sender), the district's (recipient), and the processes
+    that carry documents between them."""
     adapters = json.loads(STACK_FILE.read_text(encoding="utf-8"))["adapters"]
     by_level = {entry["level"]: entry for entry in reversed(adapters)}  # the first commune
     sender, recipient = Desk(by_level["commune"]), Desk(by_level["district"])
     watched = {name: pid for name, pid in _processes().items()
                if name == "hub" or sender.code in name or recipient.code in name}  # fmt: skip
+    return sender, recipient, watched
+
+
+async def _full_path(count: int, clients: int, rate: float, latency_count: int,
+                     attachment: bytes) -> dict[str, Any]:  # fmt: skip
+    sender, recipient, watched = _desks()
     before = {name: _cpu_s(pid) for name, pid in watched.items()}
     per_s = await _throughput(sender, recipient, count, clients, attachment)
     cpu = {name: round((_cpu_s(pid) - before[name]) / count, 5) for name, pid in watched.items()}
@@ -200,8 +217,34 @@ async def _full_path(count: int, clients: int, rate: float, latency_count: int,
         "documents_per_s": round(per_s, 1),
         "latency_ms": {f"p{p}": round(percentile(latencies, p / 100), 1) for p in (50, 95, 99)},
         "cpu_s_per_document": cpu,
-        "peak_rss_mb": {name: round(_peak_rss_mb(pid), 1) for name, pid in watched.items()},
+        "peak_rss_mb": {name: round(rss_mb(pid, "VmHWM"), 1) for name, pid in watched.items()},
     }
+
+
+async def _large_path(size: int) -> dict[str, Any]:
+    """One document with a `size`-byte attachment, commune to district, and memory on the way."""
+    sender, recipient, watched = _desks()
+    idle = {name: round(rss_mb(pid, "VmRSS"), 1) for name, pid in watched.items()}
+    path, digest = write_random_file(VAR, size)
+    try:
+        after, subject = await recipient.last_seq(), f"large {uuid.uuid4()}"
+        arrived = dict[str, float]()
+        follower = asyncio.create_task(recipient.follow(after, received, arrived, 1))
+        started = time.perf_counter()
+        await post_file(sender.client, path, recipient.code, subject)
+        post_s = timed(started)
+        await follower
+        delivered_s = round(arrived[subject] - started, 2)
+    finally:
+        path.unlink()
+    document = await recipient.find(subject)
+    started = time.perf_counter()
+    if await fetch_digest(recipient.client, document) != (digest, size):
+        raise RuntimeError("the district's copy of the attachment differs from the file sent")
+    large = {"size_bytes": size, "post_s": post_s, "delivered_s": delivered_s,
+             "download_s": timed(started),
+             "end_to_end_mb_per_s": round(size / 1e6 / delivered_s, 1)}  # fmt: skip
+    return {"large_attachment": large, **memory_report(watched, idle)}
 
 
 def _table(result: dict[str, Any], size: int, rate: float) -> list[str]:
@@ -233,22 +276,41 @@ def bench(
         Path | None, typer.Option("--json", help="Write the results here.")
     ] = None,
 ) -> None:
-    """Throughput, latency, CPU and memory of the full path, beside a bare RabbitMQ pipeline."""
-    attachment = os.urandom(parse_size(attachment_size or size))
+    """Throughput, latency, CPU and memory of the full path, beside a bare RabbitMQ pipeline;
+    from 16 MB of attachment on, one large document's time and memory per process."""
+    if (large := parse_size(attachment_size or size)) >= LARGE:
+        _bench_large(large, json_file)
+        return
+    attachment = os.urandom(large)
     baseline = _baseline(max(count, 1000), len(attachment))
-    up()
+    result = _on_stack(_full_path(count, clients, rate, latency_count, attachment))
+    result = {"baseline_per_s": round(baseline, 1),
+              "ratio": round(result["documents_per_s"] / baseline, 4), **result}  # fmt: skip
+    _report(_table(result, len(attachment), rate), result, json_file)
+
+
+def _on_stack(work: Coroutine[None, None, dict[str, Any]]) -> dict[str, Any]:
+    """Run `work` against a fresh local stack, stopped afterwards whatever happens."""
     try:
-        result = asyncio.run(_full_path(count, clients, rate, latency_count, attachment))
+        up()
+        return asyncio.run(work)
     except (RuntimeError, httpx.HTTPError) as error:
         typer.echo(f"lienthong bench: {error}", err=True)
         raise typer.Exit(1) from None
     finally:
+        work.close()  # never started if the stack did not come up
         down(quiet=True)
-    result = {"baseline_per_s": round(baseline, 1),
-              "ratio": round(result["documents_per_s"] / baseline, 4), **result}  # fmt: skip
-    typer.echo("\n".join(_table(result, len(attachment), rate)))
+
+
+def _report(table: list[str], result: dict[str, Any], json_file: Path | None) -> None:
+    typer.echo("\n".join(table))
     if json_file is not None:
         json_file.write_text(json.dumps(result, indent=2), encoding="utf-8")
+
+
+def _bench_large(size: int, json_file: Path | None) -> None:
+    result = _on_stack(_large_path(size))
+    _report(large_table(result), result, json_file)
 
 
 def register(app: typer.Typer) -> None:

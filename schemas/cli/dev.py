@@ -46,6 +46,7 @@ def _hub_env(token: str) -> dict[str, str]:
         "LIENTHONG_TRUST_BUNDLE": str(pki / "ca.cert.pem"),
         "LIENTHONG_OPERATOR_TOKENS": json.dumps({token: "admin"}),
         "LIENTHONG_API_PORT": str(HUB_PORT),
+        "LIENTHONG_ATTACHMENT_DIR": str(VAR / "hub" / "attachments"),
     }
 
 
@@ -109,6 +110,7 @@ def _adapter_env(
         "LIENTHONG_ADAPTER_DATABASE_URL": f"sqlite+aiosqlite:///{home}/adapter.db",
         "LIENTHONG_ADAPTER_API_KEYS": json.dumps({key: f"{name} (local system)"}),
         "LIENTHONG_ADAPTER_PORT": str(port),
+        "LIENTHONG_ADAPTER_ATTACHMENT_DIR": str(home / "attachments"),
     }
 
 
