@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import httpx
 from cryptography import x509
 
+from agency_adapter.attachments.store import AttachmentStore
 from agency_adapter.errors import ConfigurationError
 from agency_adapter.settings import AdapterSettings
 from schemas.errors import KeyMaterialError
@@ -25,6 +26,11 @@ class AdapterContext:
         return Organization(
             organ_id=self.settings.agency_code, organ_name=self.settings.agency_name or None
         )
+
+    @property
+    def attachments(self) -> AttachmentStore:
+        """Where this adapter keeps files that travel outside packages."""
+        return AttachmentStore(self.settings.attachment_dir)
 
 
 def _identity(settings: AdapterSettings) -> SigningIdentity:

@@ -46,3 +46,24 @@ class BrokerUnavailable(AdapterError):
 
 class ConfigurationError(AdapterError):
     code = "configuration"
+
+
+class HubUnavailable(AdapterError):
+    """The hub's attachment store did not answer (or answered 5xx): try again later."""
+
+    code = "hub-unavailable"
+    http_status = 503
+
+
+class AttachmentRefused(AdapterError):
+    """The hub will never take this file as it is (too large for it, or not what we say)."""
+
+    code = "attachment-refused"
+    http_status = 422
+
+
+class AttachmentMismatch(AdapterError):
+    """A downloaded attachment is not the file the signed package describes."""
+
+    code = "attachment-mismatch"
+    http_status = 422

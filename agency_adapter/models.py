@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Date,
     DateTime,
     Float,
@@ -73,11 +74,30 @@ class Document(Base):
         back_populates="document", order_by="StatusRecord.id"
     )
     recalls: Mapped[list[Recall]] = relationship(back_populates="document", order_by="Recall.id")
+    # Files that travel outside the package (also listed, signed, in the package itself).
+    external_files: Mapped[list[ExternalFile]] = relationship(
+        back_populates="document", order_by="ExternalFile.id", cascade="all, delete-orphan"
+    )
     # Bumped by every ORM update: a request and the mailbox handler changing one document at
     # once cannot silently overwrite each other (the later one fails and is retried or 409).
     version: Mapped[int] = mapped_column(Integer, server_default="1")
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy's own mapping)
+
+
+class ExternalFile(Base):
+    """A file of a document kept in the attachment store rather than in its package: what the
+    relay uploads before publishing, and what a purge removes unless a live document still
+    holds the same bytes (rows of purged documents go once their files are gone)."""
+
+    __tablename__ = "external_file"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_pk: Mapped[uuid.UUID] = mapped_column(ForeignKey("document.id"), index=True)
+    name: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    document: Mapped[Document] = relationship(back_populates="external_files")
 
 
 class StatusRecord(Base):
@@ -157,6 +177,8 @@ class Outbox(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # Epoch seconds: compared in Python, the same on SQLite and PostgreSQL whatever their clocks.
     next_attempt_at: Mapped[float] = mapped_column(Float, default=0.0)
+    # When it went out; or when it was set aside for good (the hub refused one of its
+    # attachments for ever: last_error says why, its document is 'failed').
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     last_error: Mapped[str | None] = mapped_column(Text)
 

@@ -17,13 +17,19 @@ from agency_adapter.announcing import STORED
 from agency_adapter.broker import Delivered
 from agency_adapter.context import AdapterContext
 from agency_adapter.documents import repository
-from agency_adapter.documents.service import arrived, now, queue_status
+from agency_adapter.documents.service import (
+    arrived,
+    automatic,
+    now,
+    queue_status,
+    send_status,
+)
 from agency_adapter.errors import InvalidDocument
 from agency_adapter.lifecycle import receiving as lifecycle
 from agency_adapter.lifecycle import repository as lifecycle_repository
 from agency_adapter.models import StatusRecord
 from schemas.errors import EnvelopeError
-from schemas.model import BusinessDocType, DocumentPackage, Package, StatusPackage
+from schemas.model import BusinessDocType, DocumentPackage, Package, ResponseFor, StatusPackage
 from schemas.reader import read_package
 from schemas.signing import verify_package
 
@@ -82,6 +88,21 @@ async def receive(session: AsyncSession, ctx: AdapterContext, message: Verified)
         await lifecycle.on_revocation(session, ctx, package, envelope_id)
     else:
         await _document(session, ctx, package, envelope_id, message.body)
+
+
+async def refuse(session: AsyncSession, ctx: AdapterContext, message: Verified,
+                 reason: str) -> None:  # fmt: skip
+    """A document whose files outside the package are not what its sender signed for: the
+    sender hears 02 with the reason, the local system an `envelope.refused`; nothing is
+    stored, so the document is never offered."""
+    package = message.package
+    assert isinstance(package, DocumentPackage)
+    about = ResponseFor(organ_id=package.sender.organ_id, document_id=package.document_id)
+    await send_status(session, ctx, about, automatic("02", reason[:1000]))
+    await events.append(session, "envelope.refused", None, {
+        "envelope_id": message.envelope_id, "sender": package.sender.organ_id,
+        "reason": reason[:1000],
+    })  # fmt: skip
 
 
 async def _document(session: AsyncSession, ctx: AdapterContext, package: DocumentPackage,

@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from schemas.safe_xml import ParseLimits
 
 MIB = 1024 * 1024
+GIB = 1024 * MIB
 
 
 class AdapterSettings(BaseSettings):
@@ -53,6 +54,13 @@ class AdapterSettings(BaseSettings):
     port: int = 8500
     outbox_retry_s: float = Field(default=2.0, gt=0)
     outbox_max_backoff_s: float = Field(default=60.0, gt=0)
+    # Large attachments: files above the inline limit travel through the hub's attachment
+    # store (at hub_url), not inside the package; here they rest content-addressed on disk.
+    attachment_dir: Path = Path("var/adapter/attachments")
+    # A document whose attachments total more than this sends its largest files outside.
+    inline_limit_bytes: int = Field(default=4 * MIB, ge=0)
+    max_attachment_bytes: int = Field(default=2 * GIB, gt=0)
+    upload_chunk_bytes: int = Field(default=8 * MIB, gt=0)
 
     @property
     def mailbox_queue(self) -> str:

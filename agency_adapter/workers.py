@@ -2,7 +2,9 @@
 
 The relay publishes committed outbox rows with confirms, retrying with back-off while the
 broker or the hub is away: a document accepted during an outage goes out when it returns.
-The consumer stores each mailbox message once and acks only after the commit.
+A document whose files travel outside its package goes out once the hub's store has them.
+The consumer fetches such files from the hub and checks them before it stores a document,
+stores each mailbox message once and acks only after the commit.
 """
 
 from __future__ import annotations
@@ -20,13 +22,23 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from agency_adapter import events
 from agency_adapter.announcing import MAX_HOLD_S, STORED, announce_waiting
+from agency_adapter.attachments import repository as attachments
+from agency_adapter.attachments.cleanup import remove_purged_files
+from agency_adapter.attachments.fetching import fetch_files
+from agency_adapter.attachments.hub_client import HubAttachments
 from agency_adapter.broker import AdapterBroker, Decision, Delivered
 from agency_adapter.context import AdapterContext
 from agency_adapter.db import forget_purged, transaction
-from agency_adapter.errors import BrokerUnavailable, InvalidDocument
+from agency_adapter.errors import (
+    AttachmentMismatch,
+    AttachmentRefused,
+    BrokerUnavailable,
+    HubUnavailable,
+    InvalidDocument,
+)
 from agency_adapter.lifecycle.receiving import PURGED
-from agency_adapter.models import Document, Outbox
-from agency_adapter.receiving import receive, verified
+from agency_adapter.models import Document, ExternalFile, Outbox
+from agency_adapter.receiving import Verified, receive, refuse, verified
 from agency_adapter.turns import Turns
 from agency_adapter.webhooks import WebhookSender
 
@@ -42,7 +54,8 @@ class Workers:
         self.turns = Turns()  # mailbox messages one at a time, recalls and deletions first
         # Since when a stored document waits to be announced; at start, any left by a crash.
         self._holding_since: float | None = time.monotonic()
-        self._purged = False  # content was purged: the SQLite log must be cleared of it
+        self._purged = False  # content was purged: its files and the SQLite log must go
+        self.hub = HubAttachments(ctx)  # the hub's attachment store
         self.webhooks = WebhookSender(ctx.settings, sessions)  # a bad webhook setting fails here
 
     async def relay_once(self) -> int:
@@ -52,30 +65,57 @@ class Workers:
         async with self.sessions() as session:
             waiting = select(Outbox).where(Outbox.published_at.is_(None))
             rows = list(await session.scalars(waiting.order_by(Outbox.id).limit(BATCH)))
+            files = await attachments.files_to_upload(session, [row.envelope_id for row in rows])
         sent: list[Outbox] = []
         for row in rows:
-            if row.next_attempt_at > time.time() or not await self._publish(row):
+            if row.next_attempt_at > time.time():
+                break
+            if not await self._publish(row, files.get(row.envelope_id, [])):
                 break
             sent.append(row)
         if sent:  # a crash before this commit publishes them again: the hub drops repeats
             await self._mark_published(sent)
         return len(sent)
 
-    async def _publish(self, row: Outbox) -> bool:
+    async def _publish(self, row: Outbox, files: list[ExternalFile]) -> bool:
+        """Upload the row's files outside its package (if any), then publish it. False: it
+        must wait (the broker or the hub is away); True: the relay may go on past it (it
+        went out, or it was set aside because the hub will never take one of its files)."""
         try:
+            for file in files:
+                await self.hub.upload(file.sha256, file.size, file.name)
             await self.broker.publish(row.body, row.envelope_id)
-        except BrokerUnavailable as error:
-            async with transaction(self.sessions) as session:
-                settings = self.ctx.settings
-                backoff = min(
-                    settings.outbox_max_backoff_s, settings.outbox_retry_s * 2**row.attempts
-                )
-                await session.execute(update(Outbox).where(Outbox.id == row.id).values(
-                    attempts=Outbox.attempts + 1, last_error=str(error)[:500],
-                    next_attempt_at=time.time() + backoff,
-                ))  # fmt: skip
+        except (BrokerUnavailable, HubUnavailable) as error:
+            await self._postpone(row, error)
             return False
+        except AttachmentRefused as error:
+            await self._set_aside(row, error)
         return True
+
+    async def _postpone(self, row: Outbox, error: Exception) -> None:
+        async with transaction(self.sessions) as session:
+            settings = self.ctx.settings
+            backoff = min(settings.outbox_max_backoff_s, settings.outbox_retry_s * 2**row.attempts)
+            await session.execute(update(Outbox).where(Outbox.id == row.id).values(
+                attempts=Outbox.attempts + 1, last_error=str(error)[:500],
+                next_attempt_at=time.time() + backoff,
+            ))  # fmt: skip
+
+    async def _set_aside(self, row: Outbox, error: AttachmentRefused) -> None:
+        """Never published: the document is 'failed' and the local system is told why."""
+        log.error("outbox envelope %s set aside: %s", row.envelope_id, error)
+        async with transaction(self.sessions) as session:
+            await session.execute(update(Outbox).where(Outbox.id == row.id).values(
+                published_at=datetime.now(UTC), last_error=f"not sent: {error}"[:500],
+            ))  # fmt: skip
+            document = await session.scalar(
+                select(Document).where(Document.envelope_id == row.envelope_id)
+            )
+            if document is not None:
+                document.state = "failed"
+                await events.append(session, "document.failed", document, {
+                    "envelope_id": row.envelope_id, "reason": str(error)[:1000],
+                })  # fmt: skip
 
     async def _mark_published(self, rows: list[Outbox]) -> None:
         envelopes = [row.envelope_id for row in rows]
@@ -112,9 +152,15 @@ class Workers:
     async def _store(self, delivered: Delivered) -> Decision:
         try:
             message = verified(self.ctx, delivered)
+            refusal = await self._fetch(message)  # the long part: beside other messages
             async with self.turns.turn(urgent=message.urgent):
+                # Again in turn: a purge handled meanwhile may have removed a shared file.
+                refusal = refusal or await self._fetch(message)
                 async with transaction(self.sessions) as session:
-                    await receive(session, self.ctx, message)
+                    if refusal is None:
+                        await receive(session, self.ctx, message)
+                    else:
+                        await refuse(session, self.ctx, message, refusal)
                 if session.info.get(STORED) and self._holding_since is None:
                     self._holding_since = time.monotonic()
                 self._purged = self._purged or bool(session.info.get(PURGED))
@@ -122,12 +168,25 @@ class Workers:
             log.error("mailbox message %s refused: %s", delivered.message_id, error)
             await self._tell_refused(delivered, str(error))
             return Decision.DEAD_LETTER
+        except HubUnavailable as error:  # its files cannot be had now; nothing is lost
+            log.warning("mailbox message %s postponed: %s", delivered.message_id, error)
+            return Decision.RETRY
         except (DBAPIError, OSError, StaleDataError) as error:
             # StaleDataError: a request changed the same document meanwhile; take it again.
             log.warning("mailbox message %s postponed: %s", delivered.message_id, error)
             return Decision.RETRY
         self.wake.set()  # the 01 just queued goes out now
         return Decision.ACK
+
+    async def _fetch(self, message: Verified) -> str | None:
+        """Bring the document's files from the hub's store; why it is refused, if they are
+        not what its sender signed for."""
+        try:
+            await fetch_files(self.sessions, self.hub, message.package, message.envelope_id)
+        except AttachmentMismatch as error:
+            log.error("mailbox message %s refused: %s", message.envelope_id, error)
+            return str(error)
+        return None
 
     async def _announce_when_caught_up(self) -> None:
         """Announce stored documents once no mailbox message waits (or after MAX_HOLD_S)."""
@@ -143,11 +202,13 @@ class Workers:
             self._holding_since = held
 
     async def _forget_purged(self) -> None:
-        """Clear purged content from the store's log; retried after the next message if a
-        reader held the log or the store was away."""
+        """Remove purged documents' files and clear purged content from the store's log;
+        retried after the next message if a reader held the log or the store was away."""
         if not self._purged:
             return
         try:
+            async with self.turns.turn(urgent=False):  # not while a document is being stored
+                await remove_purged_files(self.sessions, self.ctx.attachments)
             self._purged = not await forget_purged(self.sessions)
         except (DBAPIError, OSError) as error:
             log.warning("clearing purged content from the store's log postponed: %s", error)
@@ -160,6 +221,8 @@ class Workers:
             await events.append(session, "envelope.refused", None, detail)
 
     async def run(self) -> None:
+        self._purged = True  # files a crash left behind a purge are removed first
+        await self._forget_purged()
         await self._announce_when_caught_up()
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(self.relay_forever())

@@ -28,8 +28,8 @@ async def send_document(
 ) -> Accepted:
     """Send a document (JSON, multipart or a ready edXML package): signed, stored with its
     outbox row, published as soon as possible."""
-    submission = await read_submission(request, rt.ctx.settings.max_document_bytes)
-    document = await service.submit(db, rt.ctx, submission, system)
+    async with read_submission(request, rt.ctx) as submission:
+        document = await service.submit(db, rt.ctx, submission, system)
     after.add_task(rt.workers.wake.set)  # after the commit: the relay must see the row
     return Accepted(id=document.id, document_id=document.document_id, state=document.state)
 
@@ -56,10 +56,10 @@ async def document_package(document_id: uuid.UUID, db: Session, _: LocalSystem) 
 
 @router.get("/{document_id}/attachments/{index}")
 async def document_attachment(
-    document_id: uuid.UUID, index: int, db: Session, _: LocalSystem
+    document_id: uuid.UUID, index: int, db: Session, rt: Runtime, _: LocalSystem
 ) -> Response:
-    """One attachment's bytes (numbered from 1, as listed)."""
-    return attachment_of(await service.get(db, document_id), index)
+    """One attachment's bytes (numbered from 1, as listed; Range requests supported)."""
+    return attachment_of(await service.get(db, document_id), index, rt.ctx.attachments)
 
 
 @router.post("/{document_id}/status", status_code=status.HTTP_202_ACCEPTED)

@@ -11,7 +11,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from agency_adapter.models import Box, Document
+from agency_adapter.models import Box, Document, ExternalFile
 from schemas.model import DocumentPackage
 
 # Statuses and recalls: what a document's view and its lifecycle read.
@@ -37,18 +37,24 @@ def _fields(package: DocumentPackage) -> dict[str, object]:
     }
 
 
+def _external_files(package: DocumentPackage) -> list[ExternalFile]:
+    listed = package.lienthong.external_attachments if package.lienthong else ()
+    return [ExternalFile(name=f.name, size=f.size, sha256=f.sha256) for f in listed]
+
+
 def outbox_document(package: DocumentPackage, envelope_id: str, body: bytes,
                     local_system: str | None) -> Document:  # fmt: skip
     return Document(
         id=uuid.uuid4(), box=Box.OUTBOX, envelope_id=envelope_id, state="queued",
-        local_system=local_system, body=body, statuses=[], recalls=[], **_fields(package),
+        local_system=local_system, body=body, statuses=[], recalls=[],
+        external_files=_external_files(package), **_fields(package),
     )  # fmt: skip
 
 
 def inbox_document(package: DocumentPackage, envelope_id: str, body: bytes) -> Document:
     return Document(
         id=uuid.uuid4(), box=Box.INBOX, envelope_id=envelope_id, state="received", body=body,
-        statuses=[], recalls=[], **_fields(package),
+        statuses=[], recalls=[], external_files=_external_files(package), **_fields(package),
     )  # fmt: skip
 
 

@@ -6,12 +6,15 @@ retrying while the broker or the hub is away.
 
 from __future__ import annotations
 
+import base64
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agency_adapter import events
+from agency_adapter.attachments.outgoing import FileToSend, Outgoing, place
 from agency_adapter.context import AdapterContext
 from agency_adapter.documents import repository
 from agency_adapter.documents.payloads import AttachmentIn, DocumentIn, StatusIn
@@ -21,7 +24,6 @@ from agency_adapter.models import Box, Document, Outbox, StatusRecord
 from schemas.errors import EnvelopeError, LienthongError
 from schemas.model import (
     VIETNAM_TIME,
-    Attachment,
     BusinessDocType,
     Code,
     DocumentPackage,
@@ -67,7 +69,8 @@ def now() -> datetime:
     return datetime.now(VIETNAM_TIME).replace(microsecond=0)
 
 
-def _package(ctx: AdapterContext, payload: DocumentIn, envelope_id: str) -> DocumentPackage:
+def _package(ctx: AdapterContext, payload: DocumentIn, envelope_id: str,
+             files: Outgoing) -> DocumentPackage:  # fmt: skip
     code = payload.code
     return DocumentPackage(
         sender=ctx.agency,
@@ -85,8 +88,8 @@ def _package(ctx: AdapterContext, payload: DocumentIn, envelope_id: str) -> Docu
         ),
         steering_type=payload.steering_type,
         trace=(TraceHeader(organ_id=ctx.settings.agency_code, timestamp=now()),),
-        lienthong=LienthongInfo(envelope_id=envelope_id),
-        attachments=attachments_of(payload.attachments),
+        lienthong=LienthongInfo(envelope_id=envelope_id, external_attachments=files.external),
+        attachments=files.inline,
     )
 
 
@@ -95,16 +98,12 @@ def new_document_id(ctx: AdapterContext, envelope_id: str) -> str:
     return f"{ctx.settings.agency_code},{now():%Y/%m/%d},{envelope_id}"
 
 
-def attachments_of(given: list[AttachmentIn]) -> tuple[Attachment, ...]:
-    return tuple(
-        Attachment(
-            content_id=str(uuid.uuid4()),
-            name=a.name,
-            content_type=a.content_type,
-            content=a.content,
-        )
+def files_of(given: list[AttachmentIn]) -> list[FileToSend]:
+    """Base64 attachments of a JSON body, to be placed inline or outside the package."""
+    return [
+        FileToSend.in_memory(a.name, a.content_type, base64.b64decode(a.content_base64))
         for a in given
-    )
+    ]
 
 
 def _promulgation(payload: DocumentIn) -> PromulgationInfo:
@@ -128,21 +127,29 @@ def sign(ctx: AdapterContext, package: DocumentPackage | StatusPackage) -> bytes
 
 
 async def send(
-    session: AsyncSession, ctx: AdapterContext, payload: DocumentIn, local_system: str | None
-) -> Document:
-    """Build, sign and store a new document and its outbox row (flushed, not committed)."""
-    package = _package(ctx, payload, str(uuid.uuid4()))
-    return await send_package(session, ctx, package, local_system)
+    session: AsyncSession, ctx: AdapterContext, payload: DocumentIn, local_system: str | None,
+    uploads: Sequence[FileToSend] = (),
+) -> Document:  # fmt: skip
+    """Build, sign and store a new document and its outbox row (flushed, not committed).
+    `uploads`: files received apart from the payload (multipart parts)."""
+    files = await place(ctx, [*files_of(payload.attachments), *uploads])
+    package = _package(ctx, payload, str(uuid.uuid4()), files)
+    return await send_package(session, ctx, package, local_system, files)
 
 
-async def send_package(session: AsyncSession, ctx: AdapterContext, package: DocumentPackage,
-                        local_system: str | None) -> Document:  # fmt: skip
+async def send_package(
+    session: AsyncSession, ctx: AdapterContext, package: DocumentPackage,
+    local_system: str | None, files: Outgoing | None = None,
+) -> Document:  # fmt: skip
+    """Sign and store a package; `files` that travel outside it go into the store then."""
     assert package.lienthong is not None and package.lienthong.envelope_id is not None
     envelope_id = package.lienthong.envelope_id
     body = sign(ctx, package)
     if len(body) > ctx.settings.max_document_bytes:
         raise TooLarge(f"the signed package is {len(body):,} bytes, above the limit of "
                        f"{ctx.settings.max_document_bytes:,}")  # fmt: skip
+    if files is not None:
+        await files.keep(ctx.attachments)
     document = repository.outbox_document(package, envelope_id, body, local_system)
     session.add_all([document, Outbox(envelope_id=envelope_id, body=body)])
     await session.flush()
@@ -154,7 +161,7 @@ async def submit(session: AsyncSession, ctx: AdapterContext, submission: Submiss
                  local_system: str | None) -> Document:  # fmt: skip
     """A document from JSON/multipart fields, or a ready package the adapter signs."""
     if submission.document is not None:
-        return await send(session, ctx, submission.document, local_system)
+        return await send(session, ctx, submission.document, local_system, submission.files)
     assert submission.package is not None
     return await send_package(session, ctx, _ready_package(ctx, submission.package), local_system)
 

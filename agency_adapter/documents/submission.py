@@ -2,25 +2,30 @@
 
 - ``application/json``: a DocumentIn, attachments in base64;
 - ``multipart/form-data``: a ``metadata`` part (DocumentIn as JSON, attachments optional) and
-  one file part per attachment;
+  one file part per attachment, streamed to the attachment store's temporary files (each
+  bounded by ``max_attachment_bytes``, the metadata by ``max_document_bytes``);
 - ``application/xml``: a ready edXML document package from this agency, which the adapter
   signs with its key.
 
-Too large a body is refused with 413 before it is parsed; bad input gets a 422 whose detail
-names the fields, in FastAPI's usual shape.
+Too large a body (or part) is refused with 413; bad input gets a 422 whose detail names the
+fields, in FastAPI's usual shape. Temporary files left when the request ends (the document
+was refused, or its files went inline) are deleted then.
 """
 
 from __future__ import annotations
 
-import base64
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
-from starlette.datastructures import UploadFile
 
-from agency_adapter.documents.payloads import AttachmentIn, DocumentIn
+from agency_adapter.attachments.outgoing import FileToSend
+from agency_adapter.context import AdapterContext
+from agency_adapter.documents.multipart import MultipartReader
+from agency_adapter.documents.payloads import DocumentIn
 from agency_adapter.errors import InvalidDocument, TooLarge
 
 JSON, MULTIPART, XML = "application/json", "multipart/form-data", ("application/xml", "text/xml")
@@ -44,6 +49,7 @@ OPENAPI = {
 class Submission:
     document: DocumentIn | None = None
     package: bytes | None = None
+    files: tuple[FileToSend, ...] = ()  # multipart file parts, in temporary files
 
 
 def _check_size(request: Request, limit: int, size: int | None = None) -> None:
@@ -62,33 +68,40 @@ def _validated(raw: bytes | str, where: str) -> DocumentIn:
         ) from None
 
 
-async def _multipart(request: Request, limit: int) -> DocumentIn:
-    form = await request.form(max_part_size=limit)
-    metadata = form.get("metadata")
-    if not isinstance(metadata, str):
-        raise InvalidDocument("multipart needs a 'metadata' part holding the document as JSON")
-    document = _validated(metadata, "metadata")
-    files = [part for _, part in form.multi_items() if isinstance(part, UploadFile)]
-    uploads = [
-        AttachmentIn(
-            name=f.filename or "file",
-            content_type=f.content_type or "application/octet-stream",
-            content_base64=base64.b64encode(await f.read()).decode(),
-        )
-        for f in files
-    ]
-    return document.model_copy(update={"attachments": [*document.attachments, *uploads]})
+@asynccontextmanager
+async def _multipart(request: Request, ctx: AdapterContext) -> AsyncIterator[Submission]:
+    settings = ctx.settings
+    reader = MultipartReader(
+        ctx.attachments, settings.max_document_bytes, settings.max_attachment_bytes
+    )
+    try:
+        await reader.read(request)
+        metadata = reader.fields.get("metadata")
+        if metadata is None:
+            raise InvalidDocument("multipart needs a 'metadata' part holding the document as JSON")
+        yield Submission(document=_validated(metadata, "metadata"), files=tuple(reader.files))
+    finally:
+        for incoming in reader.opened:
+            incoming.discard()  # those the store adopted are gone from here already
 
 
-async def read_submission(request: Request, limit: int) -> Submission:
-    _check_size(request, limit)
+@asynccontextmanager
+async def read_submission(request: Request, ctx: AdapterContext) -> AsyncIterator[Submission]:
+    """The posted document, for as long as the block runs (its temporary files with it)."""
+    limit = ctx.settings.max_document_bytes
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind == MULTIPART:
-        return Submission(document=await _multipart(request, limit))
+        async with _multipart(request, ctx) as submission:
+            yield submission
+        return
+    _check_size(request, limit)
     body = await request.body()
     _check_size(request, limit, len(body))
     if kind in XML:
-        return Submission(package=body)
-    if kind in (JSON, ""):
-        return Submission(document=_validated(body, "body"))
-    raise InvalidDocument(f"content type '{kind}' is not accepted: send JSON, multipart or edXML")
+        yield Submission(package=body)
+    elif kind in (JSON, ""):
+        yield Submission(document=_validated(body, "body"))
+    else:
+        raise InvalidDocument(
+            f"content type '{kind}' is not accepted: send JSON, multipart or edXML"
+        )

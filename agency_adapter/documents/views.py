@@ -7,8 +7,10 @@ import binascii
 from urllib.parse import quote
 
 from fastapi import Response
+from fastapi.responses import FileResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agency_adapter.attachments.store import AttachmentStore
 from agency_adapter.documents import repository
 from agency_adapter.documents.payloads import (
     AttachmentOut,
@@ -20,15 +22,19 @@ from agency_adapter.documents.payloads import (
 )
 from agency_adapter.errors import Gone, InvalidDocument, NotFound
 from agency_adapter.models import Box, Document, Recall
-from schemas.model import Attachment, DocumentPackage
+from schemas.model import Attachment, DocumentPackage, ExternalAttachment
 from schemas.reader import read_package
 
 
-def _attachments(document: Document) -> tuple[Attachment, ...]:
+def _attachments(document: Document) -> tuple[Attachment | ExternalAttachment, ...]:
+    """Inline files first, then those kept outside the package, as the API numbers them."""
     if document.deleted_at is not None:
         return ()
     package = read_package(document.body).package
-    return package.attachments if isinstance(package, DocumentPackage) else ()
+    if not isinstance(package, DocumentPackage):
+        return ()
+    outside = package.lienthong.external_attachments if package.lienthong else ()
+    return (*package.attachments, *outside)
 
 
 def _recall(recall: Recall | None) -> RecallOut | None:
@@ -113,15 +119,22 @@ def _not_purged(document: Document) -> None:
         )
 
 
-def attachment_of(document: Document, index: int) -> Response:
+def attachment_of(document: Document, index: int, store: AttachmentStore) -> Response:
+    """One file's bytes; a file kept outside the package streams from the store (with
+    Range support), never read whole."""
     _not_purged(document)
     files = _attachments(document)
     if not 1 <= index <= len(files):
         raise NotFound(f"document {document.id} has {len(files)} attachment(s); no number {index}")
     file = files[index - 1]
-    disposition = f"attachment; filename*=UTF-8''{_quoted(file.name)}"
-    return Response(file.content, media_type=file.content_type or "application/octet-stream",
-                    headers={"Content-Disposition": disposition})  # fmt: skip
+    media_type = file.content_type or "application/octet-stream"
+    headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{_quoted(file.name)}"}
+    if isinstance(file, Attachment):
+        return Response(file.content, media_type=media_type, headers=headers)
+    if not store.has(file.sha256, file.size):
+        raise NotFound(f"attachment {index} of document {document.id} ('{file.name}') is not in "
+                       "the adapter's attachment store")  # fmt: skip
+    return FileResponse(store.path(file.sha256), media_type=media_type, headers=headers)
 
 
 def _quoted(name: str) -> str:

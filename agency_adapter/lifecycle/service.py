@@ -13,6 +13,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agency_adapter.attachments.outgoing import Outgoing, place
 from agency_adapter.context import AdapterContext
 from agency_adapter.documents import service as documents
 from agency_adapter.errors import Conflict, InvalidDocument
@@ -197,9 +198,16 @@ def _changes(revision: RevisionIn, earlier: DocumentPackage) -> dict[str, object
         changes["other_info"] = earlier.other_info.model_copy(
             update={"priority": revision.priority}
         )
-    if revision.attachments is not None:
-        changes["attachments"] = documents.attachments_of(revision.attachments)
     return changes
+
+
+async def _files(ctx: AdapterContext, revision: RevisionIn, earlier: DocumentPackage) -> Outgoing:
+    """The files the revision gives (placed as a new document's are), else the earlier
+    version's, inline and outside alike (those outside are in the store already)."""
+    if revision.attachments is None:
+        outside = earlier.lienthong.external_attachments if earlier.lienthong else ()
+        return Outgoing(inline=earlier.attachments, external=outside)
+    return await place(ctx, documents.files_of(revision.attachments))
 
 
 def _earlier_package(document: Document) -> DocumentPackage:
@@ -225,15 +233,17 @@ async def revise(session: AsyncSession, ctx: AdapterContext, document_id: uuid.U
     recipients = _revised_recipients(document, revision)
     removed = [code for code in revision.remove_recipients if code in document.recipients]
     envelope_id = str(uuid.uuid4())
+    files = await _files(ctx, revision, earlier)
     package = earlier.model_copy(update={
         **_changes(revision, earlier),
+        "attachments": files.inline,
         "document_id": documents.new_document_id(ctx, envelope_id),
         "recipients": tuple(Organization(organ_id=code) for code in recipients),
         "trace": (TraceHeader(organ_id=ctx.settings.agency_code, timestamp=documents.now()),),
         "business": _business(revision, document.document_id or "", recipients, removed),
-        "lienthong": LienthongInfo(envelope_id=envelope_id),
+        "lienthong": LienthongInfo(envelope_id=envelope_id, external_attachments=files.external),
     })  # fmt: skip
-    newer = await documents.send_package(session, ctx, package, local_system)
+    newer = await documents.send_package(session, ctx, package, local_system, files)
     newer.supersedes, newer.revises_document_id = document.id, document.document_id
     document.superseded_by = newer.id
     await _recall_from_removed(session, ctx, document, removed, newer)
