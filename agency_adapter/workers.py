@@ -65,7 +65,8 @@ class Workers:
         async with self.sessions() as session:
             waiting = select(Outbox).where(Outbox.published_at.is_(None))
             rows = list(await session.scalars(waiting.order_by(Outbox.id).limit(BATCH)))
-            files = await attachments.files_to_upload(session, [row.envelope_id for row in rows])
+            envelopes = [row.envelope_id for row in rows]
+            files = await attachments.files_to_upload(session, envelopes) if rows else {}
         sent: list[Outbox] = []
         for row in rows:
             if row.next_attempt_at > time.time():

@@ -4,7 +4,7 @@ Every request is signed with the agency's package key (schemas.request_auth). A 
 connection is not a failure: an upload asks the hub how far it got and goes on from there, a
 download asks for the rest with a Range header. Only when ATTEMPTS tries in a row make no
 progress does the hub count as away (HubUnavailable: the caller tries again later). Files
-move CHUNK bytes at a time; none is ever held whole in memory.
+move at most 1 MiB at a time (the store's CHUNK); none is ever held whole in memory.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from agency_adapter.attachments.store import CHUNK, Incoming
+from agency_adapter.attachments.store import Incoming
 from agency_adapter.context import AdapterContext
 from agency_adapter.errors import (
     AdapterError,
@@ -179,7 +179,7 @@ class HubAttachments:
         answer = await client.send(request, stream=True)
         try:
             self._check_download(answer, incoming, name, size)
-            async for data in answer.aiter_bytes(CHUNK):
+            async for data in answer.aiter_bytes():  # as it arrives: none is lost to a cut
                 if incoming.size + len(data) > size:
                     raise AttachmentMismatch(self._too_long(name, size))
                 await incoming.write(data)

@@ -1,0 +1,308 @@
+"""Large attachments: through the hub's store, streamed end to end, resumed when a link
+drops, checked by the recipient, and removed with documents deleted on mistake."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import re
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from agency_adapter.settings import AdapterSettings
+from hub.models import AgencyLevel, Delivery, Envelope
+from schemas.model import DocumentPackage
+from schemas.reader import read_package
+from tests.agency_adapter.adapter_stack import Adapter, adapter_settings, running_adapter
+from tests.agency_adapter.conftest import COMMUNE, DISTRICT
+from tests.agency_adapter.cutting_proxy import cutting_proxy
+from tests.agency_adapter.documents import act, answered, show
+from tests.agency_adapter.served import served
+from tests.hub.hub_stack import HubStack, hub_stack
+from tests.hub.served import serving
+
+MIB = 1024 * 1024
+INLINE_LIMIT = 64 * 1024  # small, so that a few MB already travel outside the package
+TIFF = "image/tiff"
+
+
+@dataclass
+class Exchange:
+    """A hub whose API (and attachment store) is served on a local port, a district and a
+    commune registered; their adapters start when a test wants them."""
+
+    hub: HubStack
+    hub_url: str
+    directory: Path
+
+    def settings(self, code: str, **extra: Any) -> AdapterSettings:
+        defaults = {"hub_url": self.hub_url, "inline_limit_bytes": INLINE_LIMIT,
+                    "attachment_dir": self.directory / code / "attachments"}  # fmt: skip
+        return adapter_settings(self.hub, self.hub.members[code], self.directory,
+                                **(defaults | extra))  # fmt: skip
+
+    def adapter(self, code: str, **extra: Any) -> AbstractAsyncContextManager[Adapter]:
+        return running_adapter(self.settings(code, **extra))
+
+    def stored_at_hub(self, digest: str) -> Path:
+        return self.hub.settings.attachment_dir / "blobs" / digest[:2] / digest
+
+
+@asynccontextmanager
+async def exchange_on(directory: Path, **hub_settings: Any) -> AsyncIterator[Exchange]:
+    async with hub_stack(directory / "hub", attachment_dir=directory / "hub-store",
+                         **hub_settings) as hub:  # fmt: skip
+        await hub.register(DISTRICT, AgencyLevel.DISTRICT)
+        await hub.register(COMMUNE, AgencyLevel.COMMUNE, DISTRICT)
+        async with hub.worker(), serving(hub) as url:
+            yield Exchange(hub, url, directory)
+
+
+@pytest.fixture
+async def exchange(tmp_path: Path) -> AsyncIterator[Exchange]:
+    async with exchange_on(tmp_path) as ready:
+        yield ready
+
+
+def random_file(path: Path, size: int) -> str:
+    """Write `size` random bytes, 1 MiB at a time; their SHA-256."""
+    digest = hashlib.sha256()
+    with path.open("wb") as file:
+        for start in range(0, size, MIB):
+            chunk = os.urandom(min(MIB, size - start))
+            digest.update(chunk)
+            file.write(chunk)
+    return digest.hexdigest()
+
+
+async def post_file(client: httpx.AsyncClient, path: Path, to: str = DISTRICT,
+                    subject: str = "V/v bản đồ quy hoạch") -> httpx.Response:  # fmt: skip
+    """POST /v1/documents as multipart, the file streamed from disk by httpx."""
+    metadata = json.dumps({"to": [to], "subject": subject})
+    with path.open("rb") as file:
+        return await client.post("/v1/documents", data={"metadata": metadata},
+                                 files=[("files", (path.name, file, TIFF))])  # fmt: skip
+
+
+async def streamed_digest(client: httpx.AsyncClient, url: str) -> tuple[str, int]:
+    """SHA-256 and size of a GET's body, read as it streams."""
+    digest, size = hashlib.sha256(), 0
+    async with client.stream("GET", url) as answer:
+        assert answer.status_code == 200, await answer.aread()
+        async for chunk in answer.aiter_bytes():
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def memory_kib(field: str) -> int:
+    """VmRSS (resident now) or VmHWM (peak since the last reset) of this process."""
+    status = Path("/proc/self/status").read_text()
+    found = re.search(rf"^{field}:\s+(\d+) kB", status, re.MULTILINE)
+    assert found is not None
+    return int(found.group(1))
+
+
+def reset_peak_memory() -> None:
+    Path("/proc/self/clear_refs").write_text("5")  # VmHWM starts again from VmRSS
+
+
+async def delivered_by_hub(hub: HubStack, document_id: str) -> None:
+    """Wait until the hub has accepted the document and put it in the mailbox."""
+    query = select(Delivery.state).join(Envelope).where(Envelope.document_id == document_id)
+    for _ in range(300):
+        async with hub.runtime.sessions() as session:
+            if list(await session.scalars(query)) == ["queued"]:
+                return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the hub did not route the document")
+
+
+async def test_a_100_mb_file_goes_commune_to_district_in_bounded_memory(
+    exchange: Exchange, tmp_path: Path
+) -> None:
+    source = tmp_path / "ban-do-quy-hoach.tif"
+    digest = random_file(source, 100 * MIB)
+    async with (
+        exchange.adapter(COMMUNE) as commune, exchange.adapter(DISTRICT) as district,
+        served(commune) as commune_api, served(district) as district_api,
+    ):  # fmt: skip
+        idle = memory_kib("VmRSS")
+        reset_peak_memory()
+        sent = await post_file(commune_api, source)
+        assert sent.status_code == 202, sent.text
+        (received,) = await district.wait_for("document.received", timeout=90)
+        held = received["document"]
+        shown = await show(district, held)
+        got = await streamed_digest(district_api, f"/v1/documents/{held}/attachments/1")
+        peak = memory_kib("VmHWM")
+        package = (await district.client.get(f"/v1/documents/{held}/edxml")).content
+    assert got == (digest, 100 * MIB)  # byte-identical
+    assert shown["attachments"] == [
+        {"index": 1, "name": source.name, "content_type": TIFF, "size": 100 * MIB}
+    ]
+    assert len(package) < 64 * 1024 and digest.encode() in package  # the file went outside
+    growth_mib = (peak - idle) / 1024
+    print(f"\nidle RSS {idle / 1024:.1f} MiB, peak {peak / 1024:.1f} MiB, "
+          f"growth {growth_mib:.1f} MiB for 100 MiB sent and read back")  # fmt: skip
+    assert growth_mib < 40
+
+
+async def test_a_cut_upload_and_a_cut_download_both_resume(
+    exchange: Exchange, tmp_path: Path
+) -> None:
+    source = tmp_path / "phu-luc.tif"
+    digest = random_file(source, 3 * MIB)
+    watch = (b"PUT /v1/attachments/", b"/upload HTTP/1.1", b"bytes=")
+    async with (
+        cutting_proxy(exchange.hub_url, "up", MIB, watch) as up,
+        cutting_proxy(exchange.hub_url, "down", MIB, watch) as down,
+        exchange.adapter(COMMUNE, hub_url=f"http://127.0.0.1:{up.port}") as commune,
+        exchange.adapter(DISTRICT, hub_url=f"http://127.0.0.1:{down.port}") as district,
+    ):  # fmt: skip
+        sent = await post_file(commune.client, source)
+        assert sent.status_code == 202, sent.text
+        (received,) = await district.wait_for("document.received")
+        file = await district.client.get(f"/v1/documents/{received['document']}/attachments/1")
+    assert hashlib.sha256(file.content).hexdigest() == digest
+    assert up.cuts == 1 and up.seen[b"PUT /v1/attachments/"] >= 2  # the upload went on
+    assert up.seen[b"/upload HTTP/1.1"] >= 2  # it asked the hub's offset again after the cut
+    assert down.cuts == 1 and down.seen[b"bytes="] >= 1  # the download asked for the rest
+
+
+async def test_a_tampered_attachment_at_the_hub_is_refused_by_the_recipient(
+    exchange: Exchange, tmp_path: Path
+) -> None:
+    source = tmp_path / "to-trinh.tif"
+    digest = random_file(source, 2 * MIB)
+    async with exchange.adapter(COMMUNE) as commune:
+        sent = (await post_file(commune.client, source)).json()["id"]
+        await delivered_by_hub(exchange.hub, (await show(commune, sent))["document_id"])
+        with exchange.stored_at_hub(digest).open("r+b") as stored:  # the district is stopped
+            stored.seek(MIB)
+            stored.write(b"tampered" * 4)
+        async with exchange.adapter(DISTRICT) as district:
+            line = await answered(commune, sent, DISTRICT, count=1)
+            inbox = (await district.client.get("/v1/documents", params={"box": "inbox"})).json()
+            events = await district.events()
+            kept = district.runtime.ctx.attachments
+    (refusal,) = line["statuses"]
+    assert (refusal["code"], line["state"]) == ("02", "refused")
+    assert f"attachment '{source.name}': its SHA-256 is " in refusal["description"]
+    assert f"but the package says {digest}" in refusal["description"]
+    assert inbox["items"] == [] and [e["type"] for e in events] == ["envelope.refused"]
+    assert not kept.has(digest, 2 * MIB) and list((kept.root / "incoming").iterdir()) == []
+
+
+async def test_a_document_under_the_inline_limit_travels_inline(exchange: Exchange) -> None:
+    small = os.urandom(10_000)
+    async with exchange.adapter(COMMUNE) as commune, exchange.adapter(DISTRICT) as district:
+        sent = await commune.client.post(
+            "/v1/documents", data={"metadata": json.dumps({"to": [DISTRICT], "subject": "Nhỏ"})},
+            files=[("files", ("nho.pdf", small, "application/pdf"))],
+        )  # fmt: skip
+        assert sent.status_code == 202, sent.text
+        (received,) = await district.wait_for("document.received")
+        held = received["document"]
+        package = read_package((await district.client.get(f"/v1/documents/{held}/edxml")).content)
+        file = await district.client.get(f"/v1/documents/{held}/attachments/1")
+    assert isinstance(package.package, DocumentPackage)
+    (inline,) = package.package.attachments
+    assert inline.content == small and file.content == small
+    assert package.package.lienthong is not None
+    assert package.package.lienthong.external_attachments == ()
+    assert not (exchange.hub.settings.attachment_dir / "blobs").exists()  # nothing went there
+
+
+async def test_multipart_limits_and_a_missing_hub_url_are_explained(
+    exchange: Exchange, tmp_path: Path
+) -> None:
+    source = tmp_path / "lon.bin"
+    random_file(source, MIB + 1)
+    limits = {"max_attachment_bytes": MIB, "max_document_bytes": 64 * 1024}
+    async with exchange.adapter(COMMUNE, **limits) as commune:
+        too_big = await post_file(commune.client, source)
+        long_metadata = await commune.client.post(
+            "/v1/documents",
+            data={"metadata": json.dumps({"to": [DISTRICT], "subject": "x" * 70_000})},
+            files=[("files", ("nho.txt", b"small", "text/plain"))],  # multipart, not a form
+        )
+        incoming = commune.runtime.ctx.attachments.root / "incoming"
+        left = list(incoming.iterdir()) if incoming.exists() else []
+    async with exchange.adapter(COMMUNE, hub_url=None) as without_hub:
+        needs_hub = await post_file(without_hub.client, source)
+    assert too_big.status_code == 413
+    assert too_big.json() == {"error": "too-large", "detail": "attachment 'lon.bin' is above "
+                              "the limit of 1,048,576 bytes per file"}  # fmt: skip
+    assert long_metadata.status_code == 413 and "'metadata'" in long_metadata.json()["detail"]
+    assert left == []  # the part received before the refusal was deleted
+    assert needs_hub.status_code == 422 and "hub_url" in needs_hub.json()["detail"]
+
+
+async def test_deleting_a_document_removes_its_file_unless_another_holds_it(
+    exchange: Exchange, tmp_path: Path
+) -> None:
+    source = tmp_path / "ban-do.tif"
+    digest = random_file(source, MIB)
+    async with exchange.adapter(COMMUNE) as commune, exchange.adapter(DISTRICT) as district:
+        first = (await post_file(commune.client, source, subject="Lần 1")).json()["id"]
+        second = (await post_file(commune.client, source, subject="Lần 2")).json()["id"]
+        await district.wait_for("document.received", count=2)
+        store = district.runtime.ctx.attachments
+        await act(commune, first, "delete", {"reason": "Gửi nhầm"})
+        await district.wait_for("document.deleted")
+        kept_while_held = store.has(digest, MIB)
+        await act(commune, second, "delete", {"reason": "Gửi nhầm"})
+        await district.wait_for("document.deleted", count=2)
+        for _ in range(50):  # removed right after the deletion is handled
+            if not store.has(digest, MIB):
+                break
+            await asyncio.sleep(0.1)
+        removed = not store.path(digest).exists()
+        sender_keeps = commune.runtime.ctx.attachments.has(digest, MIB)
+    assert kept_while_held and removed and sender_keeps
+
+
+async def test_a_new_version_without_new_files_keeps_the_large_one(
+    exchange: Exchange, tmp_path: Path
+) -> None:
+    source = tmp_path / "ban-do.tif"
+    digest = random_file(source, MIB)
+    async with exchange.adapter(COMMUNE) as commune, exchange.adapter(DISTRICT) as district:
+        sent = (await post_file(commune.client, source)).json()["id"]
+        await district.wait_for("document.received")
+        update = {"kind": "update", "reason": "Sửa trích yếu", "subject": "V/v bản đồ (sửa)"}
+        assert (await act(commune, sent, "revisions", update)).status_code == 202
+        (newer,) = [e for e in await district.wait_for("document.received", count=2)
+                    if e["payload"].get("kind") == "update"]  # fmt: skip
+        file = await district.client.get(f"/v1/documents/{newer['document']}/attachments/1")
+    assert hashlib.sha256(file.content).hexdigest() == digest
+
+
+async def test_a_file_the_hub_will_never_take_sets_its_document_aside(tmp_path: Path) -> None:
+    """The hub stores files up to 1 MiB here: a 2 MiB one can never go, so its document is
+    'failed' and the local system told why, and the documents behind it still go out."""
+    source = tmp_path / "qua-lon.tif"
+    random_file(source, 2 * MIB)
+    async with (
+        exchange_on(tmp_path, max_attachment_bytes=MIB) as exchange,
+        exchange.adapter(COMMUNE) as commune, exchange.adapter(DISTRICT) as district,
+    ):  # fmt: skip
+        stuck = (await post_file(commune.client, source)).json()["id"]
+        behind = {"to": [DISTRICT], "subject": "V/v gửi sau"}
+        assert (await commune.client.post("/v1/documents", json=behind)).status_code == 202
+        (failed,) = await commune.wait_for("document.failed")
+        (received,) = await district.wait_for("document.received")
+        shown = await show(commune, stuck)
+    assert shown["state"] == "failed" and failed["document"] == stuck
+    assert "413" in failed["payload"]["reason"]
+    assert received["payload"]["subject"] == "V/v gửi sau"
