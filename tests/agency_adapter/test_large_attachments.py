@@ -280,7 +280,7 @@ async def test_a_new_version_without_new_files_keeps_the_large_one(
     async with exchange.adapter(COMMUNE) as commune, exchange.adapter(DISTRICT) as district:
         sent = (await post_file(commune.client, source)).json()["id"]
         await district.wait_for("document.received")
-        update = {"kind": "update", "reason": "Sửa trích yếu", "subject": "V/v bản đồ (sửa)"}
+        update: dict[str, object] = {"kind": "update", "reason": "Sửa", "subject": "V/v (sửa)"}
         assert (await act(commune, sent, "revisions", update)).status_code == 202
         (newer,) = [e for e in await district.wait_for("document.received", count=2)
                     if e["payload"].get("kind") == "update"]  # fmt: skip
