@@ -54,6 +54,7 @@ def adapter_settings(
         [member.identity.certificate, *member.identity.chain], home / "agency.cert.pem"
     )
     amqp = hub.settings.amqp_url.replace("guest:guest", f"{member.username}:{member.password}")
+    extra.setdefault("attachment_dir", home / "attachments")
     return AdapterSettings(
         agency_code=member.code, agency_name=f"Agency {member.code}",
         key=home / "agency.key.pem", certificate=home / "agency.cert.pem", amqp_url=amqp,
