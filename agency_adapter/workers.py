@@ -14,6 +14,7 @@ import contextlib
 import logging
 import time
 from datetime import UTC, datetime
+from enum import Enum
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
@@ -46,6 +47,14 @@ log = logging.getLogger(__name__)
 BATCH = 100
 
 
+class Relayed(Enum):
+    """What became of an outbox row the relay took up."""
+
+    SENT = "sent"
+    WAITING = "waiting"  # the broker or the hub is away: it and every row after it wait
+    SET_ASIDE = "set-aside"  # the hub will never take one of its files: the rest go on
+
+
 class Workers:
     def __init__(self, ctx: AdapterContext, sessions: async_sessionmaker[AsyncSession],
                  broker: AdapterBroker) -> None:  # fmt: skip
@@ -71,27 +80,28 @@ class Workers:
         for row in rows:
             if row.next_attempt_at > time.time():
                 break
-            if not await self._publish(row, files.get(row.envelope_id, [])):
+            outcome = await self._publish(row, files.get(row.envelope_id, []))
+            if outcome is Relayed.WAITING:
                 break
-            sent.append(row)
+            if outcome is Relayed.SENT:
+                sent.append(row)
         if sent:  # a crash before this commit publishes them again: the hub drops repeats
             await self._mark_published(sent)
         return len(sent)
 
-    async def _publish(self, row: Outbox, files: list[ExternalFile]) -> bool:
-        """Upload the row's files outside its package (if any), then publish it. False: it
-        must wait (the broker or the hub is away); True: the relay may go on past it (it
-        went out, or it was set aside because the hub will never take one of its files)."""
+    async def _publish(self, row: Outbox, files: list[ExternalFile]) -> Relayed:
+        """Upload the row's files outside its package (if any), then publish it."""
         try:
             for file in files:
                 await self.hub.upload(file.sha256, file.size, file.name)
             await self.broker.publish(row.body, row.envelope_id)
         except (BrokerUnavailable, HubUnavailable) as error:
             await self._postpone(row, error)
-            return False
+            return Relayed.WAITING
         except AttachmentRefused as error:
             await self._set_aside(row, error)
-        return True
+            return Relayed.SET_ASIDE
+        return Relayed.SENT
 
     async def _postpone(self, row: Outbox, error: Exception) -> None:
         async with transaction(self.sessions) as session:

@@ -110,6 +110,9 @@ class HubAttachments:
     async def _put(self, client: httpx.AsyncClient, sha256: str, size: int,
                    offset: int) -> int | None:  # fmt: skip
         """Send one chunk from `offset`; the hub's offset after it (None: complete)."""
+        if offset > size:
+            raise AttachmentRefused(f"the hub holds {offset:,} bytes of attachment {sha256}, "
+                                    f"which has {size:,}")  # fmt: skip
         end = min(offset + self.ctx.settings.upload_chunk_bytes, size)
         span = f"bytes {offset}-{end - 1}/{size}" if size else "bytes */0"
         chunks = self.store.chunks(sha256, offset, end)

@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from agency_adapter.attachments.outgoing import FileToSend
 from agency_adapter.attachments.store import AttachmentStore, Incoming
 from agency_adapter.errors import InvalidDocument, TooLarge
 
 MAX_PARTS = 1000
+MAX_NAME = 255  # characters of a file name
 OCTET_STREAM = "application/octet-stream"
 
 
@@ -68,6 +69,8 @@ class MultipartReader:
             parser.finalize()
         except FormParserError as error:
             raise InvalidDocument(f"the multipart body cannot be read: {error}") from None
+        except ClientDisconnect:
+            raise InvalidDocument("the connection closed before the whole body came") from None
         await self._write_pending()
 
     async def _write_pending(self) -> None:
@@ -108,6 +111,9 @@ class MultipartReader:
         part.name = _text(options.get(b"name", b""))
         if b"filename" in options:
             part.filename = _text(options[b"filename"])
+            if len(part.filename) > MAX_NAME:
+                raise InvalidDocument(f"a file name is longer than {MAX_NAME} characters: "
+                                      f"'{part.filename[:60]}…'")  # fmt: skip
             part.file = self.store.receive()
             self.opened.append(part.file)
 

@@ -37,7 +37,9 @@ OPENAPI = {
             JSON: {"schema": {"$ref": "#/components/schemas/DocumentIn"}},
             MULTIPART: {"schema": {"type": "object", "properties": {
                 "metadata": {"type": "string", "description": "DocumentIn as JSON"},
-                "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                "files": {"type": "array", "items": {"type": "string", "format": "binary"},
+                          "description": "the files, streamed to disk (each up to the "
+                                         "adapter's max_attachment_bytes)"},
             }, "required": ["metadata"]}},
             "application/xml": {"schema": {"type": "string", "description": "an edXML package"}},
         },
