@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     ForeignKey,
     Index,
@@ -146,6 +147,19 @@ class Delivery(Base):
         Index("ix_delivery_recipient_queued", "recipient_code", "queued_at"),
         Index("ix_delivery_queued", "queued_at"),
     )
+
+
+class EnvelopeAttachment(Base):
+    """A file an envelope carries outside itself, in the hub's attachment store (its package
+    lists it in lt:ExternalAttachments). Rows outlive the file: they say who may fetch it and
+    how long it must be kept."""
+
+    __tablename__ = "envelope_attachment"
+
+    envelope_pk: Mapped[uuid.UUID] = mapped_column(ForeignKey("envelope.id"), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    name: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger)
 
 
 class TimelineEvent(Base):

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from schemas.safe_xml import ParseLimits
 
 MIB = 1024 * 1024
+GIB = 1024 * MIB
 
 
 class Role(StrEnum):
@@ -66,6 +67,16 @@ class HubSettings(BaseSettings):
     allow_legacy_sha1: bool = False
     max_package_bytes: int = Field(default=64 * MIB, gt=0)
     max_xml_depth: int = Field(default=64, gt=8, le=256)
+
+    # Large attachments travel outside the packages, through this store (content-addressed).
+    # The API and the worker processes of one hub must see the same directory.
+    attachment_dir: Path = Path("var/hub/attachments")
+    max_attachment_bytes: int = Field(default=2 * GIB, gt=0)
+    # Files are kept this long after the newest document carrying them, then removed (audited).
+    attachment_retention_days: int = Field(default=3650, ge=1)
+    # Unfinished uploads, and uploaded files that no document claimed, are removed after this.
+    attachment_partial_days: int = Field(default=7, ge=1)
+    attachment_sweep_interval_s: float = Field(default=300.0, gt=0)
 
     # token -> role, e.g. LIENTHONG_OPERATOR_TOKENS='{"s3cret": "admin"}'
     operator_tokens: dict[str, Role] = Field(default_factory=dict)

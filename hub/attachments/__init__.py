@@ -1,0 +1,1 @@
+"""Large attachments: a store outside the packages, uploads, downloads and retention."""
