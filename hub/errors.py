@@ -14,6 +14,14 @@ class HubError(LienthongError):
     code = "hub"
     http_status = 500
 
+    def fields(self) -> dict[str, object]:
+        """What an HTTP answer carries besides the error code and detail (nothing by default)."""
+        return {}
+
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the answer needs (a 401's WWW-Authenticate, say)."""
+        return {}
+
 
 class Refusal(HubError):
     """An envelope the hub will not route; the reason goes back to the sender in a status 02."""
@@ -35,6 +43,33 @@ class Conflict(HubError):
 class InvalidRequest(HubError):
     code = "invalid"
     http_status = 422
+
+
+class BadRequest(HubError):
+    """A request the hub cannot even interpret (a malformed header or path)."""
+
+    code = "bad-request"
+    http_status = 400
+
+
+class Unauthenticated(HubError):
+    """An agency's request whose signature is missing, stale or does not verify."""
+
+    code = "unauthenticated"
+    http_status = 401
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": "Lienthong-Signature"}
+
+
+class Forbidden(HubError):
+    code = "forbidden"
+    http_status = 403
+
+
+class TooLarge(HubError):
+    code = "too-large"
+    http_status = 413
 
 
 class Transient(HubError):

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from hub.api.dependencies import CurrentRuntime, Viewer
+from hub.attachments.endpoints import router as attachments_router
 from hub.dashboard import session as dashboard_session
 from hub.dashboard.endpoints import DASHBOARD_STATIC
 from hub.dashboard.endpoints import router as dashboard_router
@@ -31,8 +32,12 @@ log = logging.getLogger(__name__)
 def _error(request: Request, error: Exception) -> Response:
     """Every deliberate error becomes a JSON body saying what is wrong, never a trace."""
     assert isinstance(error, LienthongError)
-    status = error.http_status if isinstance(error, HubError) else 422
-    return JSONResponse({"error": error.code, "detail": str(error)}, status_code=status)
+    body: dict[str, object] = {"error": error.code, "detail": str(error)}
+    if not isinstance(error, HubError):
+        return JSONResponse(body, status_code=422)
+    return JSONResponse(
+        body | error.fields(), status_code=error.http_status, headers=error.headers()
+    )
 
 
 def _conflict(request: Request, error: Exception) -> Response:
@@ -63,13 +68,15 @@ def create_app(settings: HubSettings, runtime: Runtime | None = None) -> FastAPI
 
     app = FastAPI(
         title="lienthong hub", version="1", lifespan=lifespan,
-        description="Directory, document timelines and trust bundle of the lienthong hub.",
+        description="Directory, document timelines, attachment store and trust bundle of the "
+        "lienthong hub.",
     )  # fmt: skip
     app.add_exception_handler(LienthongError, _error)
     app.add_exception_handler(IntegrityError, _conflict)
     app.add_exception_handler(Exception, _unexpected)
     app.include_router(directory_router)
     app.include_router(timeline_router)
+    app.include_router(attachments_router)
     app.include_router(metrics_router)  # GET /metrics, for Prometheus (viewer token)
     _dashboard(app, settings)
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["health"])

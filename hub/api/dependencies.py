@@ -10,6 +10,8 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.attachments.access import authenticate
+from hub.attachments.store import AttachmentStore, open_store
 from hub.runtime import Runtime
 from hub.settings import HubSettings, Role
 
@@ -31,6 +33,17 @@ async def session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request: committed when the route returns, rolled back if it raises."""
     async with runtime(request).sessions() as db, db.begin():
         yield db
+
+
+async def signed_agency(request: Request) -> str:
+    """The agency whose key signed this request (Authorization: Lienthong-Signature ...)."""
+    header = request.headers.get("authorization")
+    sessions = runtime(request).sessions
+    return await authenticate(sessions, header, request.method, request.url.path)
+
+
+def attachment_store(request: Request) -> AttachmentStore:
+    return open_store(settings(request))
 
 
 def role_of(token: str, tokens: dict[str, Role]) -> Role | None:
@@ -73,3 +86,5 @@ Viewer = Annotated[Role, Depends(require(Role.VIEWER))]
 Admin = Annotated[Role, Depends(require(Role.ADMIN))]
 Settings = Annotated[HubSettings, Depends(settings)]
 CurrentRuntime = Annotated[Runtime, Depends(runtime)]
+SignedAgency = Annotated[str, Depends(signed_agency)]
+Store = Annotated[AttachmentStore, Depends(attachment_store)]

@@ -1,0 +1,105 @@
+"""Uploads into the attachment store and downloads from it.
+
+An upload is resumable: each agency has its own partial file per SHA-256, every chunk must
+start where that file ends, and whatever arrived before a connection dropped is kept. When the
+last byte is in, the file is hashed: the right digest moves it into the store, a wrong one
+discards it. Nothing here holds a database transaction while a body streams.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterable, AsyncIterator
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hub.attachments import repository
+from hub.attachments.errors import DigestMismatch, OffsetMismatch
+from hub.attachments.payloads import Chunk, ContentRange, UploadProgress, UploadStatus
+from hub.attachments.store import SHA256_HEX, AttachmentStore, Upload
+from hub.errors import BadRequest, Forbidden, NotFound, TooLarge
+
+
+def valid_sha256(sha256: str) -> str:
+    if not SHA256_HEX.fullmatch(sha256):
+        raise BadRequest(
+            f"'{sha256[:80]}' in the path is not a SHA-256: it must be 64 lowercase hex digits"
+        )
+    return sha256
+
+
+async def upload_status(store: AttachmentStore, agency: str, sha256: str) -> UploadStatus:
+    """Complete (with its size) when the store has the file, else this agency's offset."""
+    stored = await store.claim(valid_sha256(sha256))
+    if stored is not None:
+        return UploadStatus(sha256=sha256, offset=stored.size, complete=True)
+    offset = await store.upload_offset(agency, sha256)
+    return UploadStatus(sha256=sha256, offset=offset, complete=False)
+
+
+async def receive(store: AttachmentStore, limit: int, agency: str, chunk: Chunk) -> UploadProgress:
+    """Append one chunk to the agency's upload; finish it when the last byte is in."""
+    sha256, span = valid_sha256(chunk.sha256), ContentRange.parse(chunk.content_range)
+    if span.total > limit:
+        raise TooLarge(f"the file is {span.total:,} bytes; this hub stores at most {limit:,}")
+    stored = await store.claim(sha256)
+    if stored is not None:
+        return UploadProgress(offset=stored.size, complete=True)
+    async with store.upload(agency, sha256) as upload:
+        stored = await store.claim(sha256)
+        if stored is not None:  # another request finished it while this one waited
+            await upload.discard()
+            return UploadProgress(offset=stored.size, complete=True)
+        if upload.offset != span.start:
+            raise OffsetMismatch(
+                f"this chunk starts at byte {span.start:,}, but the upload so far has "
+                f"{upload.offset:,} bytes; send from there",
+                offset=upload.offset,
+            )
+        await upload.append(_at_most(chunk.body, span.length))
+        if upload.offset < span.total:
+            return UploadProgress(offset=upload.offset, complete=False)
+        return await _finish(upload, sha256)
+
+
+async def _at_most(body: AsyncIterable[bytes], length: int) -> AsyncIterator[bytes]:
+    """The body's first `length` bytes; BadRequest (after those) if it carries more."""
+    remaining = length
+    async for chunk in body:
+        if len(chunk) > remaining:
+            yield chunk[:remaining]
+            raise BadRequest(f"the body is longer than the {length:,} bytes Content-Range gives")
+        remaining -= len(chunk)
+        yield chunk
+
+
+async def _finish(upload: Upload, sha256: str) -> UploadProgress:
+    digest = await upload.digest()
+    if digest != sha256:
+        await upload.discard()
+        raise DigestMismatch(
+            f"the {upload.offset:,} bytes uploaded have SHA-256 {digest}, not {sha256}; the "
+            "upload was discarded, start it again from offset 0"
+        )
+    await upload.complete()
+    return UploadProgress(offset=upload.offset, complete=True)
+
+
+async def download(
+    sessions: async_sessionmaker[AsyncSession], store: AttachmentStore, agency: str, sha256: str
+) -> tuple[Path, os.stat_result]:
+    """The stored file, for an agency that sent or received a document carrying it."""
+    valid_sha256(sha256)
+    async with sessions() as session:
+        allowed = await repository.may_download(session, agency, sha256)
+    if not allowed:
+        raise Forbidden(
+            f"'{agency}' neither sent nor received a document carrying attachment {sha256}"
+        )
+    found = await store.local_file(sha256)
+    if found is None:
+        raise NotFound(
+            f"attachment {sha256} is not in the hub's store (never uploaded, or removed)"
+        )
+    return found

@@ -1,0 +1,42 @@
+"""Each attachment test gets a hub of its own (its store in the test's directory), its API
+served over real HTTP, and a district with two communes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from hub.attachments.store import FilesystemStore
+from hub.models import AgencyLevel
+from tests.hub.hub_stack import HubStack, hub_stack
+from tests.hub.served import serving
+
+PROVINCE = "000.00.00.H40"
+DISTRICT = "000.00.29.H40"
+COMMUNE_A = "000.04.29.H40"
+COMMUNE_B = "000.05.29.H40"
+
+
+@pytest.fixture
+async def hub(tmp_path: Path) -> AsyncIterator[HubStack]:
+    async with hub_stack(tmp_path, attachment_dir=tmp_path / "attachments") as stack:
+        await stack.register(PROVINCE, AgencyLevel.PROVINCE)
+        await stack.register(DISTRICT, AgencyLevel.DISTRICT, PROVINCE)
+        await stack.register(COMMUNE_A, AgencyLevel.COMMUNE, DISTRICT)
+        await stack.register(COMMUNE_B, AgencyLevel.COMMUNE, DISTRICT)
+        yield stack
+
+
+@pytest.fixture
+async def client(hub: HubStack) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client of the hub's API, on a real socket."""
+    async with serving(hub) as base_url, httpx.AsyncClient(base_url=base_url) as http:
+        yield http
+
+
+@pytest.fixture
+def store(hub: HubStack) -> FilesystemStore:
+    return FilesystemStore(hub.settings.attachment_dir)
