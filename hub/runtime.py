@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from cryptography import x509
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from hub.attachments.store import open_store
 from hub.broker import Broker
 from hub.broker_admin import BrokerAdmin, agency_username
 from hub.db import make_engine, make_sessions
@@ -40,7 +41,10 @@ def load_hub_identity(settings: HubSettings) -> SigningIdentity:
 
 def intake_context(settings: HubSettings) -> IntakeContext:
     policy = Policy(load_trust(settings), settings.parse_limits(), settings.allow_legacy_sha1)
-    return IntakeContext(policy, load_hub_identity(settings), settings.hub_code, settings.hub_name)
+    identity = load_hub_identity(settings)
+    return IntakeContext(
+        policy, identity, settings.hub_code, settings.hub_name, open_store(settings)
+    )
 
 
 @dataclass

@@ -9,6 +9,7 @@ from enum import StrEnum
 import uvicorn
 
 from hub.api.app import create_app
+from hub.attachments.retention import run_sweeper
 from hub.directory import repository
 from hub.intake.consumers import IntakeWorker
 from hub.migrate import upgrade_async
@@ -58,6 +59,7 @@ async def serve(settings: HubSettings, role: ServeRole) -> None:
         if role in (ServeRole.ALL, ServeRole.WORKER):
             tasks.append(asyncio.create_task(run_worker(runtime), name="intake"))
             tasks.append(asyncio.create_task(run_keeper(runtime), name="dead-letters"))
+            tasks.append(asyncio.create_task(run_sweeper(runtime), name="attachments"))
         if role in (ServeRole.ALL, ServeRole.API):
             tasks.append(asyncio.create_task(run_api(runtime), name="api"))
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)

@@ -18,11 +18,12 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hub.attachments.retention import Retention, purge
 from hub.broker import Broker, Decision, Incoming
 from hub.db import transaction
 from hub.errors import Transient, Unroutable
 from hub.intake.repository import record_failure, stale_pending
-from hub.intake.service import IntakeContext, Outgoing, admit, claim, delivered
+from hub.intake.service import Admitted, IntakeContext, Outgoing, admit, claim, delivered
 from hub.settings import HubSettings
 
 log = logging.getLogger(__name__)
@@ -68,11 +69,12 @@ class IntakeWorker:
 
     async def handle(self, incoming: Incoming) -> Decision:
         try:
-            pending = await self._admit(incoming)
+            admitted = await self._admit(incoming)
             if self.settings.crash_after_commit:
                 log.critical("crash_after_commit is set: exiting between commit and ack")
                 os._exit(CRASH_EXIT_CODE)
-            await self._deliver(pending)
+            await self._deliver(admitted.envelopes)
+            await self._purge(admitted.purge)
         except Exception as error:
             decision = decide(error)
             log.log(
@@ -83,7 +85,7 @@ class IntakeWorker:
             return decision
         return Decision.ACK
 
-    async def _admit(self, incoming: Incoming) -> list[uuid.UUID]:
+    async def _admit(self, incoming: Incoming) -> Admitted:
         try:
             async with transaction(self.sessions) as session:
                 return await admit(session, self.context, incoming)
@@ -97,6 +99,18 @@ class IntakeWorker:
         when a mailbox refuses: its deliveries are committed, and the sweeper retries them."""
         if envelope_pks:
             await self._publish_claimed(envelopes=envelope_pks, wait=True)
+
+    async def _purge(self, sha256s: list[str]) -> None:
+        """Purge a deleted document's files from the store, after its deletion was committed.
+        A failure only postpones it (the attachment sweeper finds files nothing keeps), and
+        never touches the message, which is committed and delivered by now."""
+        if not sha256s:
+            return
+        try:
+            store, retention = self.context.store, Retention.of(self.settings)
+            await purge(self.sessions, store, sha256s, retention)
+        except Exception:
+            log.exception("purging attachments %s postponed to the next sweep", sha256s)
 
     async def _publish_claimed(
         self, *, wait: bool, envelopes: list[uuid.UUID] | None = None,

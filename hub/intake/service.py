@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import audit
+from hub.attachments import carriage
+from hub.attachments.store import AttachmentStore
 from hub.broker import Incoming
 from hub.errors import Refusal
 from hub.intake import repository
@@ -45,6 +47,16 @@ class IntakeContext:
     hub_identity: SigningIdentity
     hub_code: str
     hub_name: str
+    store: AttachmentStore
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """What is left to do once an admitted message is committed."""
+
+    envelopes: list[uuid.UUID]  # with deliveries still to publish (claimed later with `claim`)
+    # Files of a document deleted on mistake: purged from the store unless still needed.
+    purge: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -78,31 +90,34 @@ async def claim(
     return [Outgoing(r.id, r.recipient_code, r.envelope.envelope_id, r.envelope.body) for r in rows]
 
 
-async def admit(session: AsyncSession, ctx: IntakeContext, incoming: Incoming) -> list[uuid.UUID]:
-    """Decide on one message; a repeat of the same bytes only finishes what is left to do.
-
-    Returns the envelopes with deliveries still to publish (claimed later with ``claim``)."""
+async def admit(session: AsyncSession, ctx: IntakeContext, incoming: Incoming) -> Admitted:
+    """Decide on one message; a repeat of the same bytes only finishes what is left to do."""
     incoming = replace(incoming, message_id=usable_id(incoming.message_id))
     digest = hashlib.sha256(incoming.body).hexdigest()
     agency = await publisher(session, incoming)
     if agency is None:
         await _quarantine(session, incoming, None, digest, _unknown_publisher(incoming))
-        return []
+        return Admitted([])
     earlier = await _earlier_outcome(session, incoming, digest)
     if earlier is not None and earlier.sender_code in (agency.code, ctx.hub_code):
-        return _outgoing(earlier)  # its own repeat; another agency's replay is judged anew
+        return Admitted(_outgoing(earlier))  # its own repeat; another's replay is judged anew
     try:
         verdict = await assess(session, incoming, agency, ctx.policy, digest)
         same_id = await repository.envelope_by_id(session, verdict.envelope_id)
         if same_id is not None and same_id.sha256 == digest:
-            return _outgoing(same_id)  # recorded by a concurrent handler meanwhile
+            return Admitted(_outgoing(same_id))  # recorded by a concurrent handler meanwhile
         if same_id is not None:
             raise Refusal(
                 f"envelope id '{verdict.envelope_id}' was already used for another package"
             )
+        await carriage.require_stored(session, ctx.store, verdict.package)
     except Refusal as refusal:
-        return await _refuse(session, ctx, _Refused(incoming, agency, digest, refusal.message))
-    return _outgoing(await _record(session, verdict, incoming.body, digest))
+        return Admitted(
+            await _refuse(session, ctx, _Refused(incoming, agency, digest, refusal.message))
+        )
+    envelope = await _record(session, verdict, incoming.body, digest)
+    freed = await carriage.freed_by(session, verdict.package, verdict.document)
+    return Admitted(_outgoing(envelope), freed)
 
 
 def usable_id(message_id: str | None) -> str | None:
@@ -227,6 +242,7 @@ async def _record(session: AsyncSession, verdict: Verdict, body: bytes, digest: 
     envelope.deliveries = [Delivery(recipient_code=code) for code in verdict.recipients]
     session.add(envelope)
     await session.flush()
+    session.add_all(carriage.carried(envelope, verdict.package))
     session.add_all(_timeline(verdict, envelope))
     detail: dict[str, object] = {
         "kind": envelope.kind,
