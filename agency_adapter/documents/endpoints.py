@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
 
@@ -49,9 +49,13 @@ async def show_document(document_id: uuid.UUID, db: Session, _: LocalSystem) -> 
 
 
 @router.get("/{document_id}/edxml")
-async def document_package(document_id: uuid.UUID, db: Session, _: LocalSystem) -> Response:
-    """The signed package as sent or received."""
-    return Response(package_of(await service.get(db, document_id)), media_type="application/xml")
+async def document_package(
+    document_id: uuid.UUID, db: Session, rt: Runtime, _: LocalSystem,
+    form: Literal["signed", "standard"] = "signed",
+) -> Response:  # fmt: skip
+    """The signed package as sent or received; `form=standard`: every file inline (plain
+    QCVN 102 for peers outside lienthong), streamed and signed by this agency."""
+    return package_of(await service.get(db, document_id), form, rt.ctx)
 
 
 @router.get("/{document_id}/attachments/{index}")

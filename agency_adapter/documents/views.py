@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import BinaryIO
 from urllib.parse import quote
 
 from fastapi import Response
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agency_adapter.attachments.store import AttachmentStore
+from agency_adapter.context import AdapterContext
 from agency_adapter.documents import repository
 from agency_adapter.documents.payloads import (
     AttachmentOut,
@@ -24,6 +26,7 @@ from agency_adapter.errors import Gone, InvalidDocument, NotFound
 from agency_adapter.models import Box, Document, Recall
 from schemas.model import Attachment, DocumentPackage, ExternalAttachment
 from schemas.reader import read_package
+from schemas.standard_form import standard_form
 
 
 def _attachments(document: Document) -> tuple[Attachment | ExternalAttachment, ...]:
@@ -33,8 +36,7 @@ def _attachments(document: Document) -> tuple[Attachment | ExternalAttachment, .
     package = read_package(document.body).package
     if not isinstance(package, DocumentPackage):
         return ()
-    outside = package.lienthong.external_attachments if package.lienthong else ()
-    return (*package.attachments, *outside)
+    return (*package.attachments, *_outside(package))
 
 
 def _recall(recall: Recall | None) -> RecallOut | None:
@@ -105,10 +107,28 @@ def _recipient(code: str, statuses: list[StatusOut], document: Document) -> Reci
     return RecipientOut(agency_code=code, state=state, statuses=mine, recall=_recall(recall))
 
 
-def package_of(document: Document) -> bytes:
-    """The signed package; a tombstone has none."""
+def package_of(document: Document, form: str, ctx: AdapterContext) -> Response:
+    """The package as signed by its sender, or in standard form (a tombstone has none)."""
     _not_purged(document)
-    return document.body
+    if form == "signed":
+        return Response(document.body, media_type="application/xml")
+    package = read_package(document.body).package
+    if not isinstance(package, DocumentPackage):
+        raise InvalidDocument("a status package has no standard form other than itself")
+    missing = [f.name for f in _outside(package) if not ctx.attachments.has(f.sha256, f.size)]
+    if missing:
+        raise NotFound(f"the adapter's attachment store lacks {', '.join(missing)}")
+
+    def open_file(file: ExternalAttachment) -> BinaryIO:
+        return ctx.attachments.path(file.sha256).open("rb")
+
+    # A sync iterator: Starlette runs each step in a thread, so file reads never block the loop.
+    stream = standard_form(package, open_file, ctx.identity)
+    return StreamingResponse(stream, media_type="application/xml")
+
+
+def _outside(package: DocumentPackage) -> tuple[ExternalAttachment, ...]:
+    return package.lienthong.external_attachments if package.lienthong else ()
 
 
 def _not_purged(document: Document) -> None:

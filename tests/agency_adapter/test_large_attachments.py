@@ -20,8 +20,10 @@ from sqlalchemy import select
 
 from agency_adapter.settings import AdapterSettings
 from hub.models import AgencyLevel, Delivery, Envelope
+from schemas.keys import load_certificates
 from schemas.model import DocumentPackage
 from schemas.reader import read_package
+from schemas.signing import verify_package
 from tests.agency_adapter.adapter_stack import Adapter, adapter_settings, running_adapter
 from tests.agency_adapter.conftest import COMMUNE, DISTRICT
 from tests.agency_adapter.cutting_proxy import cutting_proxy
@@ -330,3 +332,33 @@ async def test_a_recipient_that_cannot_reach_the_hub_takes_the_document_later(
     assert postponed and "downloading attachment 'ban-do.tif'" in postponed[0]
     assert hashlib.sha256(file.content).hexdigest() == digest
     assert [s["code"] for s in line["statuses"]] == ["01"]
+
+
+async def test_the_standard_form_inlines_outside_files_and_is_signed_by_the_agency(
+    exchange: Exchange, tmp_path: Path
+) -> None:
+    """For a peer that speaks only plain edXML: the file back in AttachmentEncoded, the
+    package signed by the agency that exports it, whichever side of the exchange it is."""
+    source = tmp_path / "phu-luc.tif"
+    random_file(source, MIB + 7)
+    async with exchange.adapter(COMMUNE) as commune, exchange.adapter(DISTRICT) as district:
+        sent = (await post_file(commune.client, source)).json()["id"]
+        (received,) = await district.wait_for("document.received")
+        forms = [
+            await adapter.client.get(f"/v1/documents/{held}/edxml", params={"form": "standard"})
+            for adapter, held in ((commune, sent), (district, received["document"]))
+        ]
+        wrong = await commune.client.get(f"/v1/documents/{sent}/edxml", params={"form": "zip"})
+    trust = list(load_certificates(exchange.hub.settings.trust_bundle))
+    for answer, signer in zip(forms, (COMMUNE, DISTRICT), strict=True):
+        assert answer.status_code == 200, answer.text
+        verification = verify_package(answer.content, trust=trust)
+        assert verification.accepted, verification.reason
+        assert verification.certificate is not None
+        assert verification.certificate.agency_code == signer
+        package = read_package(answer.content).package
+        assert isinstance(package, DocumentPackage) and package.lienthong is not None
+        assert package.lienthong.external_attachments == ()
+        (inline,) = package.attachments
+        assert (inline.name, inline.content) == (source.name, source.read_bytes())
+    assert wrong.status_code == 422
