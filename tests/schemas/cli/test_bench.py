@@ -47,3 +47,22 @@ def test_the_bench_runs_the_whole_path_and_reports(tmp_path: Path) -> None:
     )
     assert all(mb > 10 for mb in report["peak_rss_mb"].values())
     assert not (tmp_path / "var" / "dev" / "pids").exists()  # the stack was stopped
+
+
+def test_a_large_attachment_crosses_in_bounded_memory(tmp_path: Path) -> None:
+    """100 MB commune to district through the hub's store: the copy read back matches (the
+    command checks its SHA-256), and no process grows by anything like the file's size."""
+    result = tmp_path / "large.json"
+    done = subprocess.run(
+        [str(LIENTHONG), "bench", "--attachment-size", "100M", "--json", str(result)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "read back by its local system" in done.stdout
+    report = json.loads(result.read_text())
+    assert report["large_attachment"]["size_bytes"] == 100 * 1024**2
+    growth = report["peak_above_idle_mb"]
+    assert set(growth) == {"hub", "adapter 000.04.29.H40 (commune)",
+                           "adapter 000.00.29.H40 (district)"}  # fmt: skip
+    assert all(mb < 64 for mb in growth.values()), growth
+    assert not list((tmp_path / "var" / "dev").glob("lienthong-bench-*"))  # the file was removed
