@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from cryptography import x509
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from hub.attachments.store import open_store
+from hub.attachments.backends import open_store
+from hub.attachments.store import AttachmentStore
 from hub.broker import Broker
 from hub.broker_admin import BrokerAdmin, agency_username
 from hub.db import make_engine, make_sessions
@@ -39,12 +40,10 @@ def load_hub_identity(settings: HubSettings) -> SigningIdentity:
         ) from None
 
 
-def intake_context(settings: HubSettings) -> IntakeContext:
+def intake_context(settings: HubSettings, store: AttachmentStore) -> IntakeContext:
     policy = Policy(load_trust(settings), settings.parse_limits(), settings.allow_legacy_sha1)
     identity = load_hub_identity(settings)
-    return IntakeContext(
-        policy, identity, settings.hub_code, settings.hub_name, open_store(settings)
-    )
+    return IntakeContext(policy, identity, settings.hub_code, settings.hub_name, store)
 
 
 @dataclass
@@ -55,11 +54,12 @@ class Runtime:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     broker: Broker
+    store: AttachmentStore  # one per process: an S3 client is costly to make
 
     @classmethod
     def create(cls, settings: HubSettings) -> Runtime:
         engine = make_engine(settings.database_url)
-        return cls(settings, engine, make_sessions(engine), Broker(settings))
+        return cls(settings, engine, make_sessions(engine), Broker(settings), open_store(settings))
 
     async def close(self) -> None:
         await self.broker.close()

@@ -34,7 +34,7 @@ async def _mailboxes(runtime: Runtime) -> list[str]:
 
 async def run_worker(runtime: Runtime) -> None:
     """Declare the topology (every active agency's mailbox too) and consume intake forever."""
-    context = intake_context(runtime.settings)
+    context = intake_context(runtime.settings, runtime.store)
     await runtime.broker.declare_topology(await _mailboxes(runtime))
     log.info("intake worker consuming %s", runtime.settings.intake_queue)
     await IntakeWorker(runtime.settings, runtime.sessions, runtime.broker, context).run()

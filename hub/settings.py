@@ -77,6 +77,14 @@ class HubSettings(BaseSettings):
     # Unfinished uploads, and uploaded files that no document claimed, are removed after this.
     attachment_partial_days: int = Field(default=7, ge=1)
     attachment_sweep_interval_s: float = Field(default=300.0, gt=0)
+    # Set a bucket to keep complete files in an S3-compatible object store instead (unfinished
+    # uploads still grow in attachment_dir, which every hub process must share).
+    attachment_s3_bucket: str | None = None
+    attachment_s3_endpoint_url: str | None = None  # unset: AWS itself
+    attachment_s3_region: str = "us-east-1"
+    attachment_s3_access_key: str | None = None  # unset: the usual AWS credential chain
+    attachment_s3_secret_key: SecretStr | None = None
+    attachment_s3_prefix: str = ""
 
     # token -> role, e.g. LIENTHONG_OPERATOR_TOKENS='{"s3cret": "admin"}'
     operator_tokens: dict[str, Role] = Field(default_factory=dict)

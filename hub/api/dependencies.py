@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.attachments.access import authenticate
-from hub.attachments.store import AttachmentStore, open_store
+from hub.attachments.store import AttachmentStore
 from hub.runtime import Runtime
 from hub.settings import HubSettings, Role
 
@@ -43,7 +43,7 @@ async def signed_agency(request: Request) -> str:
 
 
 def attachment_store(request: Request) -> AttachmentStore:
-    return open_store(settings(request))
+    return runtime(request).store
 
 
 def role_of(token: str, tokens: dict[str, Role]) -> Role | None:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import Response, StreamingResponse
 from starlette.requests import ClientDisconnect
 
 from hub.api.dependencies import CurrentRuntime, Settings, SignedAgency, Store
 from hub.attachments import service
 from hub.attachments.payloads import Chunk, UploadProgress, UploadStatus
+from hub.attachments.ranges import respond
 
 router = APIRouter(prefix="/v1/attachments", tags=["attachments"])
 
@@ -41,13 +40,13 @@ async def upload_chunk(
     return await service.receive(store, settings.max_attachment_bytes, agency, chunk)
 
 
-@router.get("/{sha256}", response_class=FileResponse)
+@router.get("/{sha256}", response_class=StreamingResponse)
 async def download(
-    sha256: str, agency: SignedAgency, store: Store, rt: CurrentRuntime
-) -> FileResponse:
+    sha256: str, request: Request, agency: SignedAgency, store: Store, rt: CurrentRuntime
+) -> Response:
     """The file, to its documents' sender and recipients; HTTP Range resumes a download."""
-    path, stat = await service.download(rt.sessions, store, agency, sha256)
-    return _file(path, stat, sha256)
+    file = await service.download(rt.sessions, store, agency, sha256)
+    return respond(file, request.headers.get("range"), request.headers.get("if-range"), store.read)
 
 
 async def _arriving(request: Request) -> AsyncIterator[bytes]:
@@ -57,13 +56,3 @@ async def _arriving(request: Request) -> AsyncIterator[bytes]:
             yield chunk
     except ClientDisconnect:
         return
-
-
-def _file(path: Path, stat: os.stat_result, sha256: str) -> FileResponse:
-    """The bytes never change under a digest, so the digest is the strong validator (If-Range).
-    The file's time is left out: it changes when an agency claims the file for a package."""
-    headers = {"ETag": f'"{sha256}"', "Cache-Control": "private, no-cache"}
-    response = FileResponse(path, stat_result=stat, headers=headers,
-                            media_type="application/octet-stream")  # fmt: skip
-    del response.headers["last-modified"]
-    return response

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hub import audit
 from hub.attachments import repository
 from hub.attachments.repository import Usage
-from hub.attachments.store import AttachmentStore, StoredFile, open_store
+from hub.attachments.store import AttachmentStore, StoredFile
 from hub.db import transaction
 from hub.errors import Transient
 from hub.runtime import Runtime
@@ -159,5 +159,4 @@ class AttachmentSweeper:
 
 async def run_sweeper(runtime: Runtime) -> None:
     """The sweeper of a hub process (started with the worker role)."""
-    store = open_store(runtime.settings)
-    await AttachmentSweeper(runtime.settings, runtime.sessions, store).run()
+    await AttachmentSweeper(runtime.settings, runtime.sessions, runtime.store).run()

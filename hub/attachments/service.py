@@ -8,16 +8,14 @@ discards it. Nothing here holds a database transaction while a body streams.
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterable, AsyncIterator
-from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.attachments import repository
 from hub.attachments.errors import DigestMismatch, OffsetMismatch
 from hub.attachments.payloads import Chunk, ContentRange, UploadProgress, UploadStatus
-from hub.attachments.store import SHA256_HEX, AttachmentStore, Upload
+from hub.attachments.store import SHA256_HEX, AttachmentStore, StoredFile, Upload
 from hub.errors import BadRequest, Forbidden, NotFound, TooLarge
 
 
@@ -88,7 +86,7 @@ async def _finish(upload: Upload, sha256: str) -> UploadProgress:
 
 async def download(
     sessions: async_sessionmaker[AsyncSession], store: AttachmentStore, agency: str, sha256: str
-) -> tuple[Path, os.stat_result]:
+) -> StoredFile:
     """The stored file, for an agency that sent or received a document carrying it."""
     valid_sha256(sha256)
     async with sessions() as session:
@@ -97,7 +95,7 @@ async def download(
         raise Forbidden(
             f"'{agency}' neither sent nor received a document carrying attachment {sha256}"
         )
-    found = await store.local_file(sha256)
+    found = await store.stored(sha256)
     if found is None:
         raise NotFound(
             f"attachment {sha256} is not in the hub's store (never uploaded, or removed)"

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Protocol
 
 from hub.attachments.errors import StoreUnavailable, UploadBusy
-from hub.settings import HubSettings
 
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 # At most this much of a request body is held in memory before it is written out.
@@ -81,16 +80,11 @@ class AttachmentStore(Protocol):
     async def remove_stale_uploads(self, before: datetime) -> int:
         """Remove unfinished uploads last written before `before`; returns how many."""
 
-    async def local_file(self, sha256: str) -> tuple[Path, os.stat_result] | None:
-        """Where the file is on this machine's filesystem, to be served from there."""
+    def read(self, sha256: str, start: int, end: int) -> AsyncIterator[bytes]:
+        """Bytes `start`..`end` (inclusive) of a stored file, in pieces."""
 
 
-def open_store(settings: HubSettings) -> AttachmentStore:
-    """The store the settings describe (a directory; nothing is created until it is used)."""
-    return FilesystemStore(settings.attachment_dir)
-
-
-def _checked(sha256: str) -> str:
+def checked(sha256: str) -> str:
     """Only a SHA-256 in lowercase hex ever becomes part of a path."""
     if not SHA256_HEX.fullmatch(sha256):
         raise ValueError(f"not a SHA-256 in lowercase hex: {sha256!r}")
@@ -120,10 +114,10 @@ class FilesystemStore:
         self.partial = root / "partial"
 
     def blob_path(self, sha256: str) -> Path:
-        return self.blobs / _checked(sha256)[:2] / sha256
+        return self.blobs / checked(sha256)[:2] / sha256
 
     def partial_path(self, agency: str, sha256: str) -> Path:
-        return self.partial / _directory_name(agency) / _checked(sha256)
+        return self.partial / _directory_name(agency) / checked(sha256)
 
     async def stored(self, sha256: str) -> StoredFile | None:
         try:
@@ -197,12 +191,16 @@ class FilesystemStore:
             return 0
         return await asyncio.to_thread(_remove_stale, self.partial, before.timestamp())
 
-    async def local_file(self, sha256: str) -> tuple[Path, os.stat_result] | None:
-        path = self.blob_path(sha256)
-        try:
-            return path, path.stat()
-        except FileNotFoundError:
-            return None
+    async def read(self, sha256: str, start: int, end: int) -> AsyncIterator[bytes]:
+        with self.blob_path(sha256).open("rb") as file:
+            file.seek(start)
+            left = end - start + 1
+            while left > 0:
+                chunk = await asyncio.to_thread(file.read, min(left, WRITE_BYTES))
+                if not chunk:
+                    return
+                left -= len(chunk)
+                yield chunk
 
 
 class _FileUpload:

@@ -230,7 +230,7 @@ def readmission(runtime: Runtime) -> Handler:
     hub's account publish only under its own name, while the envelope must keep its agency's
     (which RabbitMQ validated when the agency published it, and dead-lettering keeps)."""
     worker = IntakeWorker(runtime.settings, runtime.sessions, runtime.broker,
-                          intake_context(runtime.settings))  # fmt: skip
+                          intake_context(runtime.settings, runtime.store))  # fmt: skip
     return worker.handle
 
 

@@ -153,7 +153,7 @@ class HubStack:
     async def worker(self) -> AsyncIterator[None]:
         """An intake worker in this process, for as long as the block runs."""
         worker = IntakeWorker(self.settings, self.runtime.sessions, self.runtime.broker,
-                              intake_context(self.settings))  # fmt: skip
+                              intake_context(self.settings, self.runtime.store))  # fmt: skip
         await self.runtime.broker.declare_topology([m for m in self.members])
         task = asyncio.create_task(worker.run())
         try:

@@ -1,0 +1,64 @@
+"""Serving a stored file whole or one byte range of it (RFC 9110), whichever backend holds it.
+
+One range per request is what resuming a download needs; a request for several ranges gets
+the whole file (a server may ignore Range). The digest is the file's strong validator, so
+If-Range compares it with the ETag; the file's time is not sent (it changes when an agency
+claims the file for a package).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable
+
+from starlette.responses import Response, StreamingResponse
+
+from hub.attachments.store import StoredFile
+
+_ONE_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+Reader = Callable[[str, int, int], AsyncIterator[bytes]]
+
+
+class Unsatisfiable(Exception):
+    """The range asks for no byte of the file."""
+
+
+def requested_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """(first, last) byte asked for, None for the whole file; Unsatisfiable if none exists."""
+    found = _ONE_RANGE.fullmatch((header or "").replace(" ", ""))
+    if found is None or found.groups() == ("", ""):
+        return None  # absent, several ranges, or another unit: the whole file
+    first, last = found.groups()
+    if not first:  # the last N bytes
+        start, end = max(0, size - int(last)), size - 1
+    else:
+        start, end = int(first), min(int(last), size - 1) if last else size - 1
+    if start > end or start >= size:
+        raise Unsatisfiable
+    return start, end
+
+
+def respond(file: StoredFile, range_header: str | None, if_range: str | None,
+            read: Reader) -> Response:  # fmt: skip
+    """200 with the whole file, 206 with the range asked for, or 416."""
+    etag = f'"{file.sha256}"'
+    headers = {"ETag": etag, "Accept-Ranges": "bytes", "Cache-Control": "private, no-cache"}
+    if if_range is not None and if_range != etag:
+        range_header = None  # the client holds another version: start again
+    try:
+        span = requested_range(range_header, file.size)
+    except Unsatisfiable:
+        headers["Content-Range"] = f"bytes */{file.size}"
+        return Response(status_code=416, headers=headers)
+    start, end = span or (0, file.size - 1)
+    headers["Content-Length"] = str(end - start + 1)
+    if span is not None:
+        headers["Content-Range"] = f"bytes {start}-{end}/{file.size}"
+    body = read(file.sha256, start, end) if file.size else _nothing()
+    return StreamingResponse(body, status_code=206 if span else 200, headers=headers,
+                             media_type="application/octet-stream")  # fmt: skip
+
+
+async def _nothing() -> AsyncIterator[bytes]:
+    return
+    yield b""  # an async generator that yields nothing
