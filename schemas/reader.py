@@ -384,7 +384,7 @@ def _external_attachment(node: Node) -> ExternalAttachment:
     name, size, digest = (_lt_text(node, n) for n in ("Name", "Size", "Sha256"))
     if not name:
         raise SchemaViolation("an external attachment needs a Name", node.where)
-    if size is None or not size.isdigit():
+    if size is None or not re.fullmatch(r"[0-9]{1,19}", size):
         raise SchemaViolation(f"Size must be a whole number of bytes, not {size!r}", node.where)
     if digest is None or not re.fullmatch(SHA256_HEX, digest.lower()):
         raise SchemaViolation(f"Sha256 must be 64 hexadecimal digits, not {digest!r}", node.where)

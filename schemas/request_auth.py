@@ -74,7 +74,7 @@ def parse_authorization(header: str | None) -> SignedRequest:
     missing = [name for name in ("agency", "time", "signature") if not params.get(name)]
     if missing:
         raise RequestAuthError(f"the Authorization header lacks {', '.join(missing)}")
-    if not params["time"].isdigit():
+    if not re.fullmatch(r"[0-9]{1,12}", params["time"]):
         raise RequestAuthError("time in the Authorization header must be Unix seconds")
     try:
         signature = base64.b64decode(params["signature"], validate=True)

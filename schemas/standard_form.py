@@ -150,7 +150,9 @@ def standard_form(
     package: DocumentPackage, open_file: OpenFile, identity: SigningIdentity
 ) -> Iterator[bytes]:
     """The package with its external attachments in AttachmentEncoded, signed by `identity`,
-    as a stream of bytes. `open_file` opens an external attachment's bytes for reading."""
+    as a stream of bytes. `open_file` opens an external attachment's bytes for reading.
+    Nothing is read before the first piece is asked for: the digest pass (seconds for a
+    gigabyte) then runs wherever the stream is consumed, e.g. in a server's worker thread."""
     files = list(package.lienthong.external_attachments if package.lienthong else ())
     tree = build_tree(_with_markers(package) if files else package)
     digest = _digest(_pieces(etree.tostring(tree, method="c14n"), len(files)), files, open_file)
@@ -158,4 +160,4 @@ def standard_form(
     assert header is not None
     _signature(header, identity, digest)
     written = _XML_DECLARATION + etree.tostring(tree, encoding="UTF-8", xml_declaration=False)
-    return _stream(_pieces(written, len(files)), files, open_file)
+    yield from _stream(_pieces(written, len(files)), files, open_file)

@@ -62,6 +62,11 @@ def test_another_agencys_certificate_does_not_verify() -> None:
         ("Bearer abc", "scheme must be Lienthong-Signature, not 'Bearer'"),
         ('Lienthong-Signature agency="x", time="1"', "lacks signature"),
         ('Lienthong-Signature agency="x", time="soon", signature="AA=="', "Unix seconds"),
+        ('Lienthong-Signature agency="x", time="\u00b2", signature="AA=="', "Unix seconds"),
+        (
+            'Lienthong-Signature agency="x", time="' + "9" * 5000 + '", signature="AA=="',
+            "Unix seconds",
+        ),
         ('Lienthong-Signature agency="x", time="1", signature="%%%"', "not base64"),
     ],
 )

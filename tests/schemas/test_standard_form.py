@@ -73,3 +73,14 @@ def test_a_package_without_external_files_is_signed_as_it_is() -> None:
     read = read_package(written).package
     assert isinstance(read, DocumentPackage)
     assert read.attachments == package.attachments
+
+
+def test_nothing_is_read_before_the_stream_is_consumed() -> None:
+    """A server can hand the whole stream to a worker thread: building it reads no file."""
+    item = external(b"12345", "a.pdf")
+    package = document(lienthong=LienthongInfo(external_attachments=(item,)))
+    opened, open_file = files_opener({item.sha256: b"12345"})
+    stream = standard_form(package, open_file, agency(fresh_ca(), DISTRICT))
+    assert opened == []
+    assert next(iter(stream)).startswith(b"<?xml")
+    assert opened == ["a.pdf"]  # the digest pass ran, on the consumer's side

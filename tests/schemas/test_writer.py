@@ -113,7 +113,12 @@ def test_naive_timestamps_are_refused_by_the_model() -> None:
 
 @pytest.mark.parametrize(
     ("field", "bad", "message"),
-    [("Size", "12kB", "Size must be a whole number"), ("Sha256", "xyz", "Sha256 must be 64")],
+    [
+        ("Size", "12kB", "Size must be a whole number"),
+        ("Size", "\u00b2", "Size must be a whole"),
+        ("Size", "9" * 5000, "Size must be a whole"),
+        ("Sha256", "xyz", "Sha256 must be 64"),
+    ],
 )
 def test_a_malformed_external_attachment_is_refused_with_its_path(
     field: str, bad: str, message: str
