@@ -54,13 +54,14 @@ class MultipartReader:
         self._part = _Part()
         self._header = (bytearray(), bytearray())
         self._pending: list[tuple[_Part, bytes | None]] = []  # file data; None: the part ended
+        self._ended = False  # the closing boundary came (the parser does not check it)
 
     async def read(self, request: Request) -> None:
         parser = MultipartParser(_boundary(request), {
             "on_part_begin": self._begin, "on_header_field": self._header_field,
             "on_header_value": self._header_value, "on_header_end": self._header_end,
             "on_headers_finished": self._headers_finished, "on_part_data": self._data,
-            "on_part_end": self._end,
+            "on_part_end": self._end, "on_end": self._closed,
         })  # fmt: skip
         try:
             async for chunk in request.stream():
@@ -71,7 +72,23 @@ class MultipartReader:
             raise InvalidDocument(f"the multipart body cannot be read: {error}") from None
         except ClientDisconnect:
             raise InvalidDocument("the connection closed before the whole body came") from None
+        if not self._ended:
+            raise InvalidDocument(self._unfinished())
         await self._write_pending()
+
+    def _closed(self) -> None:
+        self._ended = True
+
+    def _unfinished(self) -> str:
+        """What a body that ended without its closing boundary left unfinished: a part cut
+        short would be taken for a whole one, so nothing of it is kept."""
+        part, where = self._part, ""
+        if part.filename is not None:
+            where = f" (in file '{part.filename}' of part '{part.name}')"
+        elif part.name:
+            where = f" (in part '{part.name}')"
+        return (f"the multipart body ended before its closing boundary{where}: it was cut "
+                f"short, so nothing of it is kept; send the whole body")  # fmt: skip
 
     async def _write_pending(self) -> None:
         """File data the parser handed over in its last chunk, written out (the parser's

@@ -9,90 +9,38 @@ import json
 import os
 import re
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
 
-from agency_adapter.settings import AdapterSettings
-from hub.models import AgencyLevel, Delivery, Envelope
 from schemas.keys import load_certificates
 from schemas.model import DocumentPackage
 from schemas.reader import read_package
 from schemas.signing import verify_package
-from tests.agency_adapter.adapter_stack import Adapter, adapter_settings, running_adapter
+from tests.agency_adapter.attachment_exchange import (
+    MIB,
+    TIFF,
+    Exchange,
+    delivered_by_hub,
+    exchange_on,
+    post_file,
+    random_file,
+)
 from tests.agency_adapter.conftest import COMMUNE, DISTRICT
 from tests.agency_adapter.cutting_proxy import cutting_proxy
 from tests.agency_adapter.documents import act, answered, show
 from tests.agency_adapter.served import served
-from tests.hub.hub_stack import HubStack, hub_stack
-from tests.hub.served import free_port, serving
+from tests.hub.served import free_port
 
-MIB = 1024 * 1024
-INLINE_LIMIT = 64 * 1024  # small, so that a few MB already travel outside the package
-TIFF = "image/tiff"
-
-
-@dataclass
-class Exchange:
-    """A hub whose API (and attachment store) is served on a local port, a district and a
-    commune registered; their adapters start when a test wants them."""
-
-    hub: HubStack
-    hub_url: str
-    directory: Path
-
-    def settings(self, code: str, **extra: Any) -> AdapterSettings:
-        defaults = {"hub_url": self.hub_url, "inline_limit_bytes": INLINE_LIMIT,
-                    "attachment_dir": self.directory / code / "attachments"}  # fmt: skip
-        return adapter_settings(self.hub, self.hub.members[code], self.directory,
-                                **(defaults | extra))  # fmt: skip
-
-    def adapter(self, code: str, **extra: Any) -> AbstractAsyncContextManager[Adapter]:
-        return running_adapter(self.settings(code, **extra))
-
-    def stored_at_hub(self, digest: str) -> Path:
-        return self.hub.settings.attachment_dir / "blobs" / digest[:2] / digest
-
-
-@asynccontextmanager
-async def exchange_on(directory: Path, **hub_settings: Any) -> AsyncIterator[Exchange]:
-    async with hub_stack(directory / "hub", attachment_dir=directory / "hub-store",
-                         **hub_settings) as hub:  # fmt: skip
-        await hub.register(DISTRICT, AgencyLevel.DISTRICT)
-        await hub.register(COMMUNE, AgencyLevel.COMMUNE, DISTRICT)
-        async with hub.worker(), serving(hub) as url:
-            yield Exchange(hub, url, directory)
+BOUNDARY = "lienthong-boundary"
+MULTIPART = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
 
 
 @pytest.fixture
 async def exchange(tmp_path: Path) -> AsyncIterator[Exchange]:
     async with exchange_on(tmp_path) as ready:
         yield ready
-
-
-def random_file(path: Path, size: int) -> str:
-    """Write `size` random bytes, 1 MiB at a time; their SHA-256."""
-    digest = hashlib.sha256()
-    with path.open("wb") as file:
-        for start in range(0, size, MIB):
-            chunk = os.urandom(min(MIB, size - start))
-            digest.update(chunk)
-            file.write(chunk)
-    return digest.hexdigest()
-
-
-async def post_file(client: httpx.AsyncClient, path: Path, to: str = DISTRICT,
-                    subject: str = "V/v bản đồ quy hoạch") -> httpx.Response:  # fmt: skip
-    """POST /v1/documents as multipart, the file streamed from disk by httpx."""
-    metadata = json.dumps({"to": [to], "subject": subject})
-    with path.open("rb") as file:
-        return await client.post("/v1/documents", data={"metadata": metadata},
-                                 files=[("files", (path.name, file, TIFF))])  # fmt: skip
 
 
 async def streamed_digest(client: httpx.AsyncClient, url: str) -> tuple[str, int]:
@@ -116,17 +64,6 @@ def memory_kib(field: str) -> int:
 
 def reset_peak_memory() -> None:
     Path("/proc/self/clear_refs").write_text("5")  # VmHWM starts again from VmRSS
-
-
-async def delivered_by_hub(hub: HubStack, document_id: str) -> None:
-    """Wait until the hub has accepted the document and put it in the mailbox."""
-    query = select(Delivery.state).join(Envelope).where(Envelope.document_id == document_id)
-    for _ in range(300):
-        async with hub.runtime.sessions() as session:
-            if list(await session.scalars(query)) == ["queued"]:
-                return
-        await asyncio.sleep(0.1)
-    raise AssertionError("the hub did not route the document")
 
 
 async def test_a_100_mb_file_goes_commune_to_district_in_bounded_memory(
@@ -362,3 +299,28 @@ async def test_the_standard_form_inlines_outside_files_and_is_signed_by_the_agen
         (inline,) = package.attachments
         assert (inline.name, inline.content) == (source.name, source.read_bytes())
     assert wrong.status_code == 422
+
+
+async def test_a_multipart_body_cut_before_its_closing_boundary_is_refused(
+    exchange: Exchange,
+) -> None:
+    """The parser takes a body that simply stops for a finished one: without a check, the
+    metadata would be sent on its own and the file silently dropped."""
+    metadata = json.dumps({"to": [DISTRICT], "subject": "V/v bản đồ quy hoạch"})
+    cut = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n{metadata}\r\n'
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="files"; filename="ban-do.tif"'
+        "\r\nContent-Type: image/tiff\r\n\r\n"
+    ).encode() + os.urandom(200_000)  # the file's bytes, and then nothing: no closing boundary
+    async with exchange.adapter(COMMUNE) as commune:
+        answer = await commune.client.post("/v1/documents", content=cut, headers=MULTIPART)
+        outbox = (await commune.client.get("/v1/documents", params={"box": "outbox"})).json()
+        incoming = commune.runtime.ctx.attachments.root / "incoming"
+        left = list(incoming.iterdir()) if incoming.exists() else []
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"] == "invalid"
+    assert answer.json()["detail"].startswith(
+        "the multipart body ended before its closing boundary (in file 'ban-do.tif' of part "
+        "'files')"
+    )
+    assert outbox["items"] == [] and left == []  # nothing sent, no temporary file left
