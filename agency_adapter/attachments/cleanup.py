@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agency_adapter.attachments import repository
@@ -23,6 +25,6 @@ async def remove_purged_files(
         digests = {file.sha256 for file in files}
         unheld = digests - await repository.still_held(session, digests)
         for digest in unheld:
-            store.remove(digest)
+            await asyncio.to_thread(store.remove, digest)
         await repository.forget(session, files)
     return len(unheld)

@@ -153,7 +153,7 @@ class HubAttachments:
                 raise AttachmentMismatch(
                     f"attachment '{name}': its SHA-256 is {digest} but the package says {sha256}"
                 )
-            self.store.adopt(incoming.path, sha256)
+            await asyncio.to_thread(self.store.adopt, incoming.path, sha256)
 
     async def _download_into(self, incoming: Incoming, sha256: str, size: int,
                              name: str) -> None:  # fmt: skip

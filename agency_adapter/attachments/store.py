@@ -4,6 +4,8 @@
 ``<attachment_dir>/incoming/`` holds files still arriving (a multipart upload, a download from
 the hub). A file is written there while its SHA-256 is computed, then moved in with one
 ``os.replace``: a reader never sees half a file, and no file is ever held whole in memory.
+The file is synced before the move and its directory after it (and any directory the move
+needed first), so a file the store has taken in is still there after a power cut.
 """
 
 from __future__ import annotations
@@ -47,10 +49,12 @@ class AttachmentStore:
         return await asyncio.to_thread(Incoming.reopen, self.incoming(name))
 
     def adopt(self, temporary: Path, sha256: str) -> None:
-        """Move a checked temporary file into the store (atomic; a copy already there wins)."""
+        """Move a checked, synced temporary file into the store, durably (atomic; the file
+        moved in replaces a copy already there, which has the same bytes)."""
         target = self.path(sha256)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        _durable_directory(target.parent, self.root)
         os.replace(temporary, target)
+        _sync_directory(target.parent)
 
     async def put(self, content: bytes, sha256: str) -> None:
         """Store bytes held in memory already (attachments that came as base64 JSON)."""
@@ -60,12 +64,19 @@ class AttachmentStore:
         try:
             await incoming.write(content)
             await incoming.finish()
-            self.adopt(incoming.path, sha256)
+            await asyncio.to_thread(self.adopt, incoming.path, sha256)
         finally:
             incoming.discard()
 
     def remove(self, sha256: str) -> None:
-        self.path(sha256).unlink(missing_ok=True)
+        """Delete a stored file (and say so to the disk: content deleted on mistake must not
+        come back after a power cut)."""
+        target = self.path(sha256)
+        try:
+            target.unlink()
+        except FileNotFoundError:
+            return
+        _sync_directory(target.parent)
 
     async def chunks(self, sha256: str, start: int, end: int) -> AsyncGenerator[bytes, None]:
         """Bytes start..end-1 of a stored file, read CHUNK at a time."""
@@ -78,6 +89,28 @@ class AttachmentStore:
                     raise OSError(f"stored attachment {sha256} is shorter than expected")
                 left -= len(data)
                 yield data
+
+
+def _sync_directory(directory: Path) -> None:
+    """Make the directory's entries (a file renamed in or out) survive a power cut."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _durable_directory(directory: Path, root: Path) -> None:
+    """Create `directory` (and its parents up to `root`) if it is missing, each new one
+    synced into its parent: a file moved into a directory the disk never recorded is lost."""
+    if directory.is_dir():
+        return
+    if directory == root or root not in directory.parents:
+        directory.mkdir(parents=True, exist_ok=True)
+        return
+    _durable_directory(directory.parent, root)
+    directory.mkdir(exist_ok=True)
+    _sync_directory(directory.parent)
 
 
 class Incoming:

@@ -6,6 +6,8 @@ import hashlib
 import os
 from pathlib import Path
 
+import pytest
+
 from agency_adapter.attachments.outgoing import outside
 from agency_adapter.attachments.store import CHUNK, AttachmentStore
 
@@ -45,3 +47,32 @@ def test_the_largest_files_leave_the_package_until_the_rest_fits() -> None:
     assert outside([10, 500, 30, 200], limit=100) == {1, 3}
     assert outside([80, 90], limit=100) == {1}
     assert outside([5, 5], limit=0) == {0, 1}
+
+
+async def test_a_file_taken_in_is_synced_with_every_directory_it_needed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file, the directory it moves into, and each directory created for it reach the
+    disk: after a power cut the store still has what it said it had."""
+    synced: list[Path] = []
+    fsync = os.fsync
+
+    def recording(fd: int) -> None:
+        synced.append(Path(os.readlink(f"/proc/self/fd/{fd}")))
+        fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording)
+    store = AttachmentStore(tmp_path)
+    incoming = store.receive()
+    await incoming.write(b"ban do quy hoach")
+    digest = await incoming.finish()
+    store.adopt(incoming.path, digest)
+    fan_out = tmp_path / "blobs" / digest[:2]
+    assert synced == [incoming.path, tmp_path, tmp_path / "blobs", fan_out]
+    synced.clear()
+    again = store.receive()
+    await again.write(b"ban do quy hoach")
+    await again.finish()
+    store.adopt(again.path, digest)  # the same file again: only its directory changes
+    store.remove(digest)
+    assert synced == [again.path, fan_out, fan_out]
