@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Header, Query, Request, Response, status
 
 from agency_adapter.api.dependencies import LocalSystem, Runtime, Session
 from agency_adapter.documents import service
@@ -60,10 +60,13 @@ async def document_package(
 
 @router.get("/{document_id}/attachments/{index}")
 async def document_attachment(
-    document_id: uuid.UUID, index: int, db: Session, rt: Runtime, _: LocalSystem
-) -> Response:
+    document_id: uuid.UUID, index: int, db: Session, rt: Runtime, _: LocalSystem,
+    range_: Annotated[str | None, Header(alias="range")] = None,
+    if_range: Annotated[str | None, Header(alias="if-range")] = None,
+) -> Response:  # fmt: skip
     """One attachment's bytes (numbered from 1, as listed; Range requests supported)."""
-    return attachment_of(await service.get(db, document_id), index, rt.ctx.attachments)
+    document = await service.get(db, document_id)
+    return attachment_of(document, index, rt.ctx.attachments, (range_, if_range))
 
 
 @router.post("/{document_id}/status", status_code=status.HTTP_202_ACCEPTED)

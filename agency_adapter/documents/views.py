@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
+import re
 from typing import BinaryIO
 from urllib.parse import quote
 
 from fastapi import Response
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agency_adapter.attachments.store import AttachmentStore
@@ -22,6 +24,7 @@ from agency_adapter.documents.payloads import (
     RecipientOut,
     StatusOut,
 )
+from agency_adapter.documents.ranges import file_response
 from agency_adapter.errors import Gone, InvalidDocument, NotFound
 from agency_adapter.models import Box, Document, Recall
 from schemas.model import Attachment, DocumentPackage, ExternalAttachment
@@ -139,22 +142,55 @@ def _not_purged(document: Document) -> None:
         )
 
 
-def attachment_of(document: Document, index: int, store: AttachmentStore) -> Response:
-    """One file's bytes; a file kept outside the package streams from the store (with
-    Range support), never read whole."""
+def attachment_of(document: Document, index: int, store: AttachmentStore,
+                  ranges: tuple[str | None, str | None] = (None, None)) -> Response:  # fmt: skip
+    """One file's bytes; a file kept outside the package streams from the store (one Range
+    honoured: `ranges` are the request's Range and If-Range), never read whole."""
     _not_purged(document)
     files = _attachments(document)
     if not 1 <= index <= len(files):
         raise NotFound(f"document {document.id} has {len(files)} attachment(s); no number {index}")
     file = files[index - 1]
-    media_type = file.content_type or "application/octet-stream"
-    headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{_quoted(file.name)}"}
+    headers = {
+        "Content-Type": safe_media_type(file.content_type),
+        "Content-Disposition": f"attachment; filename*=UTF-8''{_quoted(file.name)}",
+    }
     if isinstance(file, Attachment):
-        return Response(file.content, media_type=media_type, headers=headers)
-    if not store.has(file.sha256, file.size):
+        return Response(file.content, headers=headers)
+    opened = _open_stored(store, file)
+    if opened is None:
         raise NotFound(f"attachment {index} of document {document.id} ('{file.name}') is not in "
                        "the adapter's attachment store")  # fmt: skip
-    return FileResponse(store.path(file.sha256), media_type=media_type, headers=headers)
+    return file_response(opened, file.size, file.sha256, ranges, headers)
+
+
+def _open_stored(store: AttachmentStore, file: ExternalAttachment) -> BinaryIO | None:
+    """The stored file, open (a purge may remove it any time: the open file stays readable);
+    None when it is not there whole."""
+    try:
+        opened = store.path(file.sha256).open("rb")
+    except FileNotFoundError:
+        return None
+    if os.fstat(opened.fileno()).st_size != file.size:
+        opened.close()
+        return None
+    return opened
+
+
+# RFC 9110 media type: type "/" subtype, then parameters whose values are tokens or quoted
+# strings; printable ASCII only, so the value can never break or inject a header line.
+_TCHARS = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_QUOTED = r'"(?:[\t !#-\[\]-~]|\\[\t -~])*"'
+_MEDIA_TYPE = re.compile(rf"{_TCHARS}/{_TCHARS}(?:[ \t]*;[ \t]*{_TCHARS}=(?:{_TCHARS}|{_QUOTED}))*")
+OCTET_STREAM = "application/octet-stream"
+
+
+def safe_media_type(given: str | None) -> str:
+    """The content type a sender's package gives, if it is a well-formed media type; else
+    application/octet-stream (a CR, LF or non-Latin-1 character in a header is an error)."""
+    if given is None or _MEDIA_TYPE.fullmatch(given) is None:
+        return OCTET_STREAM
+    return given
 
 
 def _quoted(name: str) -> str:

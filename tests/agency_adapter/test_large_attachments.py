@@ -4,6 +4,7 @@ drops, checked by the recipient, and removed with documents deleted on mistake."
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import json
 import os
@@ -14,11 +15,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from agency_adapter.attachments.store import AttachmentStore
 from schemas.keys import load_certificates
 from schemas.model import DocumentPackage
 from schemas.reader import read_package
 from schemas.signing import verify_package
 from tests.agency_adapter.attachment_exchange import (
+    INLINE_LIMIT,
     MIB,
     TIFF,
     Exchange,
@@ -35,6 +38,7 @@ from tests.hub.served import free_port
 
 BOUNDARY = "lienthong-boundary"
 MULTIPART = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
+HOSTILE_TYPES = ("text/html\r\nSet-Cookie: phien=1", "ảnh/tiff")
 
 
 @pytest.fixture
@@ -324,3 +328,71 @@ async def test_a_multipart_body_cut_before_its_closing_boundary_is_refused(
         "'files')"
     )
     assert outbox["items"] == [] and left == []  # nothing sent, no temporary file left
+
+
+async def test_a_hostile_content_type_or_name_cannot_break_the_download_headers(
+    exchange: Exchange,
+) -> None:
+    """A sender's package says what type each file is: a value with a line break or a
+    character a header cannot carry is served as application/octet-stream, inline or not."""
+    small, large = os.urandom(1000), os.urandom(INLINE_LIMIT + 1)
+    named = zip(('bao "cao"; x=1.pdf', "ảnh.tif"), HOSTILE_TYPES, (small, large), strict=True)
+    files = [
+        {"name": name, "content_type": kind, "content_base64": base64.b64encode(data).decode()}
+        for name, kind, data in named
+    ]
+    document = {"to": [DISTRICT], "subject": "V/v kiểu tệp lạ", "attachments": files}
+    async with exchange.adapter(COMMUNE) as commune, exchange.adapter(DISTRICT) as district:
+        assert (await commune.client.post("/v1/documents", json=document)).status_code == 202
+        (received,) = await district.wait_for("document.received")
+        held = received["document"]
+        shown = await show(district, held)
+        answers = [await district.client.get(f"/v1/documents/{held}/attachments/{i}")
+                   for i in (1, 2)]  # fmt: skip
+    assert [a["content_type"] for a in shown["attachments"]] == list(HOSTILE_TYPES)
+    for answer, data in zip(answers, (small, large), strict=True):
+        assert answer.status_code == 200 and answer.content == data
+        assert answer.headers["content-type"] == "application/octet-stream"
+        assert "set-cookie" not in answer.headers
+    assert answers[0].headers["content-disposition"] == (
+        "attachment; filename*=UTF-8''bao%20%22cao%22%3B%20x%3D1.pdf"
+    )
+    assert answers[1].headers["content-disposition"] == (
+        "attachment; filename*=UTF-8''%E1%BA%A3nh.tif"
+    )
+
+
+async def test_a_file_purged_between_the_check_and_the_read_is_a_clean_404(
+    exchange: Exchange, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deletion on mistake may remove a file just after the adapter saw it there."""
+    source = tmp_path / "ban-do.tif"
+    digest = random_file(source, MIB)
+    async with exchange.adapter(COMMUNE) as commune, exchange.adapter(DISTRICT) as district:
+        await post_file(commune.client, source)
+        (received,) = await district.wait_for("document.received")
+        store = district.runtime.ctx.attachments
+        store.path(digest).unlink()  # the purge, after...
+        monkeypatch.setattr(AttachmentStore, "has", lambda *_: True)  # ...the file was seen
+        answer = await district.client.get(f"/v1/documents/{received['document']}/attachments/1")
+    assert answer.status_code == 404
+    assert answer.json()["error"] == "not-found" and "ban-do.tif" in answer.json()["detail"]
+
+
+async def test_a_file_kept_outside_is_served_by_ranges(exchange: Exchange, tmp_path: Path) -> None:
+    source = tmp_path / "ban-do.tif"
+    digest = random_file(source, MIB + 5)
+    content = source.read_bytes()
+    async with exchange.adapter(COMMUNE) as commune:
+        sent = (await post_file(commune.client, source)).json()["id"]
+        url = f"/v1/documents/{sent}/attachments/1"
+        part = await commune.client.get(url, headers={"Range": "bytes=1000-1999"})
+        tail = await commune.client.get(url, headers={"Range": "bytes=-5"})
+        beyond = await commune.client.get(url, headers={"Range": f"bytes={MIB + 5}-"})
+        other = await commune.client.get(url, headers={"Range": "bytes=0-9", "If-Range": '"x"'})
+    assert (part.status_code, part.content) == (206, content[1000:2000])
+    assert part.headers["content-range"] == f"bytes 1000-1999/{MIB + 5}"
+    assert part.headers["etag"] == f'"{digest}"' and part.headers["accept-ranges"] == "bytes"
+    assert (tail.status_code, tail.content) == (206, content[-5:])
+    assert beyond.status_code == 416 and beyond.headers["content-range"] == f"bytes */{MIB + 5}"
+    assert (other.status_code, other.content) == (200, content)  # another version: all of it
