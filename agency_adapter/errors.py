@@ -62,6 +62,10 @@ class AttachmentRefused(AdapterError):
     http_status = 422
 
 
+class UploadDigestMismatch(AttachmentRefused):
+    """The hub hashed an upload and found other bytes than the file's (it threw them away)."""
+
+
 class AttachmentMismatch(AdapterError):
     """A downloaded attachment is not the file the signed package describes."""
 

@@ -10,6 +10,7 @@ move at most 1 MiB at a time (the store's CHUNK); none is ever held whole in mem
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -23,9 +24,11 @@ from agency_adapter.errors import (
     AttachmentMismatch,
     AttachmentRefused,
     HubUnavailable,
+    UploadDigestMismatch,
 )
 from schemas.request_auth import authorization
 
+log = logging.getLogger(__name__)
 # Long reads: the hub hashes a whole file before it answers the PUT that completes it.
 TIMEOUT = httpx.Timeout(120.0, connect=10.0)
 ATTEMPTS = 4
@@ -38,6 +41,14 @@ def _detail(answer: httpx.Response) -> str:
         return str(answer.json().get("detail", answer.text))[:300]
     except ValueError:
         return answer.text[:300]
+
+
+def _error_code(answer: httpx.Response) -> str | None:
+    try:
+        said = answer.json()
+    except ValueError:
+        return None
+    return str(said.get("error")) if isinstance(said, dict) else None
 
 
 def _check(answer: httpx.Response, doing: str,
@@ -75,23 +86,33 @@ class HubAttachments:
     # Uploading -------------------------------------------------------------------------
 
     async def upload(self, sha256: str, size: int, name: str) -> None:
-        """Make sure the hub's store holds the file, sending what it lacks in chunks."""
+        """Make sure the hub's store holds the file, sending what it lacks in chunks. Once,
+        when the hub finds that what it received is not the file (it then throws it away),
+        the whole file is sent again from byte 0."""
         if not self.store.has(sha256, size):
             raise AttachmentRefused(f"attachment '{name}' ({sha256}) is missing from the "
                                     "adapter's own store")  # fmt: skip
         async with self._client() as client:
-            offset, stalled = await self._upload_offset(client, sha256), 0
-            while offset is not None:
-                before = offset
-                try:
-                    offset = await self._put(client, sha256, size, offset)
-                except httpx.TransportError:  # dropped: the hub kept what reached it
-                    offset = await self._upload_offset(client, sha256)
-                stalled = stalled + 1 if offset == before else 0
-                if stalled >= ATTEMPTS:
-                    raise HubUnavailable(f"uploading attachment '{name}' makes no progress "
-                                         f"at byte {before:,}")  # fmt: skip
-                await asyncio.sleep(PAUSE_S * stalled)
+            try:
+                await self._send(client, sha256, size, name)
+            except UploadDigestMismatch as error:
+                log.warning("uploading attachment '%s' again from byte 0: %s", name, error)
+                await self._send(client, sha256, size, name)
+
+    async def _send(self, client: httpx.AsyncClient, sha256: str, size: int, name: str) -> None:
+        """Send chunks from wherever the hub's copy ends until the hub has the whole file."""
+        offset, stalled = await self._upload_offset(client, sha256), 0
+        while offset is not None:
+            before = offset
+            try:
+                offset = await self._put(client, sha256, size, offset)
+            except httpx.TransportError:  # dropped: the hub kept what reached it
+                offset = await self._upload_offset(client, sha256)
+            stalled = stalled + 1 if offset == before else 0
+            if stalled >= ATTEMPTS:
+                raise HubUnavailable(f"uploading attachment '{name}' makes no progress "
+                                     f"at byte {before:,}")  # fmt: skip
+            await asyncio.sleep(PAUSE_S * stalled)
 
     async def _upload_offset(self, client: httpx.AsyncClient, sha256: str) -> int | None:
         """How much of the file the hub has from us; None when it has the whole file."""
@@ -126,7 +147,9 @@ class HubAttachments:
             await chunks.aclose()  # close the file even when the connection dropped
         if answer.status_code == 409:  # we were not where the hub is: go on from its offset
             return int(answer.json()["offset"])
-        _check(answer, f"uploading attachment {sha256}")
+        mismatch = _error_code(answer) == "digest-mismatch"  # the hub threw the partial away
+        _check(answer, f"uploading attachment {sha256}",
+               UploadDigestMismatch if mismatch else AttachmentRefused)  # fmt: skip
         said = answer.json()
         return None if said["complete"] else int(said["offset"])
 

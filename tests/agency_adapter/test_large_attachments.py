@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from agency_adapter.attachments.store import AttachmentStore
+from hub.attachments.store import FilesystemStore
 from schemas.keys import load_certificates
 from schemas.model import DocumentPackage
 from schemas.reader import read_package
@@ -360,6 +361,28 @@ async def test_a_hostile_content_type_or_name_cannot_break_the_download_headers(
     assert answers[1].headers["content-disposition"] == (
         "attachment; filename*=UTF-8''%E1%BA%A3nh.tif"
     )
+
+
+async def test_an_upload_the_hub_finds_corrupt_is_sent_again_from_byte_0(
+    exchange: Exchange, tmp_path: Path
+) -> None:
+    """The hub holds half an upload of other bytes (as if the file changed under a cut
+    upload): the adapter goes on from there, the hub's digest check fails and throws the
+    partial away, and the adapter sends the whole file again instead of giving up."""
+    source = tmp_path / "to-trinh.tif"
+    digest = random_file(source, MIB)
+    store = exchange.hub.runtime.store
+    assert isinstance(store, FilesystemStore)
+    partial = store.partial_path(COMMUNE, digest)
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    partial.write_bytes(os.urandom(MIB // 2))
+    async with exchange.adapter(COMMUNE) as commune, exchange.adapter(DISTRICT) as district:
+        sent = (await post_file(commune.client, source)).json()["id"]
+        (received,) = await district.wait_for("document.received")
+        file = await district.client.get(f"/v1/documents/{received['document']}/attachments/1")
+        shown = await show(commune, sent)
+    assert hashlib.sha256(file.content).hexdigest() == digest
+    assert shown["state"] != "failed"
 
 
 async def test_a_file_purged_between_the_check_and_the_read_is_a_clean_404(
