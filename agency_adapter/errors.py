@@ -55,6 +55,13 @@ class HubUnavailable(AdapterError):
     http_status = 503
 
 
+class HubForbids(HubUnavailable):
+    """The hub answered 403 to a download: the sender deleted the document on mistake (the
+    hub then forgets who may fetch its files), or the hub does not count us a recipient."""
+
+    code = "hub-forbids"
+
+
 class AttachmentRefused(AdapterError):
     """The hub will never take this file as it is (too large for it, or not what we say)."""
 

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agency_adapter.api.dependencies import LocalSystem, Runtime
 from agency_adapter.context import AdapterContext
-from agency_adapter.models import Document, Event, Outbox
+from agency_adapter.models import AwaitingFiles, Document, Event, Outbox
 from agency_adapter.runtime import AdapterRuntime
 
 router = APIRouter(tags=["metrics"])
@@ -39,6 +39,8 @@ class AdapterSnapshot:
     events: int
     webhook_failing: int
     webhook_retries: int
+    awaiting_files: int
+    oldest_awaiting_s: float
 
 
 @router.get("/metrics", response_class=Response)
@@ -59,7 +61,9 @@ async def snapshot(rt: AdapterRuntime) -> AdapterSnapshot:
         backlog, oldest = await _outbox(db)
         failing, retries = await _webhooks(db)
         events = await db.scalar(select(func.count()).select_from(Event)) or 0
-        return AdapterSnapshot(backlog, oldest, await _documents(db), events, failing, retries)
+        awaiting, oldest_awaiting = await _awaiting(db)
+        return AdapterSnapshot(backlog, oldest, await _documents(db), events, failing, retries,
+                               awaiting, oldest_awaiting)  # fmt: skip
 
 
 def _aware(moment: datetime) -> datetime:
@@ -67,13 +71,22 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+def _age(oldest: datetime | None) -> float:
+    return 0.0 if oldest is None else max(0.0, (datetime.now(UTC) - _aware(oldest)).total_seconds())
+
+
 async def _outbox(db: AsyncSession) -> tuple[int, float]:
     """Packages not yet published to the hub, and the age of the oldest (0 when none)."""
     query = select(func.count(), func.min(Outbox.created_at)).where(Outbox.published_at.is_(None))
     count, oldest = (await db.execute(query)).one()
-    if oldest is None:
-        return count, 0.0
-    return count, max(0.0, (datetime.now(UTC) - _aware(oldest)).total_seconds())
+    return count, _age(oldest)
+
+
+async def _awaiting(db: AsyncSession) -> tuple[int, float]:
+    """Received documents waiting for their files from the hub, and the oldest one's age."""
+    query = select(func.count(), func.min(AwaitingFiles.created_at))
+    count, oldest = (await db.execute(query)).one()
+    return count, _age(oldest)
 
 
 async def _documents(db: AsyncSession) -> dict[tuple[str, str], int]:
@@ -103,6 +116,7 @@ class AdapterCollector(Collector):
 
     def collect(self) -> Iterable[Metric]:
         yield from _outbox_families(self.snapshot)
+        yield from _awaiting_families(self.snapshot)
         yield from _event_families(self.snapshot)
         yield _certificate_family(self.ctx)
 
@@ -125,6 +139,19 @@ def _outbox_families(snap: AdapterSnapshot) -> Iterator[Metric]:
     for (box, state), count in sorted(snap.documents.items()):
         documents.add_metric([box, state], count)
     yield documents
+
+
+def _awaiting_families(snap: AdapterSnapshot) -> Iterator[Metric]:
+    yield GaugeMetricFamily(
+        "lienthong_adapter_awaiting_files",
+        "Received documents whose files the hub has not given yet (acked, kept, retried).",
+        value=snap.awaiting_files,
+    )
+    yield GaugeMetricFamily(
+        "lienthong_adapter_awaiting_files_oldest_seconds",
+        "How long the oldest document waiting for its files has waited (0 when none).",
+        value=snap.oldest_awaiting_s,
+    )
 
 
 def _event_families(snap: AdapterSnapshot) -> Iterator[Metric]:

@@ -100,6 +100,30 @@ class ExternalFile(Base):
     document: Mapped[Document] = relationship(back_populates="external_files")
 
 
+class AwaitingFiles(Base):
+    """A received document whose files outside its package are not all here yet: its mailbox
+    message was acked once this row was committed, and the fetcher brings the files from the
+    hub's store, then stores the document as the mailbox would have. Kept, and tried again
+    with back-off, for as long as the hub does not give the files (an operator sees the count
+    and the oldest age in the metrics); dropped when its sender deletes it on mistake."""
+
+    __tablename__ = "awaiting_files"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    envelope_id: Mapped[str] = mapped_column(String(128), unique=True)
+    sender_code: Mapped[str] = mapped_column(CODE)
+    document_id: Mapped[str] = mapped_column(Text)
+    body: Mapped[bytes] = mapped_column(LargeBinary)  # the package as it came, signature held
+    files: Mapped[list[str]] = mapped_column(JSON)  # the SHA-256 of each file it lists outside
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Epoch seconds, like Outbox.next_attempt_at.
+    next_attempt_at: Mapped[float] = mapped_column(Float, default=0.0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _now()
+
+    __table_args__ = (Index("ix_awaiting_files_document", "sender_code", "document_id"),)
+
+
 class StatusRecord(Base):
     """A status on a document: received from a recipient (outbox) or sent by us (inbox)."""
 

@@ -1,19 +1,24 @@
 """Receiving from the mailbox: verify end to end, store once, answer 01, raise the event.
 
 The adapter does not have to trust the hub: it verifies the sender's signature itself with
-the trust bundle, and uses only the verified tree.
+the trust bundle, and uses only the verified tree. A document whose files outside its package
+are not all here yet is set aside (``AwaitingFiles``) and its message acked: the fetcher
+brings the files and stores it later, by the same ``receive``.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agency_adapter import events
 from agency_adapter.announcing import STORED
+from agency_adapter.attachments import repository as attachments
+from agency_adapter.attachments.fetching import listed_outside, must_wait
 from agency_adapter.broker import Delivered
 from agency_adapter.context import AdapterContext
 from agency_adapter.documents import repository
@@ -27,7 +32,7 @@ from agency_adapter.documents.service import (
 from agency_adapter.errors import InvalidDocument
 from agency_adapter.lifecycle import receiving as lifecycle
 from agency_adapter.lifecycle import repository as lifecycle_repository
-from agency_adapter.models import StatusRecord
+from agency_adapter.models import AwaitingFiles, StatusRecord
 from schemas.errors import EnvelopeError
 from schemas.model import BusinessDocType, DocumentPackage, Package, ResponseFor, StatusPackage
 from schemas.reader import read_package
@@ -36,11 +41,11 @@ from schemas.signing import verify_package
 ANSWERS = ("15", "16")  # to a recall or deletion this agency sent
 
 
-def _verified(ctx: AdapterContext, body: bytes) -> Package:
+def _verified(ctx: AdapterContext, body: bytes, at: datetime | None) -> Package:
     try:
         verification = verify_package(
             body, trust=ctx.trust, allow_legacy_sha1=ctx.settings.allow_legacy_sha1,
-            limits=ctx.settings.parse_limits(),
+            limits=ctx.settings.parse_limits(), at=at,
         )  # fmt: skip
         if not verification.accepted or verification.verified_xml is None:
             raise InvalidDocument(f"signature not accepted: {verification.reason}")
@@ -73,10 +78,37 @@ class Verified:
         )
 
 
-def verified(ctx: AdapterContext, delivered: Delivered) -> Verified:
-    """Verify one mailbox message end to end (no database needed); InvalidDocument if not."""
-    package = _verified(ctx, delivered.body)
+def verified(ctx: AdapterContext, delivered: Delivered, at: datetime | None = None) -> Verified:
+    """Verify one mailbox message end to end (no database needed); InvalidDocument if not.
+    `at`: when it arrived, for a message set aside then (certificates valid at that time)."""
+    package = _verified(ctx, delivered.body, at)
     return Verified(package, _envelope_id(package, delivered), delivered.body)
+
+
+def set_aside(row: AwaitingFiles, ctx: AdapterContext) -> Verified:
+    """A document set aside for its files, verified again as it was when it came."""
+    return verified(ctx, Delivered(row.body, row.envelope_id), at=row.created_at)
+
+
+async def take(session: AsyncSession, ctx: AdapterContext, message: Verified) -> bool:
+    """Store a mailbox message; or, for a document whose files outside its package are not
+    all in the store yet, set it aside for the fetcher (True). Either way once: a repeat of a
+    message stored or set aside already changes nothing."""
+    envelope_id = message.envelope_id
+    if await attachments.is_awaiting(session, envelope_id):
+        return True
+    if not await must_wait(session, ctx.attachments, message.package, envelope_id):
+        await receive(session, ctx, message)
+        return False
+    package = message.package
+    assert isinstance(package, DocumentPackage)
+    session.add(AwaitingFiles(
+        envelope_id=envelope_id, sender_code=package.sender.organ_id,
+        document_id=package.document_id or "", body=message.body,
+        files=[file.sha256 for file in listed_outside(package)], attempts=0, next_attempt_at=0.0,
+    ))  # fmt: skip
+    await session.flush()
+    return True
 
 
 async def receive(session: AsyncSession, ctx: AdapterContext, message: Verified) -> None:
@@ -86,8 +118,28 @@ async def receive(session: AsyncSession, ctx: AdapterContext, message: Verified)
         await _status(session, package, envelope_id)
     elif package.business_type is BusinessDocType.REVOCATION:
         await lifecycle.on_revocation(session, ctx, package, envelope_id)
+        if package.deletes_on_mistake:
+            await _drop_awaiting(session, ctx, package)
     else:
         await _document(session, ctx, package, envelope_id, message.body)
+
+
+async def _drop_awaiting(session: AsyncSession, ctx: AdapterContext,
+                         deletion: DocumentPackage) -> None:  # fmt: skip
+    """A document deleted on mistake while it waited for its files: they are never fetched;
+    it is stored at once as a tombstone (the deletion, just recorded as ahead of it, settles
+    it), as when a deletion overtakes its document."""
+    sender, target = deletion.sender.organ_id, deletion.target_document_id or ""
+    for row in await attachments.awaiting_document(session, sender, target):
+        await session.delete(row)
+        await session.flush()
+        try:
+            message = set_aside(row, ctx)
+        except InvalidDocument:
+            continue  # no longer verifiable: nothing of it is kept
+        package = message.package
+        assert isinstance(package, DocumentPackage)
+        await _document(session, ctx, package, message.envelope_id, message.body)
 
 
 async def refuse(session: AsyncSession, ctx: AdapterContext, message: Verified,

@@ -61,6 +61,11 @@ class AdapterSettings(BaseSettings):
     inline_limit_bytes: int = Field(default=4 * MIB, ge=0)
     max_attachment_bytes: int = Field(default=2 * GIB, gt=0)
     upload_chunk_bytes: int = Field(default=8 * MIB, gt=0)
+    # A received document whose files the hub cannot give yet (away, or the file missing) is
+    # tried again after attachment_retry_s, then twice as long each time, up to this; for as
+    # long as it takes (the metrics show how many wait, and since when).
+    attachment_retry_s: float = Field(default=2.0, gt=0)
+    attachment_max_backoff_s: float = Field(default=600.0, gt=0)
 
     @property
     def mailbox_queue(self) -> str:

@@ -1,10 +1,11 @@
-"""The adapter's background work: the outbox relay and the mailbox consumer.
+"""The adapter's background work: the outbox relay, the mailbox consumer, the fetcher.
 
 The relay publishes committed outbox rows with confirms, retrying with back-off while the
 broker or the hub is away: a document accepted during an outage goes out when it returns.
 A document whose files travel outside its package goes out once the hub's store has them.
-The consumer fetches such files from the hub and checks them before it stores a document,
-stores each mailbox message once and acks only after the commit.
+The consumer stores each mailbox message once and acks only after the commit; a document
+whose files outside its package are not here yet is set aside, and the fetcher brings them
+from the hub and stores it then, however long the hub takes (see fetcher.py).
 """
 
 from __future__ import annotations
@@ -25,21 +26,20 @@ from agency_adapter import events
 from agency_adapter.announcing import MAX_HOLD_S, STORED, announce_waiting
 from agency_adapter.attachments import repository as attachments
 from agency_adapter.attachments.cleanup import remove_purged_files
-from agency_adapter.attachments.fetching import fetch_files
 from agency_adapter.attachments.hub_client import HubAttachments
 from agency_adapter.broker import AdapterBroker, Decision, Delivered
 from agency_adapter.context import AdapterContext
 from agency_adapter.db import forget_purged, transaction
 from agency_adapter.errors import (
-    AttachmentMismatch,
     AttachmentRefused,
     BrokerUnavailable,
     HubUnavailable,
     InvalidDocument,
 )
+from agency_adapter.fetcher import Fetcher
 from agency_adapter.lifecycle.receiving import PURGED
 from agency_adapter.models import Document, ExternalFile, Outbox
-from agency_adapter.receiving import Verified, receive, refuse, verified
+from agency_adapter.receiving import take, verified
 from agency_adapter.turns import Turns
 from agency_adapter.webhooks import WebhookSender
 
@@ -65,6 +65,7 @@ class Workers:
         self._holding_since: float | None = time.monotonic()
         self._purged = False  # content was purged: its files and the SQLite log must go
         self.hub = HubAttachments(ctx)  # the hub's attachment store
+        self.fetcher = Fetcher(ctx, sessions, self.hub, self.turns, self._committed)
         self.webhooks = WebhookSender(ctx.settings, sessions)  # a bad webhook setting fails here
 
     async def relay_once(self) -> int:
@@ -156,48 +157,44 @@ class Workers:
 
     async def handle(self, delivered: Delivered) -> Decision:
         decision = await self._store(delivered)
-        await self._announce_when_caught_up()
-        await self._forget_purged()
+        await self._catch_up()
         return decision
 
     async def _store(self, delivered: Delivered) -> Decision:
         try:
             message = verified(self.ctx, delivered)
-            refusal = await self._fetch(message)  # the long part: beside other messages
             async with self.turns.turn(urgent=message.urgent):
-                # Again in turn: a purge handled meanwhile may have removed a shared file.
-                refusal = refusal or await self._fetch(message)
                 async with transaction(self.sessions) as session:
-                    if refusal is None:
-                        await receive(session, self.ctx, message)
-                    else:
-                        await refuse(session, self.ctx, message, refusal)
-                if session.info.get(STORED) and self._holding_since is None:
-                    self._holding_since = time.monotonic()
-                self._purged = self._purged or bool(session.info.get(PURGED))
+                    awaiting = await take(session, self.ctx, message)
+                self._note(session)
         except InvalidDocument as error:
             log.error("mailbox message %s refused: %s", delivered.message_id, error)
             await self._tell_refused(delivered, str(error))
             return Decision.DEAD_LETTER
-        except HubUnavailable as error:  # its files cannot be had now; nothing is lost
-            log.warning("mailbox message %s postponed: %s", delivered.message_id, error)
-            return Decision.RETRY
         except (DBAPIError, OSError, StaleDataError) as error:
             # StaleDataError: a request changed the same document meanwhile; take it again.
             log.warning("mailbox message %s postponed: %s", delivered.message_id, error)
             return Decision.RETRY
-        self.wake.set()  # the 01 just queued goes out now
+        if awaiting:
+            self.fetcher.wake.set()
         return Decision.ACK
 
-    async def _fetch(self, message: Verified) -> str | None:
-        """Bring the document's files from the hub's store; why it is refused, if they are
-        not what its sender signed for."""
-        try:
-            await fetch_files(self.sessions, self.hub, message.package, message.envelope_id)
-        except AttachmentMismatch as error:
-            log.error("mailbox message %s refused: %s", message.envelope_id, error)
-            return str(error)
-        return None
+    def _note(self, session: AsyncSession) -> None:
+        """After a mailbox transaction committed: what it stored waits to be announced,
+        what it purged to be cleared, and the statuses it queued (01, 02, 15) go out."""
+        if session.info.get(STORED) and self._holding_since is None:
+            self._holding_since = time.monotonic()
+        self._purged = self._purged or bool(session.info.get(PURGED))
+        self.wake.set()
+
+    async def _committed(self, session: AsyncSession) -> None:
+        """The fetcher stored a document in its mailbox turn: as after a mailbox message."""
+        self._note(session)
+        await self._catch_up()
+
+    async def _catch_up(self) -> None:
+        await self._announce_when_caught_up()
+        await self._forget_purged()
 
     async def _announce_when_caught_up(self) -> None:
         """Announce stored documents once no mailbox message waits (or after MAX_HOLD_S)."""
@@ -238,4 +235,5 @@ class Workers:
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(self.relay_forever())
             tasks.create_task(self.broker.consume_mailbox(self.handle))
+            tasks.create_task(self.fetcher.fetch_forever())
             tasks.create_task(self.webhooks.run())

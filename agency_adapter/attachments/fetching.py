@@ -1,5 +1,5 @@
-"""A received document's files that travel outside its package: fetched from the hub's store,
-checked against the signed package, before the document is stored and its message acked."""
+"""A received document's files that travel outside its package: whether it must wait for
+them, and fetching them from the hub's store, checked against the signed package."""
 
 from __future__ import annotations
 
@@ -7,28 +7,45 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agency_adapter.attachments import repository
 from agency_adapter.attachments.hub_client import HubAttachments
-from schemas.model import DocumentPackage, Package
+from agency_adapter.attachments.store import AttachmentStore
+from schemas.model import DocumentPackage, ExternalAttachment, Package
 
 
-async def _not_needed(sessions: async_sessionmaker[AsyncSession], package: DocumentPackage,
-                      envelope_id: str) -> bool:  # fmt: skip
+def listed_outside(package: Package) -> tuple[ExternalAttachment, ...]:
+    """The files a document package lists outside itself (none for other packages)."""
+    if not isinstance(package, DocumentPackage) or package.lienthong is None:
+        return ()
+    return package.lienthong.external_attachments
+
+
+async def _not_needed(session: AsyncSession, package: Package, envelope_id: str) -> bool:
     """A repeat of a document stored already, or one deleted on mistake before it came (it
     is kept as a tombstone only, and the hub may have purged its files)."""
-    async with sessions() as session:
-        if await repository.already_received(session, envelope_id):
-            return True
-        sender, document_id = package.sender.organ_id, package.document_id or ""
-        return await repository.deleted_before_arrival(session, sender, document_id)
+    if await repository.already_received(session, envelope_id):
+        return True
+    assert isinstance(package, DocumentPackage)
+    sender, document_id = package.sender.organ_id, package.document_id or ""
+    return await repository.deleted_before_arrival(session, sender, document_id)
+
+
+async def must_wait(session: AsyncSession, store: AttachmentStore, package: Package,
+                    envelope_id: str) -> bool:  # fmt: skip
+    """Whether the document needs files the store lacks before it can be stored."""
+    listed = listed_outside(package)
+    if all(store.has(file.sha256, file.size) for file in listed):
+        return False
+    return not await _not_needed(session, package, envelope_id)
 
 
 async def fetch_files(sessions: async_sessionmaker[AsyncSession], hub: HubAttachments,
                       package: Package, envelope_id: str) -> None:  # fmt: skip
     """Download what the store lacks. AttachmentMismatch: the hub's bytes are not those the
     sender signed for; HubUnavailable: try again later (what arrived is kept)."""
-    if not isinstance(package, DocumentPackage) or package.lienthong is None:
+    listed = listed_outside(package)
+    if not listed:
         return
-    listed = package.lienthong.external_attachments
-    if not listed or await _not_needed(sessions, package, envelope_id):
-        return
+    async with sessions() as session:
+        if await _not_needed(session, package, envelope_id):
+            return
     for file in listed:
         await hub.download(file.sha256, file.size, file.name)

@@ -23,6 +23,7 @@ from agency_adapter.errors import (
     AdapterError,
     AttachmentMismatch,
     AttachmentRefused,
+    HubForbids,
     HubUnavailable,
     UploadDigestMismatch,
 )
@@ -162,12 +163,16 @@ class HubAttachments:
         async with self._only_one(sha256):
             if self.store.has(sha256, size):
                 return
-            incoming = await self.store.resume(f"{sha256}.download")
+            incoming = await self.store.resume(self.store.download_name(sha256))
             try:
                 await self._download_into(incoming, sha256, size, name)
                 digest = await incoming.finish()
             except AttachmentMismatch:
                 incoming.discard()
+                raise
+            except Exception:
+                if not incoming.size:  # nothing came: leave no empty file behind
+                    incoming.discard()
                 raise
             finally:
                 incoming.close()
@@ -204,6 +209,8 @@ class HubAttachments:
         request = self._signed(client, "GET", f"/v1/attachments/{sha256}", headers=headers)
         answer = await client.send(request, stream=True)
         try:
+            if not answer.is_success:
+                await answer.aread()  # the error's detail, to say what the hub said
             self._check_download(answer, incoming, name, size)
             async for data in answer.aiter_bytes():  # as it arrives: none is lost to a cut
                 if incoming.size + len(data) > size:
@@ -233,7 +240,10 @@ class HubAttachments:
                 f"attachment '{name}': the hub's copy is shorter than the {size:,} bytes the "
                 "package says"
             )
-        _check(answer, f"downloading attachment '{name}'", refused=HubUnavailable)
+        doing = f"downloading attachment '{name}'"
+        if answer.status_code == 403:
+            raise HubForbids(f"{doing}: the hub answered 403: {_detail(answer)}")
+        _check(answer, doing, refused=HubUnavailable)
         if not incoming.size:
             return
         if answer.status_code == 200:  # the hub sent the whole file again: take it from byte 0

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agency_adapter.models import Box, Document, ExternalFile, Recall, RecallKind
+from agency_adapter.models import AwaitingFiles, Box, Document, ExternalFile, Recall, RecallKind
 
 
 async def files_to_upload(
@@ -60,3 +60,50 @@ async def still_held(session: AsyncSession, digests: set[str]) -> set[str]:
 
 async def forget(session: AsyncSession, files: Sequence[ExternalFile]) -> None:
     await session.execute(delete(ExternalFile).where(ExternalFile.id.in_([f.id for f in files])))
+
+
+# Documents awaiting their files ---------------------------------------------------------
+
+
+async def is_awaiting(session: AsyncSession, envelope_id: str) -> bool:
+    query = select(AwaitingFiles.id).where(AwaitingFiles.envelope_id == envelope_id)
+    return (await session.scalar(query.limit(1))) is not None
+
+
+async def awaiting_due(session: AsyncSession, now: float, limit: int) -> list[int]:
+    """Ids of the rows whose next attempt is due, oldest first."""
+    query = select(AwaitingFiles.id).where(AwaitingFiles.next_attempt_at <= now)
+    return list(await session.scalars(query.order_by(AwaitingFiles.id).limit(limit)))
+
+
+async def awaited_files(session: AsyncSession) -> set[str]:
+    """The SHA-256 of every file a waiting document still needs."""
+    return {digest for files in await session.scalars(select(AwaitingFiles.files))
+            for digest in files}  # fmt: skip
+
+
+async def next_attempt_at(session: AsyncSession) -> float | None:
+    """When the soonest row is due (epoch seconds); None when no document awaits."""
+    return await session.scalar(select(func.min(AwaitingFiles.next_attempt_at)))
+
+
+async def awaiting_document(session: AsyncSession, sender: str,
+                            document_id: str) -> list[AwaitingFiles]:  # fmt: skip
+    """Rows of the document with this sender and DocumentId (a deletion drops them)."""
+    query = select(AwaitingFiles).where(
+        AwaitingFiles.sender_code == sender, AwaitingFiles.document_id == document_id
+    )
+    return list(await session.scalars(query.order_by(AwaitingFiles.id)))
+
+
+async def take_awaiting(session: AsyncSession, row_id: int) -> bool:
+    """Delete the row; False when it was gone already (a deletion on mistake dropped it)."""
+    result = await session.execute(delete(AwaitingFiles).where(AwaitingFiles.id == row_id))
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def postpone_awaiting(session: AsyncSession, row_id: int, error: str,
+                            next_at: float) -> None:  # fmt: skip
+    await session.execute(update(AwaitingFiles).where(AwaitingFiles.id == row_id).values(
+        attempts=AwaitingFiles.attempts + 1, last_error=error[:500], next_attempt_at=next_at,
+    ))  # fmt: skip

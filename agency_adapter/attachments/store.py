@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 CHUNK = 1024 * 1024  # what is read or written at once, and the most a writer buffers
+DOWNLOAD = ".download"
 
 
 class AttachmentStore:
@@ -39,6 +40,23 @@ class AttachmentStore:
         folder = self.root / "incoming"
         folder.mkdir(parents=True, exist_ok=True)
         return folder / name
+
+    @staticmethod
+    def download_name(sha256: str) -> str:
+        """The temporary file a download from the hub grows in, kept between attempts."""
+        return f"{sha256}{DOWNLOAD}"
+
+    def downloads(self) -> set[str]:
+        """The SHA-256 of every download from the hub left unfinished."""
+        folder = self.root / "incoming"
+        if not folder.is_dir():
+            return set()
+        return {
+            p.name.removesuffix(DOWNLOAD) for p in folder.iterdir() if p.name.endswith(DOWNLOAD)
+        }
+
+    def remove_download(self, sha256: str) -> None:
+        (self.root / "incoming" / self.download_name(sha256)).unlink(missing_ok=True)
 
     def receive(self) -> Incoming:
         """A new temporary file to write an arriving attachment into."""

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Literal
 
 Direction = Literal["up", "down"]  # up: from the adapter to the hub; down: back
+NEVER = 1 << 62  # bytes after which a connection is cut: never
 
 
 @dataclass
@@ -67,12 +68,19 @@ class CuttingProxy:
         return window[-keep:] if keep else b""
 
 
+def forwarding(target: str, port: int) -> AbstractAsyncContextManager[CuttingProxy]:
+    """A proxy on `port` that never cuts: the hub, back at an address an adapter was given
+    while nothing listened there."""
+    return cutting_proxy(target, "down", NEVER, port=port)
+
+
 @asynccontextmanager
 async def cutting_proxy(target: str, direction: Direction, cut_after: int,
-                        watch: tuple[bytes, ...] = ()) -> AsyncIterator[CuttingProxy]:  # fmt: skip
-    """A proxy to the base URL `target` (http://127.0.0.1:PORT) on a free local port."""
+                        watch: tuple[bytes, ...] = (), port: int = 0,
+                        ) -> AsyncIterator[CuttingProxy]:  # fmt: skip
+    """A proxy to the base URL `target` (http://127.0.0.1:PORT) on `port` (0: a free one)."""
     proxy = CuttingProxy(int(target.rsplit(":", 1)[1]), direction, cut_after, watch)
-    server = await asyncio.start_server(proxy._connection, "127.0.0.1", 0)
+    server = await asyncio.start_server(proxy._connection, "127.0.0.1", port)
     proxy.port = server.sockets[0].getsockname()[1]
     try:
         yield proxy

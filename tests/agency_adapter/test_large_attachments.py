@@ -35,7 +35,6 @@ from tests.agency_adapter.conftest import COMMUNE, DISTRICT
 from tests.agency_adapter.cutting_proxy import cutting_proxy
 from tests.agency_adapter.documents import act, answered, show
 from tests.agency_adapter.served import served
-from tests.hub.served import free_port
 
 BOUNDARY = "lienthong-boundary"
 MULTIPART = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
@@ -250,30 +249,6 @@ async def test_a_file_the_hub_will_never_take_sets_its_document_aside(tmp_path: 
     assert shown["state"] == "failed" and failed["document"] == stuck
     assert "413" in failed["payload"]["reason"]
     assert received["payload"]["subject"] == "V/v gửi sau"
-
-
-async def test_a_recipient_that_cannot_reach_the_hub_takes_the_document_later(
-    exchange: Exchange, tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    source = tmp_path / "ban-do.tif"
-    digest = random_file(source, MIB)
-    nowhere = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    async with exchange.adapter(COMMUNE) as commune:
-        sent = (await post_file(commune.client, source)).json()["id"]
-        await delivered_by_hub(exchange.hub, (await show(commune, sent))["document_id"])
-        async with exchange.adapter(DISTRICT, hub_url=nowhere) as cut_off:
-            await asyncio.sleep(3)  # it tries, and puts the message back each time
-            waited = (await cut_off.client.get("/v1/documents")).json()["items"]
-            told = await cut_off.events()
-        async with exchange.adapter(DISTRICT) as district:
-            (received,) = await district.wait_for("document.received")
-            file = await district.client.get(f"/v1/documents/{received['document']}/attachments/1")
-            line = await answered(commune, sent, DISTRICT, count=1)
-    assert waited == [] and told == []  # neither stored nor refused while the hub was away
-    postponed = [r.getMessage() for r in caplog.records if "postponed" in r.getMessage()]
-    assert postponed and "downloading attachment 'ban-do.tif'" in postponed[0]
-    assert hashlib.sha256(file.content).hexdigest() == digest
-    assert [s["code"] for s in line["statuses"]] == ["01"]
 
 
 async def test_the_standard_form_inlines_outside_files_and_is_signed_by_the_agency(

@@ -1,0 +1,164 @@
+"""A received document whose files the hub cannot give yet: its mailbox message is acked at
+once, the document waits in the adapter's store, and the fetcher takes it in when the files
+come, exactly once, however long the hub takes."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from agency_adapter.models import AwaitingFiles
+from tests.agency_adapter.adapter_stack import Adapter
+from tests.agency_adapter.attachment_exchange import (
+    MIB,
+    Exchange,
+    delivered_by_hub,
+    exchange_on,
+    post_file,
+    random_file,
+)
+from tests.agency_adapter.conftest import COMMUNE, DISTRICT
+from tests.agency_adapter.cutting_proxy import forwarding
+from tests.agency_adapter.documents import act, answered, show
+from tests.hub.served import free_port
+from tests.hub.test_metrics import parse, value
+
+QUICK = {"attachment_retry_s": 0.1, "attachment_max_backoff_s": 0.4}
+MISTAKE = "Gửi nhầm đơn vị"
+SUBJECT = "V/v bản đồ quy hoạch"  # what post_file sends
+
+
+@pytest.fixture
+async def exchange(tmp_path: Path) -> AsyncIterator[Exchange]:
+    async with exchange_on(tmp_path) as ready:
+        yield ready
+
+
+async def awaiting(adapter: Adapter) -> list[AwaitingFiles]:
+    async with adapter.runtime.sessions() as session:
+        return list(await session.scalars(select(AwaitingFiles).order_by(AwaitingFiles.id)))
+
+
+async def tried(adapter: Adapter, attempts: int) -> list[AwaitingFiles]:
+    """The rows once the first has been tried `attempts` times."""
+    for _ in range(200):
+        rows = await awaiting(adapter)
+        if rows and rows[0].attempts >= attempts:
+            return rows
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no document waited for its files {attempts} times: {rows}")
+
+
+async def sent_and_routed(exchange: Exchange, commune: Adapter, source: Path) -> str:
+    """Post the file from the commune; its id, once the hub put it in the district's mailbox."""
+    sent = await post_file(commune.client, source)
+    assert sent.status_code == 202, sent.text
+    document: str = sent.json()["id"]
+    await delivered_by_hub(exchange.hub, (await show(commune, document))["document_id"])
+    return document
+
+
+async def mailbox_left(exchange: Exchange) -> list[Any]:
+    """What the district's mailbox still holds, its adapter stopped (taken, to look at it)."""
+    return await exchange.hub.drain(DISTRICT, expect=0, timeout=2)
+
+
+async def test_a_recipient_cut_off_from_the_hub_acks_and_takes_the_document_when_it_returns(
+    exchange: Exchange, tmp_path: Path
+) -> None:
+    source = tmp_path / "ban-do.tif"
+    digest = random_file(source, MIB)
+    port = free_port()  # the district's hub_url: nothing listens there until the hub returns
+    cut_off = {"hub_url": f"http://127.0.0.1:{port}", **QUICK}
+    async with exchange.adapter(COMMUNE) as commune:
+        sent = await sent_and_routed(exchange, commune, source)
+        signed = (await commune.client.get(f"/v1/documents/{sent}/edxml")).content
+        async with exchange.adapter(DISTRICT, **cut_off) as district:
+            (row,) = await tried(district, attempts=2)
+            metrics = parse((await district.client.get("/metrics")).text)
+            # The same envelope delivered again while it waits: still one row.
+            await exchange.hub.runtime.broker.publish_to_mailbox(DISTRICT, signed, row.envelope_id)
+            await asyncio.sleep(0.5)
+            again = await awaiting(district)
+            told = await district.events()
+        left = await mailbox_left(exchange)
+        async with exchange.adapter(DISTRICT, **cut_off) as district:
+            await tried(district, attempts=row.attempts + 1)  # still away after the restart
+            async with forwarding(exchange.hub_url, port):  # the hub is back
+                (received,) = await district.wait_for("document.received")
+                line = await answered(commune, sent, DISTRICT, count=1)
+                file = await district.client.get(
+                    f"/v1/documents/{received['document']}/attachments/1"
+                )
+                await asyncio.sleep(1)  # time enough for a second copy to show
+                inbox = (await district.client.get("/v1/documents")).json()["items"]
+                events = [e["type"] for e in await district.events()]
+                after = await awaiting(district)
+    assert "downloading attachment 'ban-do.tif'" in (row.last_error or "")
+    assert value(metrics, "lienthong_adapter_awaiting_files") == 1
+    assert value(metrics, "lienthong_adapter_awaiting_files_oldest_seconds") > 0
+    assert [r.id for r in again] == [row.id] and told == []  # neither stored nor refused
+    assert left == []  # acked at once, the repeat too: nothing for the broker to dead-letter
+    assert hashlib.sha256(file.content).hexdigest() == digest
+    assert len(inbox) == 1 and events == ["document.received"] and after == []
+    assert [s["code"] for s in line["statuses"]] == ["01"]
+
+
+async def test_a_deletion_while_the_files_are_awaited_drops_them(
+    exchange: Exchange, tmp_path: Path
+) -> None:
+    """Deleted on mistake before its files came: they are never fetched; the document is a
+    tombstone at once, never announced, and the sender hears 15."""
+    source = tmp_path / "ban-do.tif"
+    digest = random_file(source, MIB)
+    port = free_port()
+    cut_off = {"hub_url": f"http://127.0.0.1:{port}", **QUICK}
+    async with exchange.adapter(COMMUNE) as commune:
+        sent = await sent_and_routed(exchange, commune, source)
+        async with exchange.adapter(DISTRICT, **cut_off) as district:
+            await tried(district, attempts=1)
+            assert (await act(commune, sent, "delete", {"reason": MISTAKE})).status_code == 202
+            line = await answered(commune, sent, DISTRICT, count=1)
+            async with forwarding(exchange.hub_url, port):  # the hub is back: nothing to fetch
+                await asyncio.sleep(1)
+                deleted = await district.client.get("/v1/documents", params={"status": "deleted"})
+                rows = await awaiting(district)
+                events = await district.events()
+                store = district.runtime.ctx.attachments
+        document_id = (await show(commune, sent))["document_id"]
+    (tombstone,) = deleted.json()["items"]
+    assert tombstone["document_id"] == document_id and tombstone["subject"] == SUBJECT
+    assert rows == [] and events == []  # nothing waits, the local system never heard of it
+    incoming = store.root / "incoming"
+    assert not store.path(digest).exists()  # never fetched
+    assert not incoming.exists() or list(incoming.iterdir()) == []
+    assert line["state"] == "deleted" and [s["code"] for s in line["statuses"]] == ["15"]
+
+
+async def test_a_file_missing_at_the_hub_keeps_its_document_waiting_until_it_is_back(
+    exchange: Exchange, tmp_path: Path
+) -> None:
+    """The hub answers 404 (its file gone for a while): the document waits, the reason
+    recorded, and comes in when the file is back."""
+    source = tmp_path / "ban-do.tif"
+    digest = random_file(source, MIB)
+    stored, aside = exchange.stored_at_hub(digest), tmp_path / "aside"
+    async with exchange.adapter(COMMUNE) as commune:
+        sent = await sent_and_routed(exchange, commune, source)
+        shutil.move(stored, aside)
+        async with exchange.adapter(DISTRICT, **QUICK) as district:
+            (row,) = await tried(district, attempts=2)
+            shutil.move(aside, stored)
+            (received,) = await district.wait_for("document.received")
+            line = await answered(commune, sent, DISTRICT, count=1)
+            file = await district.client.get(f"/v1/documents/{received['document']}/attachments/1")
+    assert "404" in (row.last_error or "")
+    assert hashlib.sha256(file.content).hexdigest() == digest
+    assert [s["code"] for s in line["statuses"]] == ["01"]
