@@ -45,6 +45,9 @@ from agency_adapter.webhooks import WebhookSender
 
 log = logging.getLogger(__name__)
 BATCH = 100
+# A row waits as long as the broker or the hub is away: past 2**30 retry intervals (which any
+# cap is below) the exponent stops, or a float overflow would stop the relay.
+MAX_EXPONENT = 30
 
 
 class Relayed(Enum):
@@ -107,7 +110,8 @@ class Workers:
     async def _postpone(self, row: Outbox, error: Exception) -> None:
         async with transaction(self.sessions) as session:
             settings = self.ctx.settings
-            backoff = min(settings.outbox_max_backoff_s, settings.outbox_retry_s * 2**row.attempts)
+            doubled = settings.outbox_retry_s * 2.0 ** min(row.attempts, MAX_EXPONENT)
+            backoff = min(settings.outbox_max_backoff_s, doubled)
             await session.execute(update(Outbox).where(Outbox.id == row.id).values(
                 attempts=Outbox.attempts + 1, last_error=str(error)[:500],
                 next_attempt_at=time.time() + backoff,
