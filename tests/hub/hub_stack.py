@@ -94,6 +94,7 @@ class HubStack:
             if isinstance(value, dict)
             else str(value)
             for name, value in self.settings.model_dump().items()
+            if value is not None  # unset stays unset (not the string "None")
         }
         return os.environ | values | {f"LIENTHONG_{k.upper()}": v for k, v in extra.items()}
 
