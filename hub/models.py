@@ -162,6 +162,19 @@ class EnvelopeAttachment(Base):
     size: Mapped[int] = mapped_column(BigInteger)
 
 
+class AttachmentPossession(Base):
+    """An agency that uploaded a stored file's bytes itself (their digest checked). Knowing a
+    digest is not enough to list a file in a package or to be told the store has it: the
+    agency must have sent the bytes, or be a sender or recipient of a document carrying them.
+    Rows go when the file leaves the store."""
+
+    __tablename__ = "attachment_possession"
+
+    agency_code: Mapped[str] = mapped_column(CODE, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    at: Mapped[datetime] = _now()  # the last time it uploaded them
+
+
 class TimelineEvent(Base):
     """What happened to one document at one recipient: sent, then each status."""
 

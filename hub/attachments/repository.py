@@ -1,5 +1,5 @@
-"""SQL of the attachment store: who may fetch a file, what keeps it, and the locks that keep
-intake and removals from crossing. Flushes only; the caller's edge commits."""
+"""SQL of the attachment store: who may fetch or list a file, what keeps it, and the locks that
+keep intake and removals from crossing. Flushes only; the caller's edge commits."""
 
 from __future__ import annotations
 
@@ -7,10 +7,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, case, exists, func, select, text
+from sqlalchemy import ColumnElement, case, delete, exists, func, select, text
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.models import Delivery, DeliveryState, Envelope, EnvelopeAttachment, TimelineEvent
+from hub.models import (
+    AttachmentPossession,
+    Delivery,
+    DeliveryState,
+    Envelope,
+    EnvelopeAttachment,
+    TimelineEvent,
+)
 
 DELETED = "delete-requested"
 # Advisory locks of one file: (namespace, first 32 bits of its digest). The two-key lock space
@@ -71,6 +79,32 @@ async def may_download(session: AsyncSession, agency: str, sha256: str) -> bool:
         .limit(1)
     )
     return (await session.scalar(query)) is not None
+
+
+async def record_possession(session: AsyncSession, agency: str, sha256: str) -> None:
+    """The agency has just uploaded the file's bytes, their digest checked."""
+    row = {"agency_code": agency, "sha256": sha256}
+    upsert = insert(AttachmentPossession).values(row)
+    await session.execute(
+        upsert.on_conflict_do_update(
+            index_elements=[AttachmentPossession.agency_code, AttachmentPossession.sha256],
+            set_={"at": func.now()},
+        )
+    )
+
+
+async def forget_possession(session: AsyncSession, sha256: str) -> None:
+    """The file leaves the store: whoever uploads it again must send its bytes again."""
+    await session.execute(delete(AttachmentPossession).where(AttachmentPossession.sha256 == sha256))
+
+
+async def entitled(session: AsyncSession, agency: str, sha256: str) -> bool:
+    """Whether the agency may list the file in a package and hear that the store has it: it
+    uploaded the bytes itself, or it may download them."""
+    held = select(AttachmentPossession.sha256).where(
+        AttachmentPossession.agency_code == agency, AttachmentPossession.sha256 == sha256
+    )
+    return (await session.scalar(held)) is not None or await may_download(session, agency, sha256)
 
 
 @dataclass(frozen=True)
