@@ -77,6 +77,9 @@ class HubSettings(BaseSettings):
     # Unfinished uploads, and uploaded files that no document claimed, are removed after this.
     attachment_partial_days: int = Field(default=7, ge=1)
     attachment_sweep_interval_s: float = Field(default=300.0, gt=0)
+    # A purge right after a deletion on mistake leaves to the sweeper the files claimed or
+    # uploaded this lately: their sender may be re-sending them in a corrected document.
+    attachment_recent_claim_s: float = Field(default=600.0, ge=0)
     # Set a bucket to keep complete files in an S3-compatible object store instead (unfinished
     # uploads still grow in attachment_dir, which every hub process must share).
     attachment_s3_bucket: str | None = None

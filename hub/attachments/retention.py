@@ -2,7 +2,9 @@
 
 A stored file goes when:
 - every envelope carrying it was deleted on mistake (at all its recipients) and no agency
-  uploaded or claimed it since: purged;
+  uploaded or claimed it since: purged (right after the deletion, a file claimed within
+  attachment_recent_claim_s is left to the sweeper: its sender may be re-sending it, having
+  claimed it just before the deletion was recorded);
 - else, when no live envelope carrying it is younger than attachment_retention_days and no
   agency uploaded or claimed it within attachment_partial_days: expired (or unclaimed, when no
   envelope ever carried it: an upload whose package never came).
@@ -46,12 +48,14 @@ STALE_UPLOADS = "stale-uploads"
 class Retention:
     keep: timedelta  # after the newest live envelope carrying a file
     grace: timedelta  # after a file (or a partial upload) was last written or claimed
+    recent: timedelta = timedelta(0)  # spared by a purge right after a deletion, if used since
 
     @classmethod
     def of(cls, settings: HubSettings) -> Retention:
         return cls(
             keep=timedelta(days=settings.attachment_retention_days),
             grace=timedelta(days=settings.attachment_partial_days),
+            recent=timedelta(seconds=settings.attachment_recent_claim_s),
         )
 
 
@@ -83,17 +87,21 @@ def _detail(stored: StoredFile, usage: Usage | None) -> dict[str, object]:
 
 async def settle(
     sessions: async_sessionmaker[AsyncSession], store: AttachmentStore, sha256: str,
-    retention: Retention,
+    retention: Retention, spare_recent: bool = False,
 ) -> str | None:  # fmt: skip
-    """Remove one stored file if nothing keeps it any more; returns the audit action taken."""
+    """Remove one stored file if nothing keeps it any more; returns the audit action taken.
+    With `spare_recent`, a file used within `retention.recent` stays in any case."""
     async with sessions() as guard:
         await repository.hold_exclusive(guard, sha256)  # until `guard` closes, after the delete
         async with transaction(sessions) as session:
             stored = await store.stored(sha256)
             if stored is None:
                 return None
+            now = datetime.now(UTC)
+            if spare_recent and stored.last_used > now - retention.recent:
+                return None
             usage = (await repository.usage(session, [sha256])).get(sha256)
-            action = fate(usage, stored.last_used, datetime.now(UTC), retention)
+            action = fate(usage, stored.last_used, now, retention)
             if action is None:
                 return None
             await audit.append(session, action, "hub", sha256, _detail(stored, usage))
@@ -106,8 +114,14 @@ async def purge(
     sessions: async_sessionmaker[AsyncSession], store: AttachmentStore, sha256s: Iterable[str],
     retention: Retention,
 ) -> list[str]:  # fmt: skip
-    """Settle each file a deletion may have freed; returns the ones removed."""
-    return [sha for sha in sha256s if await settle(sessions, store, sha, retention)]
+    """Settle each file a deletion may have freed, right after its commit; returns the ones
+    removed. A file claimed or uploaded lately is the sweeper's to judge later: the deletion's
+    time is when its transaction began, so a sender re-sending the file correctly may have
+    claimed it a moment before, with its new package still on the way."""
+    return [
+        sha for sha in sha256s
+        if await settle(sessions, store, sha, retention, spare_recent=True)
+    ]  # fmt: skip
 
 
 class AttachmentSweeper:

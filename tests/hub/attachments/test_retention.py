@@ -19,6 +19,7 @@ from hub.attachments.retention import (
     AttachmentSweeper,
     Retention,
     fate,
+    purge,
 )
 from hub.attachments.store import FilesystemStore
 from hub.audit import verify_chain
@@ -26,7 +27,15 @@ from hub.db import transaction
 from hub.models import AuditEntry, Envelope
 from schemas.model import DocumentPackage
 from tests.hub.attachments.conftest import COMMUNE_A, COMMUNE_B, DISTRICT
-from tests.hub.attachments.transfer import carrying, download, eventually, put, sha, upload
+from tests.hub.attachments.transfer import (
+    carrying,
+    download,
+    eventually,
+    put,
+    sha,
+    status,
+    upload,
+)
 from tests.hub.hub_stack import HubStack, document, revocation
 
 DAY = 24 * 3600
@@ -64,6 +73,8 @@ async def test_a_deletion_on_mistake_purges_the_files_no_live_document_still_car
     second = carrying(document(DISTRICT, COMMUNE_A, COMMUNE_B),
                       ("shared.tif", shared), ("other.tif", other))  # fmt: skip
     await _send(hub, first, second)
+    for data in (only, shared, other):
+        _age(store.blob_path(sha(data)), days=1)  # sent yesterday, not claimed since
     # The first everywhere it went; the second only at commune A (commune B keeps it).
     await _send(hub, revocation(first, COMMUNE_A, delete=True),
                 revocation(second, COMMUNE_A, delete=True))  # fmt: skip
@@ -78,6 +89,34 @@ async def test_a_deletion_on_mistake_purges_the_files_no_live_document_still_car
     assert (await download(client, hub.members[COMMUNE_A], sha(shared))).status_code == 403
     assert (await download(client, hub.members[COMMUNE_B], sha(shared))).content == shared
     assert (await download(client, district, sha(only))).status_code == 404
+
+
+async def test_a_purge_right_after_a_deletion_spares_a_file_claimed_moments_before(
+    hub: HubStack, client: httpx.AsyncClient, store: FilesystemStore
+) -> None:
+    """A sender deletes a document sent by mistake and sends its file again, rightly: it asks
+    the store for the file (a claim) before the deletion is recorded, and its new document
+    comes after the purge. A file nobody used lately still goes with the deletion."""
+    district = hub.members[DISTRICT]
+    again, older = os.urandom(20_000), os.urandom(10_000)
+    for data in (again, older):
+        await upload(client, district, data)
+    wrong = carrying(document(DISTRICT, COMMUNE_A), ("ban-do.tif", again), ("cu.tif", older))
+    await _send(hub, wrong)
+    _age(store.blob_path(sha(again)), days=1)
+    _age(store.blob_path(sha(older)), days=11 / (24 * 60))  # eleven minutes ago
+    assert (await status(client, district, sha(again)))["complete"] is True  # claimed now
+    await _send(hub, revocation(wrong, COMMUNE_A, delete=True))
+
+    async def older_purged() -> bool:
+        return not store.blob_path(sha(older)).exists()
+
+    await eventually(older_purged)
+    assert await purge(hub.runtime.sessions, store, [sha(again)], Retention.of(hub.settings)) == []
+    assert store.blob_path(sha(again)).exists()
+    await _send(hub, carrying(document(DISTRICT, COMMUNE_B), ("ban-do.tif", again)))
+    assert (await download(client, hub.members[COMMUNE_B], sha(again))).content == again
+    assert [entry.subject for entry in await _audited(hub, PURGED)] == [sha(older)]
 
 
 async def test_the_sweeper_removes_files_past_retention_and_audits_each(
@@ -117,7 +156,9 @@ async def test_the_sweeper_finishes_interrupted_purges_and_clears_abandoned_uplo
         await upload(client, district, data)
     await put(client, district, sha(partial), partial[:3000], (0, len(partial)))
     await put(client, hub.members[COMMUNE_A], sha(partial), partial[:1000], (0, len(partial)))
-    await _send(hub, doc, revocation(doc, COMMUNE_A, delete=True))
+    await _send(hub, doc)
+    _age(store.blob_path(sha(deleted)), days=1)
+    await _send(hub, revocation(doc, COMMUNE_A, delete=True))
 
     async def purged() -> bool:
         return not store.blob_path(sha(deleted)).exists()
