@@ -77,6 +77,13 @@ class HubSettings(BaseSettings):
     # Unfinished uploads, and uploaded files that no document claimed, are removed after this.
     attachment_partial_days: int = Field(default=7, ge=1)
     attachment_sweep_interval_s: float = Field(default=300.0, gt=0)
+    # An upload's body silent this long ends there, as if the connection dropped (what came is
+    # kept): a cut that never reaches the hub would otherwise hold the upload forever.
+    attachment_body_idle_s: float = Field(default=60.0, gt=0)
+    # One agency's unfinished uploads may hold at most this much (a new file counts at its size).
+    attachment_partial_quota_bytes: int = Field(default=4 * GIB, gt=0)
+    # Uploads are refused (507) rather than leave less than this free on the store's disk.
+    attachment_min_free_bytes: int = Field(default=GIB, ge=0)
     # A purge right after a deletion on mistake leaves to the sweeper the files claimed or
     # uploaded this lately: their sender may be re-sending them in a corrected document.
     attachment_recent_claim_s: float = Field(default=600.0, ge=0)

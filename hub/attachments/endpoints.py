@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.requests import ClientDisconnect
 
-from hub.api.dependencies import CurrentRuntime, Settings, SignedAgency, Store
+from hub.api.dependencies import CurrentRuntime, SignedAgency
 from hub.attachments import service
 from hub.attachments.payloads import Chunk, UploadProgress, UploadStatus
 from hub.attachments.ranges import respond
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/attachments", tags=["attachments"])
 
 
 @router.get("/{sha256}/upload")
-async def upload_status(sha256: str, agency: SignedAgency, store: Store) -> UploadStatus:
-    """Whether the store has the file, else how much of this agency's upload has arrived."""
-    return await service.upload_status(store, agency, sha256)
+async def upload_status(sha256: str, agency: SignedAgency, rt: CurrentRuntime) -> UploadStatus:
+    """Whether this agency may count on the stored file, else how much of its upload arrived."""
+    return await service.upload_status(rt, agency, sha256)
 
 
 _BYTES = {
@@ -33,26 +36,35 @@ _CONTENT_RANGE = {
 
 @router.put("/{sha256}", openapi_extra={"requestBody": _BYTES, "parameters": [_CONTENT_RANGE]})
 async def upload_chunk(
-    sha256: str, request: Request, agency: SignedAgency, store: Store, settings: Settings
+    sha256: str, request: Request, agency: SignedAgency, rt: CurrentRuntime
 ) -> UploadProgress:
     """Append the body (the bytes its Content-Range names) to this agency's upload."""
-    chunk = Chunk(sha256, request.headers.get("content-range"), _arriving(request))
-    return await service.receive(store, settings.max_attachment_bytes, agency, chunk)
+    body = _arriving(request, rt.settings.attachment_body_idle_s)
+    chunk = Chunk(sha256, request.headers.get("content-range"), body)
+    return await service.receive(rt, agency, chunk)
 
 
 @router.get("/{sha256}", response_class=StreamingResponse)
-async def download(
-    sha256: str, request: Request, agency: SignedAgency, store: Store, rt: CurrentRuntime
-) -> Response:
+async def download(sha256: str, request: Request, agency: SignedAgency,
+                   rt: CurrentRuntime) -> Response:  # fmt: skip
     """The file, to its documents' sender and recipients; HTTP Range resumes a download."""
-    file = await service.download(rt.sessions, store, agency, sha256)
-    return respond(file, request.headers.get("range"), request.headers.get("if-range"), store.read)
+    opened = await service.download(rt, agency, sha256)
+    return await respond(opened, request.headers.get("range"), request.headers.get("if-range"))
 
 
-async def _arriving(request: Request) -> AsyncIterator[bytes]:
-    """The body as it arrives; a dropped connection only ends it early (what came is kept)."""
+async def _arriving(request: Request, idle_s: float) -> AsyncIterator[bytes]:
+    """The body as it arrives. A dropped connection only ends it early (what came is kept), and
+    so does one silent for `idle_s`: a cut that never reached the hub (no FIN, no RST) would
+    otherwise hold the upload, and its lock, for as long as the process lives."""
+    pieces = request.stream()
     try:
-        async for chunk in request.stream():
-            yield chunk
-    except ClientDisconnect:
+        while True:
+            async with asyncio.timeout(idle_s):
+                piece = await anext(pieces)
+            yield piece
+    except (StopAsyncIteration, ClientDisconnect):
         return
+    except TimeoutError:
+        log.warning("upload to %s: no byte for %ss, ended there", request.url.path, idle_s)
+    finally:
+        await pieces.aclose()

@@ -35,3 +35,17 @@ class StoreUnavailable(Transient):
     """The store's disk cannot be written (full, read-only, gone): retry later."""
 
     code = "store-unavailable"
+
+
+class UploadQuotaExceeded(HubError):
+    """An agency's unfinished uploads would hold more than its share of the hub's disk."""
+
+    code = "upload-quota"
+    http_status = 507
+
+
+class StoreFull(HubError):
+    """The disk where uploads grow is down to its reserve: retry later."""
+
+    code = "store-full"
+    http_status = 507

@@ -11,6 +11,7 @@ boto3 is synchronous: every call runs in a worker thread.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import suppress
 from datetime import UTC, datetime
@@ -22,7 +23,8 @@ from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
 from hub.attachments.errors import StoreUnavailable
-from hub.attachments.store import SHA256_HEX, FilesystemStore, StoredFile, checked
+from hub.attachments.store import SHA256_HEX, FilesystemStore, OpenedFile, StoredFile, checked
+from hub.errors import NotFound
 from hub.settings import HubSettings
 
 PART_BYTES = 8 * 1024 * 1024
@@ -34,6 +36,14 @@ T = TypeVar("T")
 
 def _missing(error: ClientError) -> bool:
     return str(error.response.get("Error", {}).get("Code")) in {"404", "NoSuchKey", "NotFound"}
+
+
+async def _call(work: Callable[[], T]) -> T:
+    """A boto3 call in a worker thread; StoreUnavailable when the object store fails."""
+    try:
+        return await asyncio.to_thread(work)
+    except (BotoCoreError, ClientError) as error:
+        raise StoreUnavailable(f"the hub's object store did not answer: {error}") from None
 
 
 class S3Store(FilesystemStore):
@@ -54,12 +64,6 @@ class S3Store(FilesystemStore):
 
     def key(self, sha256: str) -> str:
         return f"{self.prefix}blobs/{checked(sha256)}"
-
-    async def _call(self, work: Callable[[], T]) -> T:
-        try:
-            return await asyncio.to_thread(work)
-        except (BotoCoreError, ClientError) as error:
-            raise StoreUnavailable(f"the hub's object store did not answer: {error}") from None
 
     def adopt(self, partial: Path, sha256: str) -> None:
         """Stream a checked upload into the bucket (called in a worker thread)."""
@@ -97,7 +101,7 @@ class S3Store(FilesystemStore):
         return found
 
     async def stored(self, sha256: str) -> StoredFile | None:
-        head = await self._call(lambda: self._head(sha256))
+        head = await _call(lambda: self._head(sha256))
         if head is None:
             return None
         return self._file(sha256, int(head["ContentLength"]), head["LastModified"])
@@ -110,7 +114,7 @@ class S3Store(FilesystemStore):
     async def remove(self, sha256: str) -> bool:
         existed = await self.stored(sha256) is not None
         key = self.key(sha256)
-        await self._call(lambda: self.client.delete_object(Bucket=self.bucket, Key=key))
+        await _call(lambda: self.client.delete_object(Bucket=self.bucket, Key=key))
         with suppress(FileNotFoundError):
             (self.claims / sha256).unlink()
         return existed
@@ -120,21 +124,60 @@ class S3Store(FilesystemStore):
             Bucket=self.bucket, Prefix=f"{self.prefix}blobs/"
         )
         iterator = iter(pages)
-        while (page := await self._call(lambda: next(iterator, None))) is not None:
+        while (page := await _call(lambda: next(iterator, None))) is not None:
             found = [self._file(o["Key"].rsplit("/", 1)[1], int(o["Size"]), o["LastModified"])
                      for o in page.get("Contents", [])
                      if SHA256_HEX.fullmatch(o["Key"].rsplit("/", 1)[1])]  # fmt: skip
             if found:
                 yield found
 
-    async def read(self, sha256: str, start: int, end: int) -> AsyncIterator[bytes]:
-        """Bytes start..end (inclusive) of a stored file, a megabyte at a time."""
-        answer = await self._call(lambda: self.client.get_object(
-            Bucket=self.bucket, Key=self.key(sha256), Range=f"bytes={start}-{end}"
-        ))  # fmt: skip
-        body = answer["Body"]
+    async def open(self, sha256: str) -> OpenedFile | None:
+        found = await self.stored(sha256)
+        return _Object(self, found) if found is not None else None
+
+
+class _Object:
+    """A stored object about to be read: its GET is made before an answer starts, so an object
+    removed meanwhile is a 404, never an answer cut short."""
+
+    def __init__(self, store: S3Store, stored: StoredFile) -> None:
+        self._store, self._stored = store, stored
+        self._body: Any = None
+        self._guard = threading.Lock()  # a read in a worker thread finishes before a close
+
+    @property
+    def file(self) -> StoredFile:
+        return self._stored
+
+    async def stream(self, start: int, end: int) -> AsyncIterator[bytes]:
+        sha256, store = self._stored.sha256, self._store
         try:
-            while chunk := await self._call(lambda: body.read(READ_BYTES)):
+            answer = await asyncio.to_thread(lambda: store.client.get_object(
+                Bucket=store.bucket, Key=store.key(sha256), Range=f"bytes={start}-{end}"
+            ))  # fmt: skip
+        except ClientError as error:
+            if _missing(error):
+                raise NotFound(f"attachment {sha256} was removed from the hub's store") from None
+            raise StoreUnavailable(f"the hub's object store did not answer: {error}") from None
+        except BotoCoreError as error:
+            raise StoreUnavailable(f"the hub's object store did not answer: {error}") from None
+        self._body = answer["Body"]
+        return self._pieces()
+
+    async def _pieces(self) -> AsyncIterator[bytes]:
+        """The body a megabyte at a time."""
+        try:
+            while chunk := await _call(self._read):
                 yield chunk
         finally:
-            body.close()
+            self.close()
+
+    def _read(self) -> bytes:
+        with self._guard:
+            return b"" if self._body is None else bytes(self._body.read(READ_BYTES))
+
+    def close(self) -> None:
+        with self._guard:
+            if self._body is not None:
+                self._body.close()
+                self._body = None

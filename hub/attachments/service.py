@@ -10,13 +10,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from hub.attachments import repository
-from hub.attachments.errors import DigestMismatch, OffsetMismatch
+from hub.attachments.errors import (
+    DigestMismatch,
+    OffsetMismatch,
+    StoreFull,
+    UploadQuotaExceeded,
+)
 from hub.attachments.payloads import Chunk, ContentRange, UploadProgress, UploadStatus
-from hub.attachments.store import SHA256_HEX, AttachmentStore, StoredFile, Upload
+from hub.attachments.store import SHA256_HEX, OpenedFile, StoredFile, Upload
 from hub.errors import BadRequest, Forbidden, NotFound, TooLarge
+from hub.runtime import Runtime
 
 
 def valid_sha256(sha256: str) -> str:
@@ -27,27 +31,32 @@ def valid_sha256(sha256: str) -> str:
     return sha256
 
 
-async def upload_status(store: AttachmentStore, agency: str, sha256: str) -> UploadStatus:
+async def _complete_for(rt: Runtime, agency: str, sha256: str) -> StoredFile | None:
+    """The stored file, claimed."""
+    return await rt.store.claim(sha256)
+
+
+async def upload_status(rt: Runtime, agency: str, sha256: str) -> UploadStatus:
     """Complete (with its size) when the store has the file, else this agency's offset."""
-    stored = await store.claim(valid_sha256(sha256))
+    stored = await _complete_for(rt, agency, valid_sha256(sha256))
     if stored is not None:
         return UploadStatus(sha256=sha256, offset=stored.size, complete=True)
-    offset = await store.upload_offset(agency, sha256)
+    offset = await rt.store.upload_offset(agency, sha256)
     return UploadStatus(sha256=sha256, offset=offset, complete=False)
 
 
-async def receive(store: AttachmentStore, limit: int, agency: str, chunk: Chunk) -> UploadProgress:
+async def receive(rt: Runtime, agency: str, chunk: Chunk) -> UploadProgress:
     """Append one chunk to the agency's upload; finish it when the last byte is in."""
     sha256, span = valid_sha256(chunk.sha256), ContentRange.parse(chunk.content_range)
+    limit = rt.settings.max_attachment_bytes
     if span.total > limit:
         raise TooLarge(f"the file is {span.total:,} bytes; this hub stores at most {limit:,}")
-    stored = await store.claim(sha256)
-    if stored is not None:
+    if (stored := await _complete_for(rt, agency, sha256)) is not None:
         return UploadProgress(offset=stored.size, complete=True)
-    async with store.upload(agency, sha256) as upload:
-        stored = await store.claim(sha256)
-        if stored is not None:  # another request finished it while this one waited
-            await upload.discard()
+    await _make_room(rt, agency, sha256, span)
+    async with rt.store.upload(agency, sha256, create=span.start == 0) as upload:
+        if (stored := await _complete_for(rt, agency, sha256)) is not None:
+            await upload.discard()  # another request of this agency finished it meanwhile
             return UploadProgress(offset=stored.size, complete=True)
         if upload.offset != span.start:
             raise OffsetMismatch(
@@ -58,7 +67,26 @@ async def receive(store: AttachmentStore, limit: int, agency: str, chunk: Chunk)
         await upload.append(_at_most(chunk.body, span.length))
         if upload.offset < span.total:
             return UploadProgress(offset=upload.offset, complete=False)
-        return await _finish(upload, sha256)
+        return await _finish(rt, upload, agency, sha256)
+
+
+async def _make_room(rt: Runtime, agency: str, sha256: str, span: ContentRange) -> None:
+    """Refuse a chunk that would take the agency past its quota or the disk below its reserve."""
+    settings, quota = rt.settings, rt.settings.attachment_partial_quota_bytes
+    others = await rt.store.unfinished_bytes(agency, besides=sha256)
+    if others + span.total > quota:
+        raise UploadQuotaExceeded(
+            f"'{agency}' has {others:,} bytes of unfinished uploads at this hub; this file's "
+            f"{span.total:,} would pass the cap of {quota:,} bytes per agency "
+            "(attachment_partial_quota_bytes): finish other uploads first (abandoned ones are "
+            f"removed after {settings.attachment_partial_days} days)"
+        )
+    floor = settings.attachment_min_free_bytes
+    if span.length and await rt.store.free_bytes() - span.length < floor:
+        raise StoreFull(
+            f"the hub's attachment store is full (it keeps {floor:,} bytes free, "
+            "attachment_min_free_bytes); try again later"
+        )
 
 
 async def _at_most(body: AsyncIterable[bytes], length: int) -> AsyncIterator[bytes]:
@@ -72,7 +100,8 @@ async def _at_most(body: AsyncIterable[bytes], length: int) -> AsyncIterator[byt
         yield chunk
 
 
-async def _finish(upload: Upload, sha256: str) -> UploadProgress:
+async def _finish(rt: Runtime, upload: Upload, agency: str, sha256: str) -> UploadProgress:
+    """Check the digest; move the file into the store."""
     digest = await upload.digest()
     if digest != sha256:
         await upload.discard()
@@ -84,18 +113,16 @@ async def _finish(upload: Upload, sha256: str) -> UploadProgress:
     return UploadProgress(offset=upload.offset, complete=True)
 
 
-async def download(
-    sessions: async_sessionmaker[AsyncSession], store: AttachmentStore, agency: str, sha256: str
-) -> StoredFile:
-    """The stored file, for an agency that sent or received a document carrying it."""
+async def download(rt: Runtime, agency: str, sha256: str) -> OpenedFile:
+    """The stored file, open, for an agency that sent or received a document carrying it."""
     valid_sha256(sha256)
-    async with sessions() as session:
+    async with rt.sessions() as session:
         allowed = await repository.may_download(session, agency, sha256)
     if not allowed:
         raise Forbidden(
             f"'{agency}' neither sent nor received a document carrying attachment {sha256}"
         )
-    found = await store.stored(sha256)
+    found = await rt.store.open(sha256)
     if found is None:
         raise NotFound(
             f"attachment {sha256} is not in the hub's store (never uploaded, or removed)"

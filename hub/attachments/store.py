@@ -1,22 +1,19 @@
 """The hub's attachment store: files that travel outside the packages, named by their SHA-256.
 
 On a filesystem (the default backend): a complete file lives at <dir>/blobs/<sha[:2]>/<sha>, and
-an agency's unfinished upload at <dir>/partial/<agency>/<sha>, growing request by request until
-its digest is checked and it is moved into blobs with one atomic rename. Callers use only the
-``AttachmentStore`` protocol, so that an object-store backend can take this one's place.
-
-Several requests (in one process or several) can aim at the same upload: an exclusive
-``flock`` on the partial file makes them take turns, and since the lock belongs to the inode, a
-request that waited re-checks that the path still names the file it locked.
+an agency's unfinished upload at <dir>/partial/<agency>/<sha> (see hub.attachments.partial),
+growing request by request until its digest is checked and it is moved into blobs with one
+atomic rename. Callers use only the ``AttachmentStore`` protocol, so that an object-store
+backend can take this one's place.
 """
 
 from __future__ import annotations
 
 import asyncio
-import fcntl
-import hashlib
+import io
 import os
 import re
+import threading
 from collections.abc import AsyncIterable, AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from dataclasses import dataclass
@@ -24,16 +21,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-from hub.attachments.errors import StoreUnavailable, UploadBusy
+from hub.attachments import partial
+from hub.attachments.errors import StoreUnavailable
+from hub.attachments.partial import WRITE_BYTES, PartialUpload
 
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
-# At most this much of a request body is held in memory before it is written out.
-WRITE_BYTES = 1024 * 1024
-# A retry may overtake the request it retries (whose dropped connection the hub has not noticed
-# yet): it waits this long for that one to let go of the upload.
-LOCK_WAIT_S = 5.0
-LOCK_POLL_S = 0.05
-_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 @dataclass(frozen=True)
@@ -62,6 +54,22 @@ class Upload(Protocol):
     async def discard(self) -> None: ...
 
 
+class OpenedFile(Protocol):
+    """A stored file held open for one answer: removing it from the store meanwhile does not
+    cut the answer short."""
+
+    @property
+    def file(self) -> StoredFile: ...
+
+    async def stream(self, start: int, end: int) -> AsyncIterator[bytes]:
+        """Bytes `start`..`end` (inclusive), in pieces; reading begins before this returns, so
+        a file gone meanwhile is NotFound here, before any byte of an answer. The file is
+        closed when the pieces end."""
+
+    def close(self) -> None:
+        """Let go of the file (again is harmless)."""
+
+
 class AttachmentStore(Protocol):
     async def stored(self, sha256: str) -> StoredFile | None: ...
 
@@ -70,7 +78,15 @@ class AttachmentStore(Protocol):
 
     async def upload_offset(self, agency: str, sha256: str) -> int: ...
 
-    def upload(self, agency: str, sha256: str) -> AbstractAsyncContextManager[Upload]: ...
+    def upload(self, agency: str, sha256: str, create: bool) -> AbstractAsyncContextManager[Upload]:
+        """The agency's upload, locked; `create` starts one if none has begun (else an
+        OffsetMismatch at 0)."""
+
+    async def unfinished_bytes(self, agency: str, besides: str) -> int:
+        """How many bytes the agency's unfinished uploads hold, but for the one of `besides`."""
+
+    async def free_bytes(self) -> int:
+        """The space left where uploads grow."""
 
     async def remove(self, sha256: str) -> bool: ...
 
@@ -80,8 +96,8 @@ class AttachmentStore(Protocol):
     async def remove_stale_uploads(self, before: datetime) -> int:
         """Remove unfinished uploads last written before `before`; returns how many."""
 
-    def read(self, sha256: str, start: int, end: int) -> AsyncIterator[bytes]:
-        """Bytes `start`..`end` (inclusive) of a stored file, in pieces."""
+    async def open(self, sha256: str) -> OpenedFile | None:
+        """The stored file, held open for reading; None if the store does not have it."""
 
 
 def checked(sha256: str) -> str:
@@ -89,17 +105,6 @@ def checked(sha256: str) -> str:
     if not SHA256_HEX.fullmatch(sha256):
         raise ValueError(f"not a SHA-256 in lowercase hex: {sha256!r}")
     return sha256
-
-
-def _directory_name(agency: str) -> str:
-    """An agency's directory: its code when that is a safe file name, else a digest of it."""
-    if _SAFE_NAME.fullmatch(agency):
-        return agency
-    return "h-" + hashlib.sha256(agency.encode()).hexdigest()[:40]
-
-
-def _unwritable(error: OSError) -> StoreUnavailable:
-    return StoreUnavailable(f"the hub's attachment store cannot be written: {error.strerror}")
 
 
 def _when(stat: os.stat_result) -> datetime:
@@ -117,7 +122,7 @@ class FilesystemStore:
         return self.blobs / checked(sha256)[:2] / sha256
 
     def partial_path(self, agency: str, sha256: str) -> Path:
-        return self.partial / _directory_name(agency) / checked(sha256)
+        return self.partial / partial.directory_name(agency) / checked(sha256)
 
     async def stored(self, sha256: str) -> StoredFile | None:
         try:
@@ -138,38 +143,36 @@ class FilesystemStore:
             return 0
 
     @asynccontextmanager
-    async def upload(self, agency: str, sha256: str) -> AsyncIterator[Upload]:
+    async def upload(self, agency: str, sha256: str, create: bool) -> AsyncIterator[Upload]:
         path = self.partial_path(agency, sha256)
-        fd = await self._locked(path)
+        fd = await partial.locked(path, create)
+        upload = PartialUpload(fd, path, sha256, self.adopt)
         try:
-            yield _FileUpload(self, fd, path, sha256)
+            yield upload
         finally:
+            await upload.settle()  # no worker thread may still use the descriptor
             os.close(fd)  # releases the lock
 
-    async def _locked(self, path: Path) -> int:
-        deadline = asyncio.get_running_loop().time() + LOCK_WAIT_S
-        while True:
-            fd = _open_partial(path)
-            if _lock(fd, path):
-                return fd
-            os.close(fd)
-            if asyncio.get_running_loop().time() >= deadline:
-                raise UploadBusy(
-                    "another request is still uploading this file; ask for the offset again "
-                    "and resume from there",
-                    offset=path.stat().st_size if path.exists() else 0,
-                )
-            await asyncio.sleep(LOCK_POLL_S)
+    async def unfinished_bytes(self, agency: str, besides: str) -> int:
+        directory = self.partial / partial.directory_name(agency)
+        return await asyncio.to_thread(partial.unfinished_bytes, directory, besides)
 
-    def adopt(self, partial: Path, sha256: str) -> None:
+    async def free_bytes(self) -> int:
+        place = self.partial
+        while not place.exists():  # not made yet: the filesystem it will be made on
+            place = place.parent
+        found = await asyncio.to_thread(os.statvfs, place)
+        return found.f_bavail * found.f_frsize
+
+    def adopt(self, upload: Path, sha256: str) -> None:
         """Move a checked upload into blobs in one rename, durably."""
         target = self.blob_path(sha256)
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(partial, target)
+            _make_directories(target.parent)
+            os.replace(upload, target)
             _sync_directory(target.parent)
         except OSError as error:
-            raise _unwritable(error) from None
+            raise partial.unwritable(error) from None
 
     async def remove(self, sha256: str) -> bool:
         try:
@@ -189,92 +192,74 @@ class FilesystemStore:
     async def remove_stale_uploads(self, before: datetime) -> int:
         if not self.partial.is_dir():
             return 0
-        return await asyncio.to_thread(_remove_stale, self.partial, before.timestamp())
+        return await asyncio.to_thread(partial.remove_stale, self.partial, before.timestamp())
 
-    async def read(self, sha256: str, start: int, end: int) -> AsyncIterator[bytes]:
-        with self.blob_path(sha256).open("rb") as file:
-            file.seek(start)
-            left = end - start + 1
-            while left > 0:
-                chunk = await asyncio.to_thread(file.read, min(left, WRITE_BYTES))
-                if not chunk:
-                    return
-                left -= len(chunk)
-                yield chunk
+    async def open(self, sha256: str) -> OpenedFile | None:
+        try:
+            file = self.blob_path(sha256).open("rb", buffering=0)
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            raise _unreadable(error) from None
+        stat = os.fstat(file.fileno())
+        return _OpenBlob(file, StoredFile(sha256, stat.st_size, _when(stat)))
 
 
-class _FileUpload:
-    """A partial file, opened and locked by the request appending to it."""
+def _unreadable(error: OSError) -> StoreUnavailable:
+    return StoreUnavailable(f"the hub's attachment store cannot be read: {error.strerror}")
 
-    def __init__(self, store: FilesystemStore, fd: int, path: Path, sha256: str) -> None:
-        self._store, self._fd, self._path, self._sha256 = store, fd, path, sha256
-        self._offset = os.fstat(fd).st_size
+
+class _OpenBlob:
+    """A blob held open by descriptor: a purge unlinking it meanwhile changes nothing here."""
+
+    def __init__(self, file: io.FileIO, stored: StoredFile) -> None:
+        self._file, self._stored = file, stored
+        # Reads run in worker threads: closing waits for the one in progress, so that no
+        # thread ever reads a descriptor that was closed (or reused for another file).
+        self._guard = threading.Lock()
 
     @property
-    def offset(self) -> int:
-        return self._offset
+    def file(self) -> StoredFile:
+        return self._stored
 
-    async def append(self, chunks: AsyncIterable[bytes]) -> None:
-        pending = bytearray()
+    async def stream(self, start: int, end: int) -> AsyncIterator[bytes]:
+        return self._pieces(start, end)
+
+    async def _pieces(self, start: int, end: int) -> AsyncIterator[bytes]:
+        position = start
         try:
-            async for chunk in chunks:
-                pending += chunk
-                if len(pending) >= WRITE_BYTES:
-                    await asyncio.to_thread(self._write, bytes(pending))
-                    pending.clear()
-        except BaseException:
-            # Whatever ended the request (a dropped connection, a shutdown): keep what came, in
-            # this thread, since a cancelled task may not be able to await any more.
-            self._write(bytes(pending), sync=True)
-            raise
-        await asyncio.to_thread(self._write, bytes(pending), True)
+            while position <= end:
+                size = min(end + 1 - position, WRITE_BYTES)
+                piece = await asyncio.to_thread(self._read, size, position)
+                if not piece:
+                    return
+                position += len(piece)
+                yield piece
+        finally:
+            self.close()
 
-    def _write(self, data: bytes, sync: bool = False) -> None:
-        view = memoryview(data)
-        try:
-            while view:
-                written = os.write(self._fd, view)
-                self._offset += written
-                view = view[written:]
-            if sync:
-                os.fsync(self._fd)
-        except OSError as error:
-            raise _unwritable(error) from None
+    def _read(self, size: int, position: int) -> bytes:
+        with self._guard:
+            if self._file.closed:
+                return b""
+            try:
+                return os.pread(self._file.fileno(), size, position)
+            except OSError as error:
+                raise _unreadable(error) from None
 
-    async def digest(self) -> str:
-        return await asyncio.to_thread(_sha256_of, self._fd)
-
-    async def complete(self) -> None:
-        await asyncio.to_thread(self._store.adopt, self._path, self._sha256)
-
-    async def discard(self) -> None:
-        self._path.unlink(missing_ok=True)
+    def close(self) -> None:
+        with self._guard:
+            self._file.close()
 
 
-def _open_partial(path: Path) -> int:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640)
-    except OSError as error:
-        raise _unwritable(error) from None
-
-
-def _lock(fd: int, path: Path) -> bool:
-    """Lock the open file without waiting; True when it is locked and `path` still names it
-    (a request that held it may have moved it into blobs or deleted it meanwhile)."""
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return os.fstat(fd).st_ino == path.stat().st_ino
-    except (BlockingIOError, FileNotFoundError):
-        return False
-
-
-def _sha256_of(fd: int) -> str:
-    digest, position = hashlib.sha256(), 0
-    while chunk := os.pread(fd, WRITE_BYTES, position):
-        digest.update(chunk)
-        position += len(chunk)
-    return digest.hexdigest()
+def _make_directories(directory: Path) -> None:
+    """Make the directory and any missing parent, each one durably recorded in its parent."""
+    if directory.is_dir():
+        return
+    _make_directories(directory.parent)
+    with suppress(FileExistsError):  # made by another request meanwhile: sync it all the same
+        directory.mkdir()
+    _sync_directory(directory.parent)
 
 
 def _sync_directory(directory: Path) -> None:
@@ -294,29 +279,3 @@ def _scan_blobs(directory: Path) -> list[StoredFile]:
             stat = entry.stat()
             found.append(StoredFile(entry.name, stat.st_size, _when(stat)))
     return found
-
-
-def _remove_stale(partial: Path, cutoff: float) -> int:
-    removed = 0
-    for agency in os.scandir(partial):
-        if not agency.is_dir():
-            continue
-        for entry in os.scandir(agency.path):
-            with suppress(FileNotFoundError):
-                if entry.stat().st_mtime < cutoff and _unlink_if_idle(Path(entry.path)):
-                    removed += 1
-    return removed
-
-
-def _unlink_if_idle(path: Path) -> bool:
-    """Remove an upload no request is appending to right now."""
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    else:
-        path.unlink()
-        return True
-    finally:
-        os.close(fd)

@@ -9,12 +9,23 @@ from datetime import UTC, datetime
 
 import httpx
 from sqlalchemy import update
+from starlette.responses import Response
 
+from hub.attachments import service
+from hub.attachments.ranges import respond
 from hub.attachments.store import FilesystemStore
 from hub.db import transaction
 from hub.models import Agency, AgencyCertificate, AgencyState
 from tests.hub.attachments.conftest import COMMUNE_A, COMMUNE_B, DISTRICT, PROVINCE
-from tests.hub.attachments.transfer import carrying, download, path_of, sha, signed, upload
+from tests.hub.attachments.transfer import (
+    answer_messages,
+    carrying,
+    download,
+    path_of,
+    sha,
+    signed,
+    upload,
+)
 from tests.hub.hub_stack import HubStack, document
 from tests.schemas.packages import attachment
 
@@ -103,3 +114,24 @@ async def test_a_file_no_document_carries_is_nobodys_to_download(
     assert (await download(client, district, digest)).status_code == 403
     missing = await download(client, district, "0" * 64)
     assert missing.status_code == 403  # 403 before 404: no probing for what the store holds
+
+
+async def _answered(response: Response) -> tuple[int, bytes, bool]:
+    """An answer's status, its body, and whether it was finished."""
+    sent = await answer_messages(response)
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return sent[0]["status"], body, sent[-1].get("more_body") is False
+
+
+async def test_a_file_removed_once_its_download_is_decided_is_still_sent_whole(
+    hub: HubStack, client: httpx.AsyncClient, store: FilesystemStore
+) -> None:
+    """A purge between the checks and the first byte: the file was opened before answering."""
+    data = os.urandom(2 * 1024 * 1024 + 5000)  # several pieces
+    digest = await _sent(hub, client, data)
+    whole = await service.download(hub.runtime, COMMUNE_A, digest)
+    tail = await service.download(hub.runtime, COMMUNE_A, digest)
+    assert await store.remove(digest)
+    assert await _answered(await respond(whole, None, None)) == (200, data, True)
+    assert await _answered(await respond(tail, "bytes=-10", None)) == (206, data[-10:], True)
+    assert (await download(client, hub.members[COMMUNE_A], digest)).status_code == 404

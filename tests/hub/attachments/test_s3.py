@@ -16,11 +16,13 @@ import httpx
 import pytest
 from moto.server import ThreadedMotoServer
 
+from hub.attachments import service
+from hub.attachments.ranges import respond
 from hub.attachments.s3 import S3Store
-from hub.models import AgencyLevel
-from tests.hub.attachments.conftest import COMMUNE_A, COMMUNE_B, DISTRICT, PROVINCE
+from hub.errors import NotFound
+from tests.hub.attachments.conftest import COMMUNE_A, COMMUNE_B, DISTRICT, district_hub
 from tests.hub.attachments.transfer import carrying, download, put, sha, status, upload
-from tests.hub.hub_stack import HubStack, document, hub_stack
+from tests.hub.hub_stack import HubStack, document
 from tests.hub.served import free_port, serving
 
 BUCKET = "lienthong-attachments"
@@ -49,13 +51,8 @@ async def s3_hub(tmp_path: Path, object_store: str) -> AsyncIterator[tuple[HubSt
         "attachment_s3_access_key": KEYS["aws_access_key_id"],
         "attachment_s3_secret_key": KEYS["aws_secret_access_key"],
     }  # fmt: skip
-    async with hub_stack(tmp_path, **settings) as hub:
-        await hub.register(PROVINCE, AgencyLevel.PROVINCE)
-        await hub.register(DISTRICT, AgencyLevel.DISTRICT, PROVINCE)
-        await hub.register(COMMUNE_A, AgencyLevel.COMMUNE, DISTRICT)
-        await hub.register(COMMUNE_B, AgencyLevel.COMMUNE, DISTRICT)
-        async with serving(hub) as url:
-            yield hub, url
+    async with district_hub(tmp_path, **settings) as hub, serving(hub) as url:
+        yield hub, url
 
 
 def bucket_object(url: str, digest: str) -> bytes | None:
@@ -117,3 +114,21 @@ async def test_the_store_lists_what_the_bucket_holds(
         assert empty.json() == {"offset": 0, "complete": True}
     listed = [stored async for batch in hub.runtime.store.listing() for stored in batch]
     assert sorted((f.sha256, f.size) for f in listed) == sorted((sha(d), len(d)) for d in files)
+
+
+async def test_an_object_removed_once_its_download_is_decided_is_a_404(
+    s3_hub: tuple[HubStack, str],
+) -> None:
+    hub, url = s3_hub
+    data = os.urandom(20_000)
+    async with httpx.AsyncClient(base_url=url) as client:
+        digest = await upload(client, hub.members[DISTRICT], data)
+        async with hub.worker():
+            doc = carrying(document(DISTRICT, COMMUNE_A), ("ban-do.tif", data))
+            await hub.publish(hub.members[DISTRICT], hub.members[DISTRICT].sign(doc))
+            assert len(await hub.drain(COMMUNE_A, expect=1)) == 1
+    # Removed between the checks and the answer's first byte: a 404, not a broken answer.
+    opened = await service.download(hub.runtime, COMMUNE_A, digest)
+    assert await hub.runtime.store.remove(digest)
+    with pytest.raises(NotFound, match="was removed from the hub's store"):
+        await respond(opened, None, None)

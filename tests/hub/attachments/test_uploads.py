@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import os
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
-from hub.attachments import store as store_module
+from hub.attachments import partial as partial_module
 from hub.attachments.store import FilesystemStore
-from tests.hub.attachments.conftest import COMMUNE_A, COMMUNE_B
+from tests.hub.attachments.conftest import COMMUNE_A, COMMUNE_B, served_hub
 from tests.hub.attachments.transfer import eventually, path_of, put, sha, signed, status
 from tests.hub.hub_stack import HubStack, Member
 
@@ -107,7 +108,7 @@ async def test_a_dropped_connection_keeps_what_arrived_and_the_retry_resumes(
 async def test_a_retry_overtaking_an_unfinished_request_hears_409_until_that_one_ends(
     hub: HubStack, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store_module, "LOCK_WAIT_S", 0.3)
+    monkeypatch.setattr(partial_module, "LOCK_WAIT_S", 0.3)
     commune = hub.members[COMMUNE_A]
     data = os.urandom(100_000)
     digest = sha(data)
@@ -118,6 +119,68 @@ async def test_a_retry_overtaking_an_unfinished_request_hears_409_until_that_one
     await stalled.wait_closed()
     await _offset_becomes(client, commune, digest, 1000)
     assert (await put(client, commune, digest, data[1000:], (1000, 100_000))).json()["complete"]
+
+
+async def test_a_connection_gone_silent_lets_go_of_the_upload(tmp_path: Path) -> None:
+    """A cut that never reaches the hub (no FIN, no RST): the body's idle limit ends the
+    request, what came is kept, and the retry resumes instead of hearing 409 until a restart."""
+    async with served_hub(tmp_path, attachment_body_idle_s=0.5) as (hub, client):
+        commune = hub.members[COMMUNE_A]
+        data = os.urandom(100_000)
+        digest = sha(data)
+        silent = await _unfinished_put(str(client.base_url), commune, data, sent=30_000)
+        try:
+            await _offset_becomes(client, commune, digest, 30_000)
+            resumed = await put(client, commune, digest, data[30_000:], (30_000, 100_000))
+            assert resumed.json() == {"offset": 100_000, "complete": True}
+        finally:
+            silent.close()
+        store = FilesystemStore(hub.settings.attachment_dir)
+        assert store.blob_path(digest).read_bytes() == data
+
+
+async def test_a_refused_chunk_leaves_no_file_behind(
+    hub: HubStack, client: httpx.AsyncClient, store: FilesystemStore
+) -> None:
+    commune = hub.members[COMMUNE_A]
+    data = os.urandom(10_000)
+    late = await put(client, commune, sha(data), data[5000:], (5000, 10_000))
+    assert late.status_code == 409 and late.json()["offset"] == 0
+    assert "send it from byte 0" in late.json()["detail"]
+    assert not store.partial_path(COMMUNE_A, sha(data)).exists()
+
+
+async def test_an_agencys_unfinished_uploads_have_a_cap(tmp_path: Path) -> None:
+    async with served_hub(tmp_path, attachment_partial_quota_bytes=100_000) as (hub, client):
+        store = FilesystemStore(hub.settings.attachment_dir)
+        commune = hub.members[COMMUNE_A]
+        first, second = os.urandom(80_000), os.urandom(50_000)
+        begun = await put(client, commune, sha(first), first[:60_000], (0, 80_000))
+        assert begun.status_code == 200
+        over = await put(client, commune, sha(second), second[:1000], (0, 50_000))
+        assert over.status_code == 507 and over.json()["error"] == "upload-quota"
+        assert "60,000 bytes of unfinished uploads" in over.json()["detail"]
+        assert "cap of 100,000 bytes" in over.json()["detail"]
+        assert not store.partial_path(COMMUNE_A, sha(second)).exists()
+        # Another agency's uploads count apart; once the first is in, the second may go.
+        other = await put(client, hub.members[COMMUNE_B], sha(second), second, (0, 50_000))
+        assert other.json() == {"offset": 50_000, "complete": True}
+        await put(client, commune, sha(first), first[60_000:], (60_000, 80_000))
+        now = await put(client, commune, sha(second), second, (0, 50_000))
+        assert now.json() == {"offset": 50_000, "complete": True}
+
+
+async def test_uploads_stop_short_of_filling_the_hubs_disk(tmp_path: Path) -> None:
+    async with served_hub(tmp_path, attachment_min_free_bytes=2**62) as (hub, client):
+        store = FilesystemStore(hub.settings.attachment_dir)
+        commune = hub.members[COMMUNE_A]
+        data = os.urandom(10_000)
+        full = await put(client, commune, sha(data), data, (0, 10_000))
+        assert full.status_code == 507 and full.json()["error"] == "store-full"
+        assert full.json()["detail"].startswith("the hub's attachment store is full")
+        assert not store.partial_path(COMMUNE_A, sha(data)).exists()
+        empty = await put(client, commune, sha(b""), b"", (0, 0))  # takes no room
+        assert empty.json() == {"offset": 0, "complete": True}
 
 
 async def test_a_wrong_digest_is_422_and_the_upload_is_discarded(

@@ -9,6 +9,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
+from starlette.responses import Response
+from starlette.types import Message
 
 from schemas.model import DocumentPackage, ExternalAttachment, LienthongInfo
 from schemas.request_auth import authorization
@@ -84,3 +86,18 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0
     while not await check():
         assert loop.time() < deadline, "the condition did not come true in time"
         await asyncio.sleep(0.05)
+
+
+async def answer_messages(response: Response) -> list[Message]:
+    """What an answer sends when a server runs it for a client that stays connected."""
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        await asyncio.Event().wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await response({"type": "http", "asgi": {"version": "3.0"}}, receive, send)
+    return sent
