@@ -1,6 +1,7 @@
 """What envelopes carry outside themselves, as intake sees it: every file a package lists must be
-complete in the store before the package is accepted, the envelope records what it carries,
-and a deletion on mistake names the files it may free."""
+complete in the store, and uploaded by its sender (or one it may download), before the package
+is accepted; the envelope records what it carries, and a deletion on mistake names the files it
+may free."""
 
 from __future__ import annotations
 
@@ -21,21 +22,31 @@ def listed(package: Package) -> list[ExternalAttachment]:
     return sorted(unique.values(), key=lambda attachment: attachment.sha256)
 
 
-async def require_stored(session: AsyncSession, store: AttachmentStore, package: Package) -> None:
-    """Refuse the package unless the store has each listed file with the listed size. Each file
-    stays locked against removal until the envelope carrying it is committed."""
+async def require_stored(
+    session: AsyncSession, store: AttachmentStore, package: Package, sender: str
+) -> None:
+    """Refuse the package unless the sender uploaded each listed file itself (or may download
+    it) and the store has it with the listed size. Each file stays locked against removal
+    until the envelope carrying it is committed."""
     for attachment in listed(package):  # in digest order, so two intakes never deadlock
         await repository.hold_shared(session, attachment.sha256)
+        if not await repository.entitled(session, sender, attachment.sha256):
+            raise Refusal(f"{_named(attachment)} was not uploaded by '{sender}'; upload it to "
+                          "the hub's attachment store before sending the package")  # fmt: skip
         stored = await store.claim(attachment.sha256)
         if stored is None or stored.size != attachment.size:
             raise Refusal(_not_stored(attachment, stored))
 
 
-def _not_stored(attachment: ExternalAttachment, stored: StoredFile | None) -> str:
-    what = (
+def _named(attachment: ExternalAttachment) -> str:
+    return (
         f"attachment '{attachment.name}' (sha256 {attachment.sha256[:12]}…, "
         f"{attachment.size:,} bytes)"
     )
+
+
+def _not_stored(attachment: ExternalAttachment, stored: StoredFile | None) -> str:
+    what = _named(attachment)
     if stored is None:
         return f"{what} is not in the hub's attachment store; upload it before sending the package"
     return f"{what} is {stored.size:,} bytes in the hub's attachment store: the package is wrong"

@@ -4,6 +4,10 @@ An upload is resumable: each agency has its own partial file per SHA-256, every 
 start where that file ends, and whatever arrived before a connection dropped is kept. When the
 last byte is in, the file is hashed: the right digest moves it into the store, a wrong one
 discards it. Nothing here holds a database transaction while a body streams.
+
+Knowing a digest gives nothing: only an agency that uploaded the bytes itself (possession is
+recorded when its digest checks, even if the store had the file already) or that may
+download them hears that the store has a file; any other agency uploads it like a new one.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from hub.attachments.errors import (
     UploadQuotaExceeded,
 )
 from hub.attachments.payloads import Chunk, ContentRange, UploadProgress, UploadStatus
-from hub.attachments.store import SHA256_HEX, OpenedFile, StoredFile, Upload
+from hub.attachments.store import SHA256_HEX, AttachmentStore, OpenedFile, StoredFile, Upload
+from hub.db import transaction
 from hub.errors import BadRequest, Forbidden, NotFound, TooLarge
 from hub.runtime import Runtime
 
@@ -32,12 +37,15 @@ def valid_sha256(sha256: str) -> str:
 
 
 async def _complete_for(rt: Runtime, agency: str, sha256: str) -> StoredFile | None:
-    """The stored file, claimed."""
-    return await rt.store.claim(sha256)
+    """The stored file, claimed, if this agency uploaded it itself or may download it."""
+    async with rt.sessions() as session:
+        allowed = await repository.entitled(session, agency, sha256)
+    return await rt.store.claim(sha256) if allowed else None
 
 
 async def upload_status(rt: Runtime, agency: str, sha256: str) -> UploadStatus:
-    """Complete (with its size) when the store has the file, else this agency's offset."""
+    """Complete (with its size) for an agency entitled to the stored file; else, and for
+    everyone else whatever the store holds, this agency's own offset."""
     stored = await _complete_for(rt, agency, valid_sha256(sha256))
     if stored is not None:
         return UploadStatus(sha256=sha256, offset=stored.size, complete=True)
@@ -101,7 +109,8 @@ async def _at_most(body: AsyncIterable[bytes], length: int) -> AsyncIterator[byt
 
 
 async def _finish(rt: Runtime, upload: Upload, agency: str, sha256: str) -> UploadProgress:
-    """Check the digest; move the file into the store."""
+    """Check the digest; move the file into the store, or drop this copy when the store has
+    the file already. Either way the agency has shown that it holds the bytes."""
     digest = await upload.digest()
     if digest != sha256:
         await upload.discard()
@@ -109,8 +118,22 @@ async def _finish(rt: Runtime, upload: Upload, agency: str, sha256: str) -> Uplo
             f"the {upload.offset:,} bytes uploaded have SHA-256 {digest}, not {sha256}; the "
             "upload was discarded, start it again from offset 0"
         )
-    await upload.complete()
+    adopted = await rt.store.stored(sha256) is None
+    if adopted:
+        await upload.complete()  # no transaction is open while an object store takes it
+    async with transaction(rt.sessions) as session:
+        await repository.hold_shared(session, sha256)  # no removal of the file until recorded
+        if not adopted:
+            await _keep_one_copy(rt.store, upload, sha256)
+        await repository.record_possession(session, agency, sha256)
     return UploadProgress(offset=upload.offset, complete=True)
+
+
+async def _keep_one_copy(store: AttachmentStore, upload: Upload, sha256: str) -> None:
+    if await store.claim(sha256) is None:  # removed since it was looked at: this copy replaces it
+        await upload.complete()
+    else:
+        await upload.discard()
 
 
 async def download(rt: Runtime, agency: str, sha256: str) -> OpenedFile:

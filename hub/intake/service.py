@@ -110,7 +110,7 @@ async def admit(session: AsyncSession, ctx: IntakeContext, incoming: Incoming) -
             raise Refusal(
                 f"envelope id '{verdict.envelope_id}' was already used for another package"
             )
-        await carriage.require_stored(session, ctx.store, verdict.package)
+        await carriage.require_stored(session, ctx.store, verdict.package, verdict.sender.code)
     except Refusal as refusal:
         return Admitted(
             await _refuse(session, ctx, _Refused(incoming, agency, digest, refusal.message))

@@ -8,6 +8,7 @@ import os
 import httpx
 from sqlalchemy import select
 
+from hub.attachments.store import FilesystemStore
 from hub.models import Envelope, EnvelopeAttachment, Quarantine
 from schemas.model import StatusPackage
 from schemas.reader import read_package
@@ -40,8 +41,8 @@ async def test_a_package_whose_file_is_not_uploaded_is_refused_then_accepted_onc
         await hub.publish(district, body, message_id=unique_name("again"))
         (delivered,) = await hub.drain(COMMUNE_A, expect=1)
     assert _refusal(refusal.body) == (
-        f"attachment 'bản đồ.tif' (sha256 {sha(data)[:12]}…, 150,000 bytes) is not in the hub's "
-        "attachment store; upload it before sending the package"
+        f"attachment 'bản đồ.tif' (sha256 {sha(data)[:12]}…, 150,000 bytes) was not uploaded by "
+        f"'{DISTRICT}'; upload it to the hub's attachment store before sending the package"
     )
     assert delivered.body == body
     async with hub.runtime.sessions() as session:
@@ -51,17 +52,19 @@ async def test_a_package_whose_file_is_not_uploaded_is_refused_then_accepted_onc
         )).all()  # fmt: skip
         quarantined = list(await session.scalars(select(Quarantine.reason)))
     assert carried == [(doc.document_id, sha(data), "bản đồ.tif", 150_000)]
-    assert len(quarantined) == 1 and "not in the hub's attachment store" in quarantined[0]
+    assert len(quarantined) == 1 and "was not uploaded by" in quarantined[0]
 
 
 async def test_every_listed_file_must_be_there_with_its_listed_size(
-    hub: HubStack, client: httpx.AsyncClient
+    hub: HubStack, client: httpx.AsyncClient, store: FilesystemStore
 ) -> None:
     district = hub.members[DISTRICT]
-    first, second = os.urandom(5000), os.urandom(7000)
-    await upload(client, district, first)
-    await upload(client, district, second)
+    first, second, lost = os.urandom(5000), os.urandom(7000), os.urandom(3000)
+    for data in (first, second, lost):
+        await upload(client, district, data)
+    store.blob_path(sha(lost)).unlink()  # the store lost it (a disk replaced, say)
     missing = carrying(document(DISTRICT, COMMUNE_A), ("a.tif", first), ("b.tif", b"absent"))
+    gone = carrying(document(DISTRICT, COMMUNE_A), ("lost.tif", lost))
     listed = carrying(document(DISTRICT, COMMUNE_A), ("a.tif", first))
     assert listed.lienthong is not None
     wrong_size = listed.lienthong.external_attachments[0].model_copy(update={"size": 4999})
@@ -72,13 +75,15 @@ async def test_every_listed_file_must_be_there_with_its_listed_size(
     both = carrying(document(DISTRICT, COMMUNE_A, COMMUNE_B),
                     ("a.tif", first), ("b.tif", second), ("a-copy.tif", first))  # fmt: skip
     async with hub.worker():
-        for doc in (missing, misdeclared, both):
+        for doc in (missing, misdeclared, gone, both):
             await hub.publish(district, district.sign(doc))
-        refusals = await hub.drain(DISTRICT, expect=2)
+        refusals = await hub.drain(DISTRICT, expect=3)
         assert len(await hub.drain(COMMUNE_B, expect=1)) == 1
-    absent, wrong = sorted((_refusal(message.body) for message in refusals), reverse=True)
-    assert absent.startswith("attachment 'b.tif'") and "not in the hub's attachment store" in absent
+    lost_file, absent, wrong = sorted(_refusal(message.body) for message in refusals)[::-1]
+    assert absent.startswith("attachment 'b.tif'") and f"was not uploaded by '{DISTRICT}'" in absent
     assert wrong.startswith("attachment 'a.tif'") and "4,999 bytes) is 5,000 bytes in" in wrong
+    assert lost_file.startswith("attachment 'lost.tif'")
+    assert "is not in the hub's attachment store" in lost_file
     async with hub.runtime.sessions() as session:
         carried = set(await session.scalars(select(EnvelopeAttachment.sha256)))
     assert carried == {sha(first), sha(second)}

@@ -116,13 +116,18 @@ async def test_the_store_lists_what_the_bucket_holds(
     assert sorted((f.sha256, f.size) for f in listed) == sorted((sha(d), len(d)) for d in files)
 
 
-async def test_an_object_removed_once_its_download_is_decided_is_a_404(
-    s3_hub: tuple[HubStack, str],
+async def test_a_copy_is_not_sent_again_and_a_vanished_object_is_a_404(
+    s3_hub: tuple[HubStack, str], object_store: str, tmp_path: Path
 ) -> None:
     hub, url = s3_hub
     data = os.urandom(20_000)
     async with httpx.AsyncClient(base_url=url) as client:
         digest = await upload(client, hub.members[DISTRICT], data)
+        # Another agency must send the bytes too; its copy is checked, then dropped.
+        assert (await status(client, hub.members[COMMUNE_B], digest))["complete"] is False
+        await upload(client, hub.members[COMMUNE_B], data)
+        assert not list((tmp_path / "uploads" / "partial").rglob(digest))
+        assert bucket_object(object_store, digest) == data
         async with hub.worker():
             doc = carrying(document(DISTRICT, COMMUNE_A), ("ban-do.tif", data))
             await hub.publish(hub.members[DISTRICT], hub.members[DISTRICT].sign(doc))
