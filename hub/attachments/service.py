@@ -73,6 +73,8 @@ async def receive(rt: Runtime, agency: str, chunk: Chunk) -> UploadProgress:
                 offset=upload.offset,
             )
         await upload.append(_at_most(chunk.body, span.length))
+        if upload.offset == 0 < span.total:
+            await upload.discard()  # nothing came: no empty file is left behind
         if upload.offset < span.total:
             return UploadProgress(offset=upload.offset, complete=False)
         return await _finish(rt, upload, agency, sha256)

@@ -146,6 +146,15 @@ async def test_a_refused_chunk_leaves_no_file_behind(
     assert late.status_code == 409 and late.json()["offset"] == 0
     assert "send it from byte 0" in late.json()["detail"]
     assert not store.partial_path(COMMUNE_A, sha(data)).exists()
+    # A request from byte 0 whose connection drops before any byte leaves no empty file either.
+    dropped = await _unfinished_put(str(client.base_url), commune, data, sent=0)
+    assert store.partial_path(COMMUNE_A, sha(data)).exists()
+    dropped.close()
+
+    async def gone() -> bool:
+        return not store.partial_path(COMMUNE_A, sha(data)).exists()
+
+    await eventually(gone)
 
 
 async def test_an_agencys_unfinished_uploads_have_a_cap(tmp_path: Path) -> None:
