@@ -11,7 +11,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.attachments.access import authenticate
-from hub.attachments.store import AttachmentStore
 from hub.runtime import Runtime
 from hub.settings import HubSettings, Role
 
@@ -40,10 +39,6 @@ async def signed_agency(request: Request) -> str:
     header = request.headers.get("authorization")
     sessions = runtime(request).sessions
     return await authenticate(sessions, header, request.method, request.url.path)
-
-
-def attachment_store(request: Request) -> AttachmentStore:
-    return runtime(request).store
 
 
 def role_of(token: str, tokens: dict[str, Role]) -> Role | None:
@@ -87,4 +82,3 @@ Admin = Annotated[Role, Depends(require(Role.ADMIN))]
 Settings = Annotated[HubSettings, Depends(settings)]
 CurrentRuntime = Annotated[Runtime, Depends(runtime)]
 SignedAgency = Annotated[str, Depends(signed_agency)]
-Store = Annotated[AttachmentStore, Depends(attachment_store)]
