@@ -18,6 +18,8 @@ from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import BinaryIO
 
+from schemas.durable_files import make_directories, sync_directory
+
 CHUNK = 1024 * 1024  # what is read or written at once, and the most a writer buffers
 DOWNLOAD = ".download"
 
@@ -70,9 +72,9 @@ class AttachmentStore:
         """Move a checked, synced temporary file into the store, durably (atomic; the file
         moved in replaces a copy already there, which has the same bytes)."""
         target = self.path(sha256)
-        _durable_directory(target.parent, self.root)
+        make_directories(target.parent)
         os.replace(temporary, target)
-        _sync_directory(target.parent)
+        sync_directory(target.parent)
 
     async def put(self, content: bytes, sha256: str) -> None:
         """Store bytes held in memory already (attachments that came as base64 JSON)."""
@@ -94,7 +96,7 @@ class AttachmentStore:
             target.unlink()
         except FileNotFoundError:
             return
-        _sync_directory(target.parent)
+        sync_directory(target.parent)
 
     async def chunks(self, sha256: str, start: int, end: int) -> AsyncGenerator[bytes, None]:
         """Bytes start..end-1 of a stored file, read CHUNK at a time."""
@@ -107,28 +109,6 @@ class AttachmentStore:
                     raise OSError(f"stored attachment {sha256} is shorter than expected")
                 left -= len(data)
                 yield data
-
-
-def _sync_directory(directory: Path) -> None:
-    """Make the directory's entries (a file renamed in or out) survive a power cut."""
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _durable_directory(directory: Path, root: Path) -> None:
-    """Create `directory` (and its parents up to `root`) if it is missing, each new one
-    synced into its parent: a file moved into a directory the disk never recorded is lost."""
-    if directory.is_dir():
-        return
-    if directory == root or root not in directory.parents:
-        directory.mkdir(parents=True, exist_ok=True)
-        return
-    _durable_directory(directory.parent, root)
-    directory.mkdir(exist_ok=True)
-    _sync_directory(directory.parent)
 
 
 class Incoming:

@@ -8,7 +8,6 @@ file (a server may ignore Range). The file's SHA-256 is its strong validator (ET
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
@@ -16,27 +15,7 @@ from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
 
 from agency_adapter.attachments.store import CHUNK
-
-_ONE_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
-
-
-class Unsatisfiable(Exception):
-    """The range asks for no byte of the file."""
-
-
-def requested_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """(first, last) byte asked for, None for the whole file; Unsatisfiable if none exists."""
-    found = _ONE_RANGE.fullmatch((header or "").replace(" ", ""))
-    if found is None or found.groups() == ("", ""):
-        return None  # absent, several ranges, or another unit: the whole file
-    first, last = found.groups()
-    if not first:  # the last N bytes
-        start, end = max(0, size - int(last)), size - 1
-    else:
-        start, end = int(first), min(int(last), size - 1) if last else size - 1
-    if start > end or start >= size:
-        raise Unsatisfiable
-    return start, end
+from schemas.byte_ranges import Unsatisfiable, requested_range
 
 
 def _read(file: BinaryIO, start: int, end: int) -> Iterator[bytes]:

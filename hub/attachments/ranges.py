@@ -9,7 +9,6 @@ claims the file for a package).
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -18,28 +17,9 @@ from starlette.types import Send
 
 from hub.attachments.store import OpenedFile
 from hub.errors import HubError
+from schemas.byte_ranges import Unsatisfiable, requested_range
 
 log = logging.getLogger(__name__)
-_ONE_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
-
-
-class Unsatisfiable(Exception):
-    """The range asks for no byte of the file."""
-
-
-def requested_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """(first, last) byte asked for, None for the whole file; Unsatisfiable if none exists."""
-    found = _ONE_RANGE.fullmatch((header or "").replace(" ", ""))
-    if found is None or found.groups() == ("", ""):
-        return None  # absent, several ranges, or another unit: the whole file
-    first, last = found.groups()
-    if not first:  # the last N bytes
-        start, end = max(0, size - int(last)), size - 1
-    else:
-        start, end = int(first), min(int(last), size - 1) if last else size - 1
-    if start > end or start >= size:
-        raise Unsatisfiable
-    return start, end
 
 
 async def respond(opened: OpenedFile, range_header: str | None, if_range: str | None) -> Response:

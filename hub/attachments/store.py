@@ -24,6 +24,7 @@ from typing import Protocol
 from hub.attachments import partial
 from hub.attachments.errors import StoreUnavailable
 from hub.attachments.partial import WRITE_BYTES, PartialUpload
+from schemas.durable_files import make_directories, sync_directory
 
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
@@ -168,9 +169,9 @@ class FilesystemStore:
         """Move a checked upload into blobs in one rename, durably."""
         target = self.blob_path(sha256)
         try:
-            _make_directories(target.parent)
+            make_directories(target.parent)
             os.replace(upload, target)
-            _sync_directory(target.parent)
+            sync_directory(target.parent)
         except OSError as error:
             raise partial.unwritable(error) from None
 
@@ -250,24 +251,6 @@ class _OpenBlob:
     def close(self) -> None:
         with self._guard:
             self._file.close()
-
-
-def _make_directories(directory: Path) -> None:
-    """Make the directory and any missing parent, each one durably recorded in its parent."""
-    if directory.is_dir():
-        return
-    _make_directories(directory.parent)
-    with suppress(FileExistsError):  # made by another request meanwhile: sync it all the same
-        directory.mkdir()
-    _sync_directory(directory.parent)
-
-
-def _sync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _scan_blobs(directory: Path) -> list[StoredFile]:

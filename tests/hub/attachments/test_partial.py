@@ -17,6 +17,7 @@ from hub.attachments import partial as partial_module
 from hub.attachments import store as store_module
 from hub.attachments.partial import WRITE_BYTES, PartialUpload
 from hub.attachments.store import FilesystemStore
+from schemas import durable_files
 from tests.hub.attachments.transfer import sha
 
 AGENCY = "000.04.29.H40"
@@ -87,13 +88,14 @@ async def test_a_new_blob_directory_is_recorded_in_its_parent(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store, synced = FilesystemStore(tmp_path), []
-    sync = store_module._sync_directory
+    sync = durable_files.sync_directory
 
     def recorded(directory: Path) -> None:
         synced.append(directory)
         sync(directory)
 
-    monkeypatch.setattr(store_module, "_sync_directory", recorded)
+    monkeypatch.setattr(store_module, "sync_directory", recorded)  # the move into blobs/xx
+    monkeypatch.setattr(durable_files, "sync_directory", recorded)  # a new blobs/xx
     for data in (b"first", b"second"):
         upload = tmp_path / "upload"
         upload.write_bytes(data)
