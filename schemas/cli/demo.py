@@ -4,17 +4,22 @@ systems would drive their adapters, then every document's timeline."""
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 import typer
 
-from schemas.cli.dev import STACK_FILE, up
+from schemas.cli.bench_large import write_random_file
+from schemas.cli.dev import STACK_FILE, VAR, up
 
 WAIT_S = 60.0
+MAP_BYTES = 24 * 1024 * 1024
 
 
 class Desk:
@@ -104,8 +109,8 @@ def _print(desk: Desk, document: str, expected: int) -> None:
 
 def demo() -> None:
     """Province → district, district → both communes, commune → commune, commune → district,
-    with statuses 01/03/05/06 flowing back; then a recall and a delete-on-mistake; prints
-    each document's timeline."""
+    with statuses 01/03/05/06 flowing back; then a recall, a delete-on-mistake and a 24 MB
+    map through the hub's attachment store; prints each document's timeline."""
     if not STACK_FILE.exists():
         up()
     stack = json.loads(STACK_FILE.read_text(encoding="utf-8"))
@@ -138,6 +143,7 @@ def demo() -> None:
         _print(desk, document, expected)
     _recall(desks[district], desks[communes[0]], stamp)
     _delete_on_mistake(desks[province], desks[district], stamp)
+    _large_attachment(desks[communes[0]], desks[district], stamp)
 
 
 def _recall(sender: Desk, recipient: Desk, stamp: str) -> None:
@@ -166,6 +172,31 @@ def _delete_on_mistake(sender: Desk, recipient: Desk, stamp: str) -> None:
     typer.echo(f"  at {recipient.code}: state {tombstone['state']}, content "
                f"{tombstone['content']!r}, package HTTP {gone.status_code}, "
                f"reason '{tombstone['removal_reason']}'")  # fmt: skip
+
+
+def _large_attachment(sender: Desk, recipient: Desk, stamp: str) -> None:
+    """A commune sends a 24 MB scanned map: it travels through the hub's attachment store,
+    outside the signed package, and the district's copy is byte for byte the same."""
+    subject = f"Bản đồ quy hoạch sử dụng đất ({stamp})"
+    metadata = json.dumps({"to": [recipient.code], "subject": subject})
+    with tempfile.TemporaryDirectory(dir=VAR) as scratch:
+        path, digest = write_random_file(Path(scratch), MAP_BYTES)
+        with path.open("rb") as file:  # httpx streams the file part from disk
+            sender.client.post("/v1/documents", data={"metadata": metadata},
+                               files=[("files", ("ban-do.tif", file, "image/tiff"))],
+                               timeout=300).raise_for_status()  # fmt: skip
+    held = recipient.receive(subject)
+    package = recipient.client.get(f"/v1/documents/{held}/edxml").content
+    copy, size = hashlib.sha256(), 0
+    with recipient.client.stream("GET", f"/v1/documents/{held}/attachments/1") as answer:
+        for piece in answer.raise_for_status().iter_bytes():
+            copy.update(piece)
+            size += len(piece)
+    same = "identical" if copy.hexdigest() == digest else "DIFFERENT"
+    typer.echo(f"\nTệp lớn / large attachment: {subject}  ({sender.name} → {recipient.code})\n"
+               f"  {size / 1e6:.0f} MB through the hub's attachment store; the signed package "
+               f"is {len(package) / 1024:.0f} KB; the district's copy is {same} "
+               f"(SHA-256 {digest[:16]}…)")  # fmt: skip
 
 
 def _print_lifecycle(title: str, sender: Desk, document: str, waiting: str) -> None:

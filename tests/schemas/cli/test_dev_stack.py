@@ -30,12 +30,14 @@ def test_the_stack_comes_up_runs_the_demo_and_goes_down(tmp_path: Path) -> None:
         ]
         demo = _run(tmp_path, "demo")
         assert demo.returncode == 0, demo.stderr
-        *timelines, recall, deletion = demo.stdout.strip().split("\n\n")
+        *timelines, recall, deletion, large = demo.stdout.strip().split("\n\n")
         assert len(timelines) == 4
         assert all(": sent" in t.splitlines()[0] for t in timelines)
         assert recall.startswith("Thu hồi / recall") and "  recalled  statuses 01 03 15" in recall
         assert "  deleted  statuses 01 15" in deletion
         assert "state deleted, content None, package HTTP 410" in deletion
+        assert large.startswith("Tệp lớn / large attachment") and "copy is identical" in large
+        assert "25 MB through the hub's attachment store" in large
         first = timelines[0].splitlines()[1:]
         assert sorted(line.split()[3] for line in first) == ["01", "03", "05", "06"]
         timed = _run(tmp_path, "bench-latency", "--count", "5")
