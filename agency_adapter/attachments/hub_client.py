@@ -136,7 +136,9 @@ class HubAttachments:
             raise AttachmentRefused(f"the hub holds {offset:,} bytes of attachment {sha256}, "
                                     f"which has {size:,}")  # fmt: skip
         end = min(offset + self.ctx.settings.upload_chunk_bytes, size)
-        span = f"bytes {offset}-{end - 1}/{size}" if size else "bytes */0"
+        # All bytes there but not finished (the last PUT's answer lost, the hub restarted
+        # before its digest check): no bytes, "finish if the offset is the size".
+        span = f"bytes {offset}-{end - 1}/{size}" if end > offset else f"bytes */{size}"
         chunks = self.store.chunks(sha256, offset, end)
         headers = {"Content-Range": span, "Content-Length": str(end - offset),
                    "Content-Type": "application/octet-stream"}  # fmt: skip

@@ -394,3 +394,24 @@ async def test_a_file_kept_outside_is_served_by_ranges(exchange: Exchange, tmp_p
     assert (tail.status_code, tail.content) == (206, content[-5:])
     assert beyond.status_code == 416 and beyond.headers["content-range"] == f"bytes */{MIB + 5}"
     assert (other.status_code, other.content) == (200, content)  # another version: all of it
+
+
+async def test_an_upload_whose_bytes_all_arrived_but_did_not_finish_is_finished(
+    exchange: Exchange, tmp_path: Path
+) -> None:
+    """Every byte reached the hub but the request that finishes it did not (a 503, or the
+    hub restarted before its digest check): the adapter asks it to finish, sending nothing."""
+    source = tmp_path / "to-trinh.tif"
+    digest = random_file(source, MIB)
+    store = exchange.hub.runtime.store
+    assert isinstance(store, FilesystemStore)
+    partial = store.partial_path(COMMUNE, digest)
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    partial.write_bytes(source.read_bytes())
+    async with exchange.adapter(COMMUNE) as commune, exchange.adapter(DISTRICT) as district:
+        sent = (await post_file(commune.client, source)).json()["id"]
+        (received,) = await district.wait_for("document.received")
+        file = await district.client.get(f"/v1/documents/{received['document']}/attachments/1")
+        shown = await show(commune, sent)
+    assert hashlib.sha256(file.content).hexdigest() == digest
+    assert shown["state"] != "failed" and not partial.exists()
