@@ -87,10 +87,11 @@ def _detail(stored: StoredFile, usage: Usage | None) -> dict[str, object]:
 
 async def settle(
     sessions: async_sessionmaker[AsyncSession], store: AttachmentStore, sha256: str,
-    retention: Retention, spare_recent: bool = False,
+    retention: Retention,
 ) -> str | None:  # fmt: skip
     """Remove one stored file if nothing keeps it any more; returns the audit action taken.
-    With `spare_recent`, a file used within `retention.recent` stays in any case."""
+    A file used within `retention.recent` stays in any case: the deletion that freed it is
+    dated by when its transaction began, and its sender may be re-sending it correctly."""
     async with sessions() as guard:
         await repository.hold_exclusive(guard, sha256)  # until `guard` closes, after the delete
         async with transaction(sessions) as session:
@@ -98,7 +99,7 @@ async def settle(
             if stored is None:
                 return None
             now = datetime.now(UTC)
-            if spare_recent and stored.last_used > now - retention.recent:
+            if stored.last_used > now - retention.recent:
                 return None
             usage = (await repository.usage(session, [sha256])).get(sha256)
             action = fate(usage, stored.last_used, now, retention)
@@ -121,7 +122,7 @@ async def purge(
     claimed it a moment before, with its new package still on the way."""
     return [
         sha for sha in sha256s
-        if await settle(sessions, store, sha, retention, spare_recent=True)
+        if await settle(sessions, store, sha, retention)
     ]  # fmt: skip
 
 

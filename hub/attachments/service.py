@@ -83,6 +83,11 @@ async def receive(rt: Runtime, agency: str, chunk: Chunk) -> UploadProgress:
 async def _make_room(rt: Runtime, agency: str, sha256: str, span: ContentRange) -> None:
     """Refuse a chunk that would take the agency past its quota or the disk below its reserve."""
     settings, quota = rt.settings, rt.settings.attachment_partial_quota_bytes
+    if span.total > quota:  # never possible, however long the agency waits: not a 507
+        raise TooLarge(
+            f"the file is {span.total:,} bytes; this hub takes unfinished uploads of at most "
+            f"{quota:,} bytes per agency (attachment_partial_quota_bytes)"
+        )
     others = await rt.store.unfinished_bytes(agency, besides=sha256)
     if others + span.total > quota:
         raise UploadQuotaExceeded(

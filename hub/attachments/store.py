@@ -176,10 +176,14 @@ class FilesystemStore:
             raise partial.unwritable(error) from None
 
     async def remove(self, sha256: str) -> bool:
+        """Delete a stored file, durably: content deleted on mistake must not come back after
+        a power cut."""
+        target = self.blob_path(sha256)
         try:
-            self.blob_path(sha256).unlink()
+            target.unlink()
         except FileNotFoundError:
             return False
+        sync_directory(target.parent)
         return True
 
     async def listing(self) -> AsyncIterator[list[StoredFile]]:

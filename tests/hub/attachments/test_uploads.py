@@ -175,6 +175,10 @@ async def test_an_agencys_unfinished_uploads_have_a_cap(tmp_path: Path) -> None:
         await put(client, commune, sha(first), first[60_000:], (60_000, 80_000))
         now = await put(client, commune, sha(second), second, (0, 50_000))
         assert now.json() == {"offset": 50_000, "complete": True}
+        # A file larger than the cap itself can never go: 413, not a 507 to retry for ever.
+        huge = os.urandom(100_001)
+        never = await put(client, commune, sha(huge), huge[:1000], (0, len(huge)))
+        assert never.status_code == 413 and "at most 100,000 bytes per agency" in never.text
 
 
 async def test_uploads_stop_short_of_filling_the_hubs_disk(tmp_path: Path) -> None:
