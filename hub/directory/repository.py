@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from hub.models import Agency, AgencyCertificate, AgencyGroup
 
@@ -17,13 +17,23 @@ async def agency_by_code(session: AsyncSession, code: str) -> Agency | None:
 
 
 async def agency_by_broker_user(session: AsyncSession, user: str) -> Agency | None:
-    return (await session.scalars(select(Agency).where(Agency.broker_user == user))).one_or_none()
+    """The agency with its certificates, in one round trip (intake checks the signer's)."""
+    query = (
+        select(Agency).where(Agency.broker_user == user).options(joinedload(Agency.certificates))
+    )
+    return (await session.scalars(query)).unique().one_or_none()
 
 
 async def agencies(session: AsyncSession, codes: Sequence[str] | None = None) -> list[Agency]:
     query = select(Agency).options(selectinload(Agency.certificates)).order_by(Agency.code)
     if codes is not None:
         query = query.where(Agency.code.in_(codes))
+    return list(await session.scalars(query))
+
+
+async def named(session: AsyncSession, codes: Sequence[str]) -> list[Agency]:
+    """The agencies with these codes, without their certificates (recipients need none)."""
+    query = select(Agency).where(Agency.code.in_(codes)).order_by(Agency.code)
     return list(await session.scalars(query))
 
 

@@ -205,7 +205,7 @@ async def resolve(session: AsyncSession, codes: Sequence[str]) -> Resolution:
     """Agencies and groups named as recipients, each agency once, suspended ones set apart."""
     resolution, seen = Resolution(), set[str]()
     groups = {g.code: g for g in await repository.groups(session, codes)}
-    direct = {a.code: a for a in await repository.agencies(session, codes)}
+    direct = {a.code: a for a in await repository.named(session, codes)}
     for code in codes:
         if code in groups:
             members = [

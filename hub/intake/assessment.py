@@ -87,12 +87,11 @@ def _bind_sender(package: Package, agency: Agency) -> None:
         raise Refusal(f"the sending agency '{agency.code}' is suspended")
 
 
-async def _bind_certificate(
-    session: AsyncSession, verification: Verification, agency: Agency
-) -> None:
+def _bind_certificate(verification: Verification, agency: Agency) -> None:
     info = verification.certificate
-    registered = await directory.certificate(session, info.sha256_fingerprint) if info else None
-    if info is None or registered is None or registered.agency_id != agency.id:
+    fingerprint = info.sha256_fingerprint if info else None
+    registered = next((c for c in agency.certificates if c.fingerprint == fingerprint), None)
+    if info is None or registered is None:
         subject = info.subject if info else "none"
         raise Refusal(f"the signing certificate ({subject}) is not registered to '{agency.code}'")
     if registered.revoked_at is not None:
@@ -205,7 +204,7 @@ async def assess(
     _first_error(incoming.body, policy.limits)
     package, verification = _verified(incoming.body, policy)
     _bind_sender(package, agency)
-    await _bind_certificate(session, verification, agency)
+    _bind_certificate(verification, agency)
     envelope_id = envelope_id_of(package, incoming, digest)
     if isinstance(package, StatusPackage):
         document, recipients = await _status_route(session, package, agency.code)

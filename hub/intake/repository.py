@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, Row, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -90,20 +90,21 @@ async def earlier_refusal(session: AsyncSession, sha256: str, message_id: str | 
 
 async def lock_pending(
     session: AsyncSession, where: ColumnElement[bool], *, wait: bool
-) -> list[Delivery]:
-    """Pending deliveries matching `where`, locked (in id order) until the transaction ends.
+) -> Sequence[Row[int, str, str, bytes]]:
+    """Pending deliveries matching `where` (id, recipient, envelope id, body), locked (in id
+    order) until the transaction ends; one round trip, the envelope joined in.
 
     Waiting for another holder of a lock is safe: if that one commits, the row is no longer
     pending and nothing goes out twice; if it rolls back, this one takes over. The sweeper
     does not wait (``wait=False``): it comes back later."""
     query = (
-        select(Delivery)
+        select(Delivery.id, Delivery.recipient_code, Envelope.envelope_id, Envelope.body)
+        .join(Envelope, Delivery.envelope_pk == Envelope.id)
         .where(where, Delivery.state == DeliveryState.PENDING)
-        .options(selectinload(Delivery.envelope))
         .order_by(Delivery.id)
         .with_for_update(of=Delivery, skip_locked=not wait)
     )
-    return list(await session.scalars(query))
+    return (await session.execute(query)).all()
 
 
 async def stale_pending(session: AsyncSession, older_than_s: float, limit: int) -> list[int]:

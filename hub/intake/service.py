@@ -87,7 +87,7 @@ async def claim(
         else Delivery.id.in_(deliveries)
     )
     rows = await repository.lock_pending(session, where, wait=wait)
-    return [Outgoing(r.id, r.recipient_code, r.envelope.envelope_id, r.envelope.body) for r in rows]
+    return [Outgoing(*row) for row in rows]
 
 
 async def admit(session: AsyncSession, ctx: IntakeContext, incoming: Incoming) -> Admitted:
