@@ -30,6 +30,8 @@ def _payload(document: Document) -> dict[str, object]:
     if document.business_type in KINDS:
         payload["kind"] = KINDS[document.business_type]
         payload["supersedes"] = str(document.supersedes) if document.supersedes else None
+    if document.superseded_by is not None:  # stored after its newer version: not the live one
+        payload["superseded_by"] = str(document.superseded_by)
     return payload
 
 

@@ -78,3 +78,20 @@ class AttachmentMismatch(AdapterError):
 
     code = "attachment-mismatch"
     http_status = 422
+
+
+class FileVanished(HubUnavailable):
+    """A file fetched for a waiting document was removed before the document was stored (a
+    purge of another document that held it): it is fetched again."""
+
+    code = "file-vanished"
+
+
+class VersionWaits(AdapterError):
+    """A new version whose earlier version still waits for its files: stored after it."""
+
+    code = "version-waits"
+
+    def __init__(self, message: str, until: float) -> None:
+        super().__init__(message)
+        self.until = until  # when the earlier version is tried next (epoch seconds)

@@ -9,9 +9,11 @@ brings the files and stores it later, by the same ``receive``.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from cryptography.x509 import Certificate
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,10 +43,12 @@ from schemas.signing import verify_package
 ANSWERS = ("15", "16")  # to a recall or deletion this agency sent
 
 
-def _verified(ctx: AdapterContext, body: bytes, at: datetime | None) -> Package:
+def _verified(ctx: AdapterContext, body: bytes, at: datetime | None,
+              trust: Sequence[Certificate] | None = None) -> Package:  # fmt: skip
     try:
         verification = verify_package(
-            body, trust=ctx.trust, allow_legacy_sha1=ctx.settings.allow_legacy_sha1,
+            body, trust=ctx.trust if trust is None else trust,
+            allow_legacy_sha1=ctx.settings.allow_legacy_sha1,
             limits=ctx.settings.parse_limits(), at=at,
         )  # fmt: skip
         if not verification.accepted or verification.verified_xml is None:
@@ -86,8 +90,12 @@ def verified(ctx: AdapterContext, delivered: Delivered, at: datetime | None = No
 
 
 def set_aside(row: AwaitingFiles, ctx: AdapterContext) -> Verified:
-    """A document set aside for its files, verified again as it was when it came."""
-    return verified(ctx, Delivered(row.body, row.envelope_id), at=row.created_at)
+    """A document set aside for its files, read again. Its signature was verified against
+    the trust bundle when it came, and the row holds only those bytes: a certificate revoked
+    since does not undo a delivery accepted then (only the signature itself is checked)."""
+    delivered = Delivered(row.body, row.envelope_id)
+    package = _verified(ctx, row.body, row.created_at, trust=())
+    return Verified(package, _envelope_id(package, delivered), row.body)
 
 
 async def take(session: AsyncSession, ctx: AdapterContext, message: Verified) -> bool:
@@ -97,7 +105,9 @@ async def take(session: AsyncSession, ctx: AdapterContext, message: Verified) ->
     envelope_id = message.envelope_id
     if await attachments.is_awaiting(session, envelope_id):
         return True
-    if not await must_wait(session, ctx.attachments, message.package, envelope_id):
+    # A recall or deletion is handled at once, whatever it lists: it must keep its priority.
+    if message.urgent or not await must_wait(session, ctx.attachments, message.package,
+                                             envelope_id):  # fmt: skip
         await receive(session, ctx, message)
         return False
     package = message.package
@@ -126,20 +136,77 @@ async def receive(session: AsyncSession, ctx: AdapterContext, message: Verified)
 
 async def _drop_awaiting(session: AsyncSession, ctx: AdapterContext,
                          deletion: DocumentPackage) -> None:  # fmt: skip
-    """A document deleted on mistake while it waited for its files: they are never fetched;
-    it is stored at once as a tombstone (the deletion, just recorded as ahead of it, settles
-    it), as when a deletion overtakes its document."""
+    """Versions deleted on mistake while they waited for their files (or behind a version
+    that did): never fetched, stored at once as tombstones, oldest first; and the versions
+    held here that they revise purged, as when a deletion overtakes its document."""
     sender, target = deletion.sender.organ_id, deletion.target_document_id or ""
-    for row in await attachments.awaiting_document(session, sender, target):
+    reason = (deletion.business.reason if deletion.business else None) or lifecycle.NO_REASON
+    waiting = await _waiting_from(session, ctx, sender)
+    base, reached = _versions_reached(waiting, target)
+    if base not in waiting:  # the newest version held here: it and every earlier one go
+        await lifecycle.purge_versions(session, sender, base, reason)
+    for document_id in reached:
+        row, message = waiting[document_id]
         await session.delete(row)
         await session.flush()
+        await _tombstone(session, message, reason)
+
+
+async def _waiting_from(session: AsyncSession, ctx: AdapterContext,
+                        sender: str) -> dict[str, tuple[AwaitingFiles, Verified]]:  # fmt: skip
+    """The sender's documents waiting for their files, by DocumentId, oldest first."""
+    waiting: dict[str, tuple[AwaitingFiles, Verified]] = {}
+    for row in await attachments.awaiting_from(session, sender):
         try:
-            message = set_aside(row, ctx)
+            waiting[row.document_id] = (row, set_aside(row, ctx))
         except InvalidDocument:
-            continue  # no longer verifiable: nothing of it is kept
-        package = message.package
-        assert isinstance(package, DocumentPackage)
-        await _document(session, ctx, package, message.envelope_id, message.body)
+            continue  # unreadable: the fetcher gives it up
+    return waiting
+
+
+def _revises(message: Verified) -> str | None:
+    package = message.package
+    return package.target_document_id if isinstance(package, DocumentPackage) else None
+
+
+def _versions_reached(waiting: dict[str, tuple[AwaitingFiles, Verified]],
+                      target: str) -> tuple[str, list[str]]:  # fmt: skip
+    """Where the deleted document's chain of versions starts (the earliest waiting one, or
+    the one held here that the earliest waiting one revises), and every waiting version of
+    that chain, oldest first."""
+    base, seen = target, {target}
+    while base in waiting and (earlier := _revises(waiting[base][1])) and earlier not in seen:
+        base = earlier
+        seen.add(base)
+    reached, known = [base] if base in waiting else [], {base}
+    grown = True
+    while grown:  # rows come oldest first; a version is reached once what it revises is
+        grown = False
+        for document_id, (_, message) in waiting.items():
+            if document_id not in known and _revises(message) in known:
+                reached.append(document_id)
+                known.add(document_id)
+                grown = True
+    return base, reached
+
+
+async def _tombstone(session: AsyncSession, message: Verified, reason: str) -> None:
+    """Store a waiting version deleted on mistake as a tombstone, never announced."""
+    package = message.package
+    assert isinstance(package, DocumentPackage)
+    if await repository.by_envelope(session, message.envelope_id) is not None:
+        return
+    document = repository.inbox_document(package, message.envelope_id, message.body)
+    earlier = await lifecycle_repository.ahead_of_document(
+        session, package.sender.organ_id, document.document_id or ""
+    )
+    if earlier:
+        lifecycle.settle(document, earlier)
+    else:
+        lifecycle.entomb(document, reason)
+    session.add(document)
+    await session.flush()
+    await lifecycle.link_version(session, document, package)
 
 
 async def refuse(session: AsyncSession, ctx: AdapterContext, message: Verified,

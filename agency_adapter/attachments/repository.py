@@ -49,13 +49,15 @@ async def files_of_purged(session: AsyncSession) -> list[ExternalFile]:
 
 
 async def still_held(session: AsyncSession, digests: set[str]) -> set[str]:
-    """Those of `digests` that a document not purged still lists."""
+    """Those of `digests` that a document not purged still lists, or a document waiting for
+    its files needs (it may have fetched them already)."""
     query = (
         select(ExternalFile.sha256)
         .join(ExternalFile.document)
         .where(Document.deleted_at.is_(None), ExternalFile.sha256.in_(digests))
     )
-    return set(await session.scalars(query))
+    held = set(await session.scalars(query))
+    return held | (digests & await awaited_files(session))
 
 
 async def forget(session: AsyncSession, files: Sequence[ExternalFile]) -> None:
@@ -96,6 +98,12 @@ async def awaiting_document(session: AsyncSession, sender: str,
     return list(await session.scalars(query.order_by(AwaitingFiles.id)))
 
 
+async def awaiting_from(session: AsyncSession, sender: str) -> list[AwaitingFiles]:
+    """Every row of one sender, oldest first (a deletion follows its versions among them)."""
+    query = select(AwaitingFiles).where(AwaitingFiles.sender_code == sender)
+    return list(await session.scalars(query.order_by(AwaitingFiles.id)))
+
+
 async def take_awaiting(session: AsyncSession, row_id: int) -> bool:
     """Delete the row; False when it was gone already (a deletion on mistake dropped it)."""
     result = await session.execute(delete(AwaitingFiles).where(AwaitingFiles.id == row_id))
@@ -106,4 +114,11 @@ async def postpone_awaiting(session: AsyncSession, row_id: int, error: str,
                             next_at: float) -> None:  # fmt: skip
     await session.execute(update(AwaitingFiles).where(AwaitingFiles.id == row_id).values(
         attempts=AwaitingFiles.attempts + 1, last_error=error[:500], next_attempt_at=next_at,
+    ))  # fmt: skip
+
+
+async def defer_awaiting(session: AsyncSession, row_id: int, note: str, next_at: float) -> None:
+    """Try the row again at `next_at`, not counting an attempt (it waits for another row)."""
+    await session.execute(update(AwaitingFiles).where(AwaitingFiles.id == row_id).values(
+        last_error=note[:500], next_attempt_at=next_at,
     ))  # fmt: skip

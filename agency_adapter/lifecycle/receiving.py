@@ -73,11 +73,7 @@ async def _apply(session: AsyncSession, ctx: AdapterContext, document: Document,
     detail: dict[str, object] = {"reason": recall.reason, "envelope_id": document.envelope_id}
     if recall.kind == RecallKind.DELETE:
         _replace_waiting(document, recall)
-        for version in await _all_versions(session, document):
-            if version.state != "deleted":
-                purge(version, recall.reason)
-                detail["envelope_id"] = version.envelope_id
-                await _tell(session, version, "document.deleted", detail)
+        await _purge_all(session, document, recall.reason)
         await _close(session, ctx, recall, document, documents.automatic("15", "Đã xóa"))
     elif document.state in NOT_ACCEPTED | GONE:
         if document.state not in GONE:
@@ -86,6 +82,25 @@ async def _apply(session: AsyncSession, ctx: AdapterContext, document: Document,
         await _close(session, ctx, recall, document, documents.automatic("15", "Đồng ý thu hồi"))
     else:
         await events.append(session, "document.recall-requested", document, detail)
+
+
+async def _purge_all(session: AsyncSession, document: Document, reason: str) -> None:
+    """Purge the document and every version of it held here; the local system is told of
+    those it knew."""
+    for version in await _all_versions(session, document):
+        if version.state != "deleted":
+            purge(version, reason)
+            detail: dict[str, object] = {"reason": reason, "envelope_id": version.envelope_id}
+            await _tell(session, version, "document.deleted", detail)
+
+
+async def purge_versions(session: AsyncSession, sender: str, document_id: str,
+                         reason: str) -> None:  # fmt: skip
+    """A deletion reached, through versions that waited for their files, a version held
+    here: it and every other version of it are purged."""
+    document = await repository.received(session, sender, document_id)
+    if document is not None:
+        await _purge_all(session, document, reason)
 
 
 async def _all_versions(session: AsyncSession, document: Document) -> list[Document]:
@@ -151,22 +166,32 @@ def settle(document: Document, earlier: list[Recall]) -> None:
     tombstone whose content is never written (it was answered 15 already)."""
     for recall in earlier:
         recall.document = document
-    document.announced_at = documents.now()  # settled: the local system never hears of it
     deletion = next((r for r in earlier if r.kind == RecallKind.DELETE), None)
     if deletion is not None:
-        purge(document, deletion.reason)
+        entomb(document, deletion.reason)
     else:
+        document.announced_at = documents.now()  # settled: the local system never hears of it
         document.state = "withdrawn"
+
+
+def entomb(document: Document, reason: str) -> None:
+    """Store a document deleted on mistake before it was stored: a tombstone, never told."""
+    document.announced_at = documents.now()
+    purge(document, reason)
 
 
 async def link_version(session: AsyncSession, document: Document,
                        package: DocumentPackage) -> None:  # fmt: skip
-    """Link an update or replacement to the version it supersedes, if we have that one."""
-    target = package.target_document_id
+    """Link an update or replacement to the version it supersedes, if we have that one; and
+    a version stored after a newer one (which came first) to that newer one."""
+    sender, target = package.sender.organ_id, package.target_document_id
+    later = await repository.revising(session, sender, document.document_id or "")
+    if later is not None and later.id != document.id:
+        document.superseded_by, later.supersedes = later.id, later.supersedes or document.id
     if target is None:
         return
     document.revises_document_id = target
-    earlier = await repository.received(session, package.sender.organ_id, target)
+    earlier = await repository.received(session, sender, target)
     if earlier is not None and earlier.id != document.id:
         document.supersedes, earlier.superseded_by = earlier.id, document.id
 

@@ -31,6 +31,15 @@ async def received(session: AsyncSession, sender: str, document_id: str) -> Docu
     return (await session.scalars(query.limit(1))).first()
 
 
+async def revising(session: AsyncSession, sender: str, document_id: str) -> Document | None:
+    """A received version (update, replacement) of the document with this DocumentId."""
+    query = select(Document).where(
+        Document.box == Box.INBOX, Document.sender_code == sender,
+        Document.revises_document_id == document_id,
+    )  # fmt: skip
+    return (await session.scalars(query.order_by(Document.created_at).limit(1))).first()
+
+
 async def ahead_of_document(session: AsyncSession, sender: str, document_id: str) -> list[Recall]:
     """Recalls or deletions received before the document they are about, oldest first."""
     query = (

@@ -5,7 +5,9 @@ come, exactly once, however long the hub takes."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
+import os
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,6 +19,7 @@ from sqlalchemy import select
 from agency_adapter.models import AwaitingFiles
 from tests.agency_adapter.adapter_stack import Adapter
 from tests.agency_adapter.attachment_exchange import (
+    INLINE_LIMIT,
     MIB,
     Exchange,
     delivered_by_hub,
@@ -44,6 +47,23 @@ async def exchange(tmp_path: Path) -> AsyncIterator[Exchange]:
 async def awaiting(adapter: Adapter) -> list[AwaitingFiles]:
     async with adapter.runtime.sessions() as session:
         return list(await session.scalars(select(AwaitingFiles).order_by(AwaitingFiles.id)))
+
+
+async def waiting_rows(adapter: Adapter, count: int) -> list[AwaitingFiles]:
+    """The rows, once there are `count` of them."""
+    for _ in range(200):
+        rows = await awaiting(adapter)
+        if len(rows) == count:
+            return rows
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not {count} documents waiting for their files: {rows}")
+
+
+def update_with(size: int) -> dict[str, object]:
+    """A new version whose only file is `size` random bytes (outside the package if large)."""
+    annex = {"name": "phu-luc.pdf", "content_type": "application/pdf",
+             "content_base64": base64.b64encode(os.urandom(size)).decode()}  # fmt: skip
+    return {"kind": "update", "reason": "Sửa phụ lục", "attachments": [annex]}
 
 
 async def tried(adapter: Adapter, attempts: int) -> list[AwaitingFiles]:
@@ -162,3 +182,60 @@ async def test_a_file_missing_at_the_hub_keeps_its_document_waiting_until_it_is_
     assert "404" in (row.last_error or "")
     assert hashlib.sha256(file.content).hexdigest() == digest
     assert [s["code"] for s in line["statuses"]] == ["01"]
+
+
+async def test_a_new_version_waits_behind_the_version_it_revises(
+    exchange: Exchange, tmp_path: Path
+) -> None:
+    """The original waits for its large file; its update, whose small file travels inline,
+    comes meanwhile: it waits behind it, and both are stored in order, linked."""
+    source = tmp_path / "ban-do.tif"
+    random_file(source, MIB)
+    port = free_port()
+    cut_off = {"hub_url": f"http://127.0.0.1:{port}", **QUICK}
+    async with exchange.adapter(COMMUNE) as commune:
+        sent = await sent_and_routed(exchange, commune, source)
+        async with exchange.adapter(DISTRICT, **cut_off) as district:
+            await tried(district, attempts=1)
+            revised = await act(commune, sent, "revisions", update_with(1000))
+            assert revised.status_code == 202, revised.text
+            await waiting_rows(district, 2)
+            early = await district.events()
+            async with forwarding(exchange.hub_url, port):
+                original, version = await district.wait_for("document.received", count=2)
+                old = await show(district, original["document"])
+    assert early == []
+    assert "kind" not in original["payload"] and version["payload"]["kind"] == "update"
+    assert version["payload"]["supersedes"] == original["document"]
+    assert old["superseded_by"] == version["document"]
+
+
+@pytest.mark.parametrize("deleted", ["original", "update"])
+async def test_deleting_either_version_while_the_update_waits_purges_both(
+    exchange: Exchange, deleted: str
+) -> None:
+    """The original is here, its update waits for its large file: a deletion of either
+    drops the update (a tombstone, never fetched nor announced) and purges the original."""
+    port = free_port()
+    cut_off = {"hub_url": f"http://127.0.0.1:{port}", **QUICK}
+    first = {"to": [DISTRICT], "subject": SUBJECT, "content": "Nội dung gốc"}
+    async with (
+        exchange.adapter(COMMUNE) as commune, exchange.adapter(DISTRICT, **cut_off) as district,
+    ):  # fmt: skip
+        sent = (await commune.client.post("/v1/documents", json=first)).json()["id"]
+        (original,) = await district.wait_for("document.received")
+        revised = await act(commune, sent, "revisions", update_with(INLINE_LIMIT + 1))
+        assert revised.status_code == 202, revised.text
+        await tried(district, attempts=1)
+        target = sent if deleted == "original" else revised.json()["id"]
+        assert (await act(commune, target, "delete", {"reason": MISTAKE})).status_code == 202
+        await district.wait_for("document.deleted")
+        rows = await awaiting(district)
+        async with forwarding(exchange.hub_url, port):  # the hub is back: nothing to fetch
+            await asyncio.sleep(1)
+            events = [e["type"] for e in await district.events()]
+            gone = await district.client.get("/v1/documents", params={"status": "deleted"})
+            old = await show(district, original["document"])
+    assert rows == []
+    assert events == ["document.received", "document.deleted"]
+    assert len(gone.json()["items"]) == 2 and old["content"] is None
