@@ -10,6 +10,7 @@ move at most 1 MiB at a time (the store's CHUNK); none is ever held whole in mem
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -161,29 +162,46 @@ class HubAttachments:
     async def download(self, sha256: str, size: int, name: str) -> None:
         """Bring the file into the store, checked against the size and SHA-256 the signed
         package gives (AttachmentMismatch if the hub's bytes are others). What arrived
-        before a failure is kept, so the next attempt resumes there."""
+        before a failure is kept, so the next attempt resumes there; if a file resumed so
+        turns out wrong, the part kept here may be what is wrong (it is not synced while it
+        grows): it is fetched once more from byte 0 before the sender is blamed."""
         async with self._only_one(sha256):
             if self.store.has(sha256, size):
                 return
             incoming = await self.store.resume(self.store.download_name(sha256))
+            resumed = incoming.size > 0
             try:
-                await self._download_into(incoming, sha256, size, name)
-                digest = await incoming.finish()
-            except AttachmentMismatch:
+                await self._fill(incoming, sha256, size, name)
+            except AttachmentMismatch as error:
+                if not resumed:
+                    raise
+                log.warning("attachment '%s' downloaded again from byte 0: %s", name, error)
+                incoming = await self.store.resume(self.store.download_name(sha256))
+                await self._fill(incoming, sha256, size, name)
+
+    async def _fill(self, incoming: Incoming, sha256: str, size: int, name: str) -> None:
+        """Download what `incoming` lacks, check it, move it into the store."""
+        try:
+            await self._download_into(incoming, sha256, size, name)
+            digest = await incoming.finish()
+        except AttachmentMismatch:
+            incoming.discard()
+            raise
+        except Exception:
+            if not incoming.size:  # nothing came: leave no empty file behind
                 incoming.discard()
-                raise
-            except Exception:
-                if not incoming.size:  # nothing came: leave no empty file behind
-                    incoming.discard()
-                raise
-            finally:
-                incoming.close()
-            if digest != sha256:
-                incoming.discard()
-                raise AttachmentMismatch(
-                    f"attachment '{name}': its SHA-256 is {digest} but the package says {sha256}"
-                )
-            await asyncio.to_thread(self.store.adopt, incoming.path, sha256)
+            else:  # synced, so that the next attempt resumes from bytes that are on disk
+                with contextlib.suppress(OSError):
+                    await incoming.finish()
+            raise
+        finally:
+            incoming.close()
+        if digest != sha256:
+            incoming.discard()
+            raise AttachmentMismatch(
+                f"attachment '{name}': its SHA-256 is {digest} but the package says {sha256}"
+            )
+        await asyncio.to_thread(self.store.adopt, incoming.path, sha256)
 
     async def _download_into(self, incoming: Incoming, sha256: str, size: int,
                              name: str) -> None:  # fmt: skip
