@@ -17,7 +17,8 @@ import pytest
 from sqlalchemy import select
 
 from agency_adapter.models import AwaitingFiles
-from tests.agency_adapter.adapter_stack import Adapter
+from schemas.keys import create_ca, write_certificates
+from tests.agency_adapter.adapter_stack import Adapter, running_adapter
 from tests.agency_adapter.attachment_exchange import (
     INLINE_LIMIT,
     MIB,
@@ -239,3 +240,29 @@ async def test_deleting_either_version_while_the_update_waits_purges_both(
     assert rows == []
     assert events == ["document.received", "document.deleted"]
     assert len(gone.json()["items"]) == 2 and old["content"] is None
+
+
+async def test_a_waiting_document_is_stored_though_the_trust_bundle_changed_since(
+    exchange: Exchange, tmp_path: Path
+) -> None:
+    """Its signature was verified when it came: a trust bundle that no longer anchors the
+    sender's certificate (revoked meanwhile) does not undo a delivery accepted then."""
+    source = tmp_path / "ban-do.tif"
+    random_file(source, MIB)
+    port = free_port()
+    cut_off = {"hub_url": f"http://127.0.0.1:{port}", **QUICK}
+    other = tmp_path / "other-ca.pem"
+    write_certificates([create_ca("Another CA", algorithm="ec").certificate], other)
+    async with exchange.adapter(COMMUNE) as commune:
+        sent = await sent_and_routed(exchange, commune, source)
+        async with exchange.adapter(DISTRICT, **cut_off) as district:
+            await tried(district, attempts=1)
+        distrusting = exchange.settings(DISTRICT, **cut_off).model_copy(
+            update={"trust_bundle": other}
+        )
+        async with running_adapter(distrusting) as district, forwarding(exchange.hub_url, port):
+            (received,) = await district.wait_for("document.received")
+            events = [e["type"] for e in await district.events()]
+            line = await answered(commune, sent, DISTRICT, count=1)
+    assert events == ["document.received"] and received["payload"]["subject"] == SUBJECT
+    assert [s["code"] for s in line["statuses"]] == ["01"]
