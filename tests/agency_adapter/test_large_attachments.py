@@ -455,3 +455,29 @@ async def waited(adapter: Adapter) -> None:
                 return
         await asyncio.sleep(0.05)
     raise AssertionError("no document waited for its files")
+
+
+async def test_a_refused_document_leaves_none_of_its_files_behind(
+    exchange: Exchange, tmp_path: Path
+) -> None:
+    """Its first file came whole, its second was tampered with at the hub: the document is
+    refused, and the first file, which nothing else holds, is removed too."""
+    good, bad = tmp_path / "ban-do.tif", tmp_path / "phu-luc.tif"
+    fetched, tampered = random_file(good, MIB), random_file(bad, MIB)
+    metadata = json.dumps({"to": [DISTRICT], "subject": "V/v hai tệp"})
+    async with exchange.adapter(COMMUNE) as commune:
+        with good.open("rb") as one, bad.open("rb") as two:
+            files = [("files", (good.name, one, TIFF)), ("files", (bad.name, two, TIFF))]
+            posted = await commune.client.post(
+                "/v1/documents", data={"metadata": metadata}, files=files
+            )
+        sent = posted.json()["id"]
+        await delivered_by_hub(exchange.hub, (await show(commune, sent))["document_id"])
+        with exchange.stored_at_hub(tampered).open("r+b") as stored:  # the district is stopped
+            stored.write(b"tampered")
+        async with exchange.adapter(DISTRICT) as district:
+            line = await answered(commune, sent, DISTRICT, count=1)
+            store = district.runtime.ctx.attachments
+            left = [store.path(digest).exists() for digest in (fetched, tampered)]
+    assert [s["code"] for s in line["statuses"]] == ["02"] and bad.name in str(line)
+    assert left == [False, False]
