@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from agency_adapter import fetcher
 from agency_adapter.models import AwaitingFiles
+from agency_adapter.receiving import receive
 from schemas.keys import create_ca, write_certificates
 from tests.agency_adapter.adapter_stack import Adapter, running_adapter
 from tests.agency_adapter.attachment_exchange import (
@@ -266,3 +268,28 @@ async def test_a_waiting_document_is_stored_though_the_trust_bundle_changed_sinc
             line = await answered(commune, sent, DISTRICT, count=1)
     assert events == ["document.received"] and received["payload"]["subject"] == SUBJECT
     assert [s["code"] for s in line["statuses"]] == ["01"]
+
+
+async def test_a_row_failing_unexpectedly_is_postponed_and_the_others_go_on(
+    exchange: Exchange, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug met while storing one waiting document: that row is tried again later (its
+    attempt counted), and the documents behind it are stored meanwhile."""
+    first, second = tmp_path / "lan-1.tif", tmp_path / "lan-2.tif"
+    random_file(first, MIB)
+    random_file(second, MIB)
+    async with exchange.adapter(COMMUNE) as commune:
+        broken = await show(commune, await sent_and_routed(exchange, commune, first))
+        await sent_and_routed(exchange, commune, second)
+
+        async def receive_but_one(session: Any, ctx: Any, message: Any) -> None:
+            if message.envelope_id == broken["envelope_id"]:
+                raise RuntimeError("a bug met storing this one")
+            await receive(session, ctx, message)
+
+        monkeypatch.setattr(fetcher, "receive", receive_but_one)
+        async with exchange.adapter(DISTRICT, **QUICK) as district:
+            (received,) = await district.wait_for("document.received")
+            (row,) = await tried(district, attempts=1)
+    assert received["payload"]["envelope_id"] != broken["envelope_id"]
+    assert row.envelope_id == broken["envelope_id"] and "a bug met" in (row.last_error or "")
