@@ -9,6 +9,7 @@ import base64
 import hashlib
 import os
 import shutil
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,12 @@ import pytest
 from sqlalchemy import select
 
 from agency_adapter import fetcher
-from agency_adapter.models import AwaitingFiles
+from agency_adapter.documents import service as documents
+from agency_adapter.lifecycle.service import _revocation
+from agency_adapter.models import AwaitingFiles, RecallKind
 from agency_adapter.receiving import receive
 from schemas.keys import create_ca, write_certificates
+from schemas.model import ExternalAttachment
 from tests.agency_adapter.adapter_stack import Adapter, running_adapter
 from tests.agency_adapter.attachment_exchange import (
     INLINE_LIMIT,
@@ -293,3 +297,28 @@ async def test_a_row_failing_unexpectedly_is_postponed_and_the_others_go_on(
             (row,) = await tried(district, attempts=1)
     assert received["payload"]["envelope_id"] != broken["envelope_id"]
     assert row.envelope_id == broken["envelope_id"] and "a bug met" in (row.last_error or "")
+
+
+async def test_a_deletion_listing_files_outside_is_handled_at_once(exchange: Exchange) -> None:
+    """A deletion is never set aside for files, whatever it lists: it keeps its priority."""
+    port = free_port()
+    cut_off = {"hub_url": f"http://127.0.0.1:{port}", **QUICK}
+    first = {"to": [DISTRICT], "subject": SUBJECT}
+    listed = ExternalAttachment(name="la.tif", content_type=None, size=10, sha256="ab" * 32)
+    async with (
+        exchange.adapter(COMMUNE) as commune, exchange.adapter(DISTRICT, **cut_off) as district,
+    ):  # fmt: skip
+        sent = (await commune.client.post("/v1/documents", json=first)).json()["id"]
+        (received,) = await district.wait_for("document.received")
+        async with commune.runtime.sessions() as session:
+            document = await documents.get(session, uuid.UUID(sent))
+        ctx = commune.runtime.ctx
+        deletion = _revocation(ctx, document, [DISTRICT], MISTAKE, RecallKind.DELETE)
+        assert deletion.lienthong is not None and deletion.lienthong.envelope_id is not None
+        lienthong = deletion.lienthong.model_copy(update={"external_attachments": (listed,)})
+        signed = documents.sign(ctx, deletion.model_copy(update={"lienthong": lienthong}))
+        broker = exchange.hub.runtime.broker
+        await broker.publish_to_mailbox(DISTRICT, signed, deletion.lienthong.envelope_id)
+        (deleted,) = await district.wait_for("document.deleted")
+        rows = await awaiting(district)
+    assert deleted["document"] == received["document"] and rows == []
