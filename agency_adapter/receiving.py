@@ -206,6 +206,7 @@ async def _tombstone(session: AsyncSession, message: Verified, reason: str) -> N
         lifecycle.entomb(document, reason)
     session.add(document)
     await session.flush()
+    session.info[lifecycle.PURGED] = True  # files fetched for it before the deletion go too
     await lifecycle.link_version(session, document, package)
 
 
