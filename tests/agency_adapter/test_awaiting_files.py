@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import json
 import os
 import shutil
 import uuid
@@ -28,6 +29,7 @@ from tests.agency_adapter.adapter_stack import Adapter, running_adapter
 from tests.agency_adapter.attachment_exchange import (
     INLINE_LIMIT,
     MIB,
+    TIFF,
     Exchange,
     delivered_by_hub,
     exchange_on,
@@ -322,3 +324,37 @@ async def test_a_deletion_listing_files_outside_is_handled_at_once(exchange: Exc
         (deleted,) = await district.wait_for("document.deleted")
         rows = await awaiting(district)
     assert deleted["document"] == received["document"] and rows == []
+
+
+async def test_a_purge_keeps_a_file_a_waiting_document_lists(
+    exchange: Exchange, tmp_path: Path
+) -> None:
+    """A document deleted on mistake shares a file with one still waiting for another file:
+    the shared file, fetched already, stays for the waiting one."""
+    shared, other = tmp_path / "ban-do.tif", tmp_path / "phu-luc.tif"
+    kept, late = random_file(shared, MIB), random_file(other, MIB)
+    metadata = json.dumps({"to": [DISTRICT], "subject": "V/v hai tệp"})
+    async with exchange.adapter(COMMUNE) as commune:
+        async with exchange.adapter(DISTRICT) as district:
+            first = await sent_and_routed(exchange, commune, shared)
+            await district.wait_for("document.received")
+        with shared.open("rb") as one, other.open("rb") as two:
+            files = [("files", (shared.name, one, TIFF)), ("files", (other.name, two, TIFF))]
+            posted = await commune.client.post(
+                "/v1/documents", data={"metadata": metadata}, files=files
+            )
+        second = posted.json()["id"]
+        await delivered_by_hub(exchange.hub, (await show(commune, second))["document_id"])
+        stored, aside = exchange.stored_at_hub(late), tmp_path / "aside"
+        shutil.move(stored, aside)
+        slow = {"attachment_retry_s": 2.0, "attachment_max_backoff_s": 2.0}  # not fetched anew
+        async with exchange.adapter(DISTRICT, **slow) as district:
+            await tried(district, attempts=1)
+            assert (await act(commune, first, "delete", {"reason": MISTAKE})).status_code == 202
+            await district.wait_for("document.deleted")
+            await asyncio.sleep(0.5)  # the purge's files are removed right after it
+            still_there = district.runtime.ctx.attachments.has(kept, MIB)
+            shutil.move(aside, stored)
+            received = await district.wait_for("document.received", count=2)
+    assert still_there
+    assert received[-1]["payload"]["subject"] == "V/v hai tệp"
