@@ -152,7 +152,7 @@ class Fetcher:
         elif not all_here(self.ctx.attachments, message.package):
             raise FileVanished(f"a file of envelope {row.envelope_id} was removed")
         else:
-            await receive(session, self.ctx, message)
+            await receive(session, self.ctx, message, late=True)
 
     async def _forget_files(self, session: AsyncSession, digests: list[str]) -> None:
         """Files fetched for a document that will not be stored, unless another document

@@ -121,8 +121,10 @@ async def take(session: AsyncSession, ctx: AdapterContext, message: Verified) ->
     return True
 
 
-async def receive(session: AsyncSession, ctx: AdapterContext, message: Verified) -> None:
-    """Store one verified mailbox message once (a redelivered copy changes nothing)."""
+async def receive(session: AsyncSession, ctx: AdapterContext, message: Verified,
+                  late: bool = False) -> None:  # fmt: skip
+    """Store one verified mailbox message once (a redelivered copy changes nothing); `late`:
+    one set aside for its files, which a newer version may have overtaken."""
     package, envelope_id = message.package, message.envelope_id
     if isinstance(package, StatusPackage):
         await _status(session, package, envelope_id)
@@ -131,7 +133,7 @@ async def receive(session: AsyncSession, ctx: AdapterContext, message: Verified)
         if package.deletes_on_mistake:
             await _drop_awaiting(session, ctx, package)
     else:
-        await _document(session, ctx, package, envelope_id, message.body)
+        await _document(session, ctx, message, late)
 
 
 async def _drop_awaiting(session: AsyncSession, ctx: AdapterContext,
@@ -225,11 +227,13 @@ async def refuse(session: AsyncSession, ctx: AdapterContext, message: Verified,
     })  # fmt: skip
 
 
-async def _document(session: AsyncSession, ctx: AdapterContext, package: DocumentPackage,
-                    envelope_id: str, body: bytes) -> None:  # fmt: skip
+async def _document(session: AsyncSession, ctx: AdapterContext, message: Verified,
+                    late: bool) -> None:  # fmt: skip
+    package, envelope_id = message.package, message.envelope_id
+    assert isinstance(package, DocumentPackage)
     if await repository.by_envelope(session, envelope_id) is not None:
         return
-    document = repository.inbox_document(package, envelope_id, body)
+    document = repository.inbox_document(package, envelope_id, message.body)
     earlier = await lifecycle_repository.ahead_of_document(
         session, package.sender.organ_id, document.document_id or ""
     )
@@ -240,7 +244,7 @@ async def _document(session: AsyncSession, ctx: AdapterContext, package: Documen
         return
     session.add(document)
     await session.flush()
-    await lifecycle.link_version(session, document, package)
+    await lifecycle.link_version(session, document, package, late)
     await queue_status(session, ctx, document, arrived())
     session.info[STORED] = True  # announced once the mailbox has caught up
 

@@ -180,12 +180,12 @@ def entomb(document: Document, reason: str) -> None:
     purge(document, reason)
 
 
-async def link_version(session: AsyncSession, document: Document,
-                       package: DocumentPackage) -> None:  # fmt: skip
-    """Link an update or replacement to the version it supersedes, if we have that one; and
-    a version stored after a newer one (which came first) to that newer one."""
+async def link_version(session: AsyncSession, document: Document, package: DocumentPackage,
+                       late: bool = False) -> None:  # fmt: skip
+    """Link an update or replacement to the version it supersedes, if we have that one; and,
+    for a document `late` (set aside for its files), to a newer version stored before it."""
     sender, target = package.sender.organ_id, package.target_document_id
-    later = await repository.revising(session, sender, document.document_id or "")
+    later = await repository.revising(session, sender, document.document_id or "") if late else None
     if later is not None and later.id != document.id:
         document.superseded_by, later.supersedes = later.id, later.supersedes or document.id
     if target is None:

@@ -288,10 +288,10 @@ async def test_a_row_failing_unexpectedly_is_postponed_and_the_others_go_on(
         broken = await show(commune, await sent_and_routed(exchange, commune, first))
         await sent_and_routed(exchange, commune, second)
 
-        async def receive_but_one(session: Any, ctx: Any, message: Any) -> None:
+        async def receive_but_one(session: Any, ctx: Any, message: Any, late: bool) -> None:
             if message.envelope_id == broken["envelope_id"]:
                 raise RuntimeError("a bug met storing this one")
-            await receive(session, ctx, message)
+            await receive(session, ctx, message, late)
 
         monkeypatch.setattr(fetcher, "receive", receive_but_one)
         async with exchange.adapter(DISTRICT, **QUICK) as district:
