@@ -358,3 +358,33 @@ async def test_a_purge_keeps_a_file_a_waiting_document_lists(
             received = await district.wait_for("document.received", count=2)
     assert still_there
     assert received[-1]["payload"]["subject"] == "V/v hai tệp"
+
+
+async def test_an_original_stored_after_its_newer_version_is_linked_and_not_live(
+    exchange: Exchange, tmp_path: Path
+) -> None:
+    """The update came first (stored at once), the original after it, waiting for its file:
+    when it is stored, both are linked and it is announced as superseded."""
+    source = tmp_path / "ban-do.tif"
+    random_file(source, MIB)
+    port = free_port()
+    cut_off = {"hub_url": f"http://127.0.0.1:{port}", **QUICK}
+    async with exchange.adapter(COMMUNE) as commune:
+        sent = await sent_and_routed(exchange, commune, source)
+        revised = await act(commune, sent, "revisions", update_with(1000))
+        assert revised.status_code == 202, revised.text
+        await delivered_by_hub(
+            exchange.hub, (await show(commune, revised.json()["id"]))["document_id"]
+        )
+        original, update = await exchange.hub.drain(DISTRICT, expect=2)
+        broker = exchange.hub.runtime.broker
+        for message in (update, original):  # the other way round
+            await broker.publish_to_mailbox(DISTRICT, message.body, message.message_id)
+        async with exchange.adapter(DISTRICT, **cut_off) as district:
+            (newer,) = await district.wait_for("document.received")
+            async with forwarding(exchange.hub_url, port):
+                _, older = await district.wait_for("document.received", count=2)
+                shown = await show(district, newer["document"])
+    assert newer["payload"]["kind"] == "update" and "kind" not in older["payload"]
+    assert older["payload"]["superseded_by"] == newer["document"]
+    assert shown["supersedes"] == older["document"]
