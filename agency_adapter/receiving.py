@@ -44,11 +44,13 @@ ANSWERS = ("15", "16")  # to a recall or deletion this agency sent
 
 
 def _verified(ctx: AdapterContext, body: bytes, at: datetime | None,
-              trust: Sequence[Certificate] | None = None) -> Package:  # fmt: skip
+              accepted_before: bool = False) -> Package:  # fmt: skip
+    """The package, if its signature holds. `accepted_before`: the bytes passed the trust
+    bundle and the SHA-1 policy when they came; only the signature itself is checked again."""
+    trust: Sequence[Certificate] = () if accepted_before else ctx.trust
     try:
         verification = verify_package(
-            body, trust=ctx.trust if trust is None else trust,
-            allow_legacy_sha1=ctx.settings.allow_legacy_sha1,
+            body, trust=trust, allow_legacy_sha1=accepted_before or ctx.settings.allow_legacy_sha1,
             limits=ctx.settings.parse_limits(), at=at,
         )  # fmt: skip
         if not verification.accepted or verification.verified_xml is None:
@@ -94,7 +96,7 @@ def set_aside(row: AwaitingFiles, ctx: AdapterContext) -> Verified:
     the trust bundle when it came, and the row holds only those bytes: a certificate revoked
     since does not undo a delivery accepted then (only the signature itself is checked)."""
     delivered = Delivered(row.body, row.envelope_id)
-    package = _verified(ctx, row.body, row.created_at, trust=())
+    package = _verified(ctx, row.body, row.created_at, accepted_before=True)
     return Verified(package, _envelope_id(package, delivered), row.body)
 
 
