@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import shutil
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 from sqlalchemy import select
 
 from agency_adapter import fetcher
+from agency_adapter.attachments.store import AttachmentStore
 from agency_adapter.documents import service as documents
 from agency_adapter.lifecycle.service import _revocation
 from agency_adapter.models import AwaitingFiles, RecallKind
@@ -388,3 +390,42 @@ async def test_an_original_stored_after_its_newer_version_is_linked_and_not_live
     assert newer["payload"]["kind"] == "update" and "kind" not in older["payload"]
     assert older["payload"]["superseded_by"] == newer["document"]
     assert shown["supersedes"] == older["document"]
+
+
+async def test_a_file_removed_before_its_turn_is_fetched_again_outside_the_turn(
+    exchange: Exchange, tmp_path: Path
+) -> None:
+    """The file came, but a purge removed it (shared with a document deleted on mistake)
+    while the document waited for its mailbox turn: it is fetched again outside the turn,
+    so recalls and deletions do not wait on that download (here: on a hub gone away)."""
+    source = tmp_path / "ban-do.tif"
+    digest = random_file(source, MIB)
+    port = free_port()
+    cut_off = {"hub_url": f"http://127.0.0.1:{port}", **QUICK}
+    async with exchange.adapter(COMMUNE) as commune:
+        await sent_and_routed(exchange, commune, source)
+        async with exchange.adapter(DISTRICT, **cut_off) as district:
+            await tried(district, attempts=1)
+            store, turns = district.runtime.ctx.attachments, district.runtime.workers.turns
+            async with turns.turn(urgent=True):  # the mailbox is busy
+                async with forwarding(exchange.hub_url, port):
+                    await fetched(store, digest)
+                store.remove(digest)  # the purge, with the hub away again
+            await asyncio.sleep(0.1)  # the fetcher takes its turn, finds the file gone
+            started = time.monotonic()
+            async with turns.turn(urgent=True):
+                waited_s = time.monotonic() - started
+            async with forwarding(exchange.hub_url, port):
+                (received,) = await district.wait_for("document.received")
+                url = f"/v1/documents/{received['document']}/attachments/1"
+                file = await district.client.get(url)
+    assert waited_s < 0.5
+    assert hashlib.sha256(file.content).hexdigest() == digest
+
+
+async def fetched(store: AttachmentStore, digest: str) -> None:
+    for _ in range(200):
+        if store.has(digest, MIB):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the file was not fetched")
