@@ -58,16 +58,46 @@ def _first_error(data: bytes, limits: ParseLimits) -> None:
         raise Refusal(f"the package is not valid: {errors[0]}")
 
 
-def _verified(data: bytes, policy: Policy) -> tuple[Package, Verification]:
-    verification = verify_package(
+def _verification(data: bytes, policy: Policy) -> Verification:
+    return verify_package(
         data, trust=policy.trust, allow_legacy_sha1=policy.allow_legacy_sha1, limits=policy.limits
     )
+
+
+def _verified(verification: Verification, policy: Policy) -> tuple[Package, Verification]:
     if verification.state is SignatureState.ABSENT:
         raise Refusal("the package is not signed; the hub routes signed packages only")
     if not verification.accepted or verification.verified_xml is None:
         raise Refusal(f"the signature is not accepted: {verification.reason}")
     # Only what the signature covers is used from here on.
     return read_package(verification.verified_xml, policy.limits).package, verification
+
+
+def _clean(verification: Verification, limits: ParseLimits) -> Package | None:
+    """The package an accepted signature covers, if it reads without an error; else None."""
+    if not verification.accepted or verification.verified_xml is None:
+        return None
+    try:
+        result = read_package(verification.verified_xml, limits)
+    except EnvelopeError:
+        return None
+    return result.package if result.acceptable else None
+
+
+def _judged(data: bytes, policy: Policy) -> tuple[Package, Verification]:
+    """The signed package, parsing the raw bytes once when all is well: the verified tree
+    (the package without its signature) is what gets validated then. Anything else goes the
+    long way, validating the raw bytes before the signature, so that a refusal still gives
+    the most specific reason first, worded as before."""
+    try:
+        verification: Verification | None = _verification(data, policy)
+    except EnvelopeError:
+        verification = None  # unreadable: _first_error says why
+    package = _clean(verification, policy.limits) if verification else None
+    if verification is not None and package is not None:
+        return package, verification
+    _first_error(data, policy.limits)
+    return _verified(verification or _verification(data, policy), policy)
 
 
 async def publisher(session: AsyncSession, incoming: Incoming) -> Agency | None:
@@ -201,8 +231,7 @@ async def assess(
     session: AsyncSession, incoming: Incoming, agency: Agency, policy: Policy, digest: str
 ) -> Verdict:
     """Run every check on one message published by `agency`; raise Refusal on the first failure."""
-    _first_error(incoming.body, policy.limits)
-    package, verification = _verified(incoming.body, policy)
+    package, verification = _judged(incoming.body, policy)
     _bind_sender(package, agency)
     _bind_certificate(verification, agency)
     envelope_id = envelope_id_of(package, incoming, digest)
