@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -36,6 +37,9 @@ def validity_problem(cert: x509.Certificate, at: datetime) -> str | None:
     )
 
 
+# Every package carries the same few certificates: a verdict depends on their bytes only
+# (a Certificate hashes and compares by its DER), so it is kept rather than computed again.
+@lru_cache(maxsize=1024)
 def issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     """Whether `issuer` signed `cert` (names match and the signature verifies)."""
     try:
