@@ -35,8 +35,9 @@ async def append(
     session: AsyncSession, action: str, actor: str, subject: str, detail: dict[str, object]
 ) -> AuditEntry:
     """Add one entry at the end of the chain (flushed; the caller's transaction commits it)."""
-    await session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _CHAIN_LOCK})
-    last = await session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1))
+    # One round trip: the chain's advisory lock, then the last hash as committed once it is
+    # held (migration 0006), so that concurrent workers append to one chain.
+    last = await session.scalar(text("SELECT audit_chain_head(:lock)"), {"lock": _CHAIN_LOCK})
     previous = last or GENESIS
     at = datetime.now(UTC)
     entry = AuditEntry(
