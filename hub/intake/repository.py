@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, Row, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from hub.models import Delivery, DeliveryState, Envelope, Quarantine
 from schemas.model import BusinessDocType
@@ -41,12 +41,12 @@ async def documents(session: AsyncSession, document_id: str, sender: str | None)
             Envelope.document_id == document_id,
             Envelope.business_type.is_distinct_from(int(BusinessDocType.REVOCATION)),
         )
-        .options(selectinload(Envelope.deliveries))
+        .options(joinedload(Envelope.deliveries))  # in the same round trip
         .order_by(Envelope.received_at)
     )
     if sender:
         query = query.where(Envelope.sender_code == sender)
-    return list(await session.scalars(query))
+    return list((await session.scalars(query)).unique())
 
 
 async def mark_queued(session: AsyncSession, delivery_ids: Sequence[int]) -> None:
