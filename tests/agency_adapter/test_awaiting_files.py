@@ -208,8 +208,8 @@ async def test_a_purge_keeps_a_file_a_waiting_document_lists(
     kept, late = random_file(shared, MIB), random_file(other, MIB)
     metadata = json.dumps({"to": [DISTRICT], "subject": "V/v hai tệp"})
     async with exchange.adapter(COMMUNE) as commune:
+        first = await sent_and_routed(exchange, commune, shared)
         async with exchange.adapter(DISTRICT) as district:
-            first = await sent_and_routed(exchange, commune, shared)
             await district.wait_for("document.received")
         with shared.open("rb") as one, other.open("rb") as two:
             files = [("files", (shared.name, one, TIFF)), ("files", (other.name, two, TIFF))]
