@@ -19,7 +19,7 @@ from sqlalchemy import select
 from agency_adapter.settings import AdapterSettings
 from hub.models import AgencyLevel, Delivery, Envelope
 from tests.agency_adapter.adapter_stack import Adapter, adapter_settings, running_adapter
-from tests.agency_adapter.conftest import COMMUNE, DISTRICT
+from tests.agency_adapter.codes import COMMUNE, DISTRICT
 from tests.hub.hub_stack import HubStack, hub_stack
 from tests.hub.served import serving
 

@@ -13,10 +13,10 @@ from agency_adapter.db import make_engine, make_sessions
 from agency_adapter.migrate import upgrade_async
 from hub.models import AgencyLevel
 from tests.agency_adapter.adapter_stack import Adapter, adapter_settings, running_adapter
+from tests.agency_adapter.attachment_exchange import Exchange, exchange_on
+from tests.agency_adapter.codes import COMMUNE, COMMUNE_B, DISTRICT
 from tests.agency_adapter.store import Sessions
 from tests.hub.hub_stack import HubStack, Member, hub_stack
-
-DISTRICT, COMMUNE, COMMUNE_B = "000.00.29.H40", "000.04.29.H40", "000.05.29.H40"
 
 
 @pytest.fixture
@@ -70,3 +70,11 @@ async def district(tmp_path: Path) -> AsyncIterator[District]:
             running_adapter(adapter_settings(hub, member, tmp_path)) as adapter,
         ):
             yield District(hub, adapter, communes, tmp_path)
+
+
+@pytest.fixture
+async def exchange(tmp_path: Path) -> AsyncIterator[Exchange]:
+    """A hub whose API and attachment store are served on a local port; adapters start when
+    a test wants them (tests/agency_adapter/attachment_exchange.py)."""
+    async with exchange_on(tmp_path) as ready:
+        yield ready

@@ -7,10 +7,8 @@ import asyncio
 import hashlib
 import json
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from agency_adapter.models import AwaitingFiles
@@ -21,20 +19,13 @@ from tests.agency_adapter.attachment_exchange import (
     TIFF,
     Exchange,
     delivered_by_hub,
-    exchange_on,
     post_file,
     random_file,
 )
-from tests.agency_adapter.conftest import COMMUNE, DISTRICT
+from tests.agency_adapter.codes import COMMUNE, DISTRICT
 from tests.agency_adapter.cutting_proxy import forwarding
 from tests.agency_adapter.documents import answered, show
 from tests.hub.served import free_port
-
-
-@pytest.fixture
-async def exchange(tmp_path: Path) -> AsyncIterator[Exchange]:
-    async with exchange_on(tmp_path) as ready:
-        yield ready
 
 
 async def test_an_upload_whose_bytes_all_arrived_but_did_not_finish_is_finished(

@@ -9,7 +9,6 @@ import hashlib
 import json
 import shutil
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +24,9 @@ from tests.agency_adapter.attachment_exchange import (
     TIFF,
     Exchange,
     delivered_by_hub,
-    exchange_on,
     random_file,
 )
-from tests.agency_adapter.conftest import COMMUNE, DISTRICT
+from tests.agency_adapter.codes import COMMUNE, DISTRICT
 from tests.agency_adapter.cutting_proxy import forwarding
 from tests.agency_adapter.documents import act, answered, show
 from tests.agency_adapter.waiting_documents import (
@@ -41,12 +39,6 @@ from tests.agency_adapter.waiting_documents import (
 )
 from tests.hub.served import free_port
 from tests.hub.test_metrics import parse, value
-
-
-@pytest.fixture
-async def exchange(tmp_path: Path) -> AsyncIterator[Exchange]:
-    async with exchange_on(tmp_path) as ready:
-        yield ready
 
 
 async def mailbox_left(exchange: Exchange) -> list[Any]:

@@ -7,7 +7,6 @@ import asyncio
 import base64
 import os
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -22,10 +21,9 @@ from tests.agency_adapter.attachment_exchange import (
     MIB,
     Exchange,
     delivered_by_hub,
-    exchange_on,
     random_file,
 )
-from tests.agency_adapter.conftest import COMMUNE, DISTRICT
+from tests.agency_adapter.codes import COMMUNE, DISTRICT
 from tests.agency_adapter.cutting_proxy import forwarding
 from tests.agency_adapter.documents import act, show
 from tests.agency_adapter.waiting_documents import (
@@ -37,12 +35,6 @@ from tests.agency_adapter.waiting_documents import (
     tried,
 )
 from tests.hub.served import free_port
-
-
-@pytest.fixture
-async def exchange(tmp_path: Path) -> AsyncIterator[Exchange]:
-    async with exchange_on(tmp_path) as ready:
-        yield ready
 
 
 async def waiting_rows(adapter: Adapter, count: int) -> list[AwaitingFiles]:

@@ -15,7 +15,8 @@ from hub.models import Delivery, Envelope
 from schemas.model import BusinessDocType, Organization
 from schemas.writer import write_package
 from tests.agency_adapter.adapter_stack import Adapter
-from tests.agency_adapter.conftest import COMMUNE, DISTRICT, District
+from tests.agency_adapter.codes import COMMUNE, DISTRICT
+from tests.agency_adapter.conftest import District
 from tests.agency_adapter.documents import PDF, act, answered, decision, send, show
 from tests.hub.hub_stack import revocation
 from tests.schemas.packages import document as make_document

@@ -10,7 +10,7 @@ from hub.models import AgencyLevel
 from schemas.model import Organization
 from schemas.writer import write_package
 from tests.agency_adapter.adapter_stack import Adapter, adapter_settings, running_adapter
-from tests.agency_adapter.conftest import COMMUNE, DISTRICT
+from tests.agency_adapter.codes import COMMUNE, DISTRICT
 from tests.hub.hub_stack import HubStack, hub_stack
 from tests.schemas.packages import document as make_document
 from tests.services import temporary_database

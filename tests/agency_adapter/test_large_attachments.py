@@ -9,7 +9,6 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -31,7 +30,7 @@ from tests.agency_adapter.attachment_exchange import (
     post_file,
     random_file,
 )
-from tests.agency_adapter.conftest import COMMUNE, DISTRICT
+from tests.agency_adapter.codes import COMMUNE, DISTRICT
 from tests.agency_adapter.cutting_proxy import cutting_proxy
 from tests.agency_adapter.documents import act, answered, show
 from tests.agency_adapter.served import served
@@ -39,12 +38,6 @@ from tests.agency_adapter.served import served
 BOUNDARY = "lienthong-boundary"
 MULTIPART = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
 HOSTILE_TYPES = ("text/html\r\nSet-Cookie: phien=1", "ảnh/tiff")
-
-
-@pytest.fixture
-async def exchange(tmp_path: Path) -> AsyncIterator[Exchange]:
-    async with exchange_on(tmp_path) as ready:
-        yield ready
 
 
 async def streamed_digest(client: httpx.AsyncClient, url: str) -> tuple[str, int]:

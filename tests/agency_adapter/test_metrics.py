@@ -13,7 +13,7 @@ import pytest
 
 from hub.models import AgencyLevel
 from tests.agency_adapter.adapter_stack import Adapter, adapter_settings, running_adapter
-from tests.agency_adapter.conftest import COMMUNE, COMMUNE_B, DISTRICT
+from tests.agency_adapter.codes import COMMUNE, COMMUNE_B, DISTRICT
 from tests.hub.hub_stack import HubStack, hub_stack
 from tests.hub.test_metrics import TOKENS, Samples, hub_client, parse, scrape_until, value
 

@@ -8,7 +8,7 @@ import subprocess
 import aio_pika
 
 from tests.agency_adapter.adapter_stack import Adapter
-from tests.agency_adapter.conftest import DISTRICT
+from tests.agency_adapter.codes import DISTRICT
 from tests.agency_adapter.test_exchange import new_document
 from tests.hub.hub_stack import HubStack
 

@@ -6,7 +6,8 @@ from hub.db import transaction
 from hub.directory.service import set_state
 from hub.models import AgencyState
 from tests.agency_adapter.adapter_stack import Adapter
-from tests.agency_adapter.conftest import COMMUNE, COMMUNE_B, District
+from tests.agency_adapter.codes import COMMUNE, COMMUNE_B
+from tests.agency_adapter.conftest import District
 from tests.agency_adapter.documents import act, answered, decision, send, show
 
 WRONG_FIGURES = "Sai số liệu phân bổ"

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import base64
 
-from tests.agency_adapter.conftest import COMMUNE, COMMUNE_B, District
+from tests.agency_adapter.codes import COMMUNE, COMMUNE_B
+from tests.agency_adapter.conftest import District
 from tests.agency_adapter.documents import PDF, act, answered, decision, send, show
 
 ANNEX = b"%PDF-1.4 phu luc sua doi"
