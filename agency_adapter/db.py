@@ -3,11 +3,12 @@ says so. The edge (request dependency, consumer wrapper, relay) owns each transa
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import MetaData, event, text
+from sqlalchemy import Connection, MetaData, event, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -28,6 +29,14 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+# An execution option: a unit of work that writes begins IMMEDIATE on SQLite, taking the
+# write lock with its first statement. Left to the driver, a transaction begins (deferred) at
+# its first write, and one that read before it fails at once ("database is locked", no busy
+# wait) when another connection committed in between, which concurrent requests do all the
+# time. Other sessions keep the driver's way; PostgreSQL ignores the option.
+SQLITE_IMMEDIATE = "lienthong_sqlite_immediate"
+
+
 def _sqlite_pragmas(connection: Any, _: Any) -> None:
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
@@ -38,10 +47,17 @@ def _sqlite_pragmas(connection: Any, _: Any) -> None:
     cursor.close()
 
 
+def _sqlite_begin(connection: Connection) -> None:
+    if connection.get_execution_options().get(SQLITE_IMMEDIATE):
+        # The driver sees the open transaction and begins none of its own.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def make_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     return create_async_engine(url, pool_pre_ping=True)
 
@@ -63,6 +79,22 @@ async def forget_purged(sessions: async_sessionmaker[AsyncSession]) -> bool:
 
 @asynccontextmanager
 async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """One unit of work: committed when the block ends, rolled back when it raises."""
-    async with sessions() as session, session.begin():
+    """One unit of work that writes: committed when the block ends, rolled back when it
+    raises; on SQLite it holds the write lock from its first statement to its end."""
+    async with writing(sessions)() as session, session.begin():
         yield session
+
+
+_writers: weakref.WeakKeyDictionary[
+    async_sessionmaker[AsyncSession], async_sessionmaker[AsyncSession]
+] = weakref.WeakKeyDictionary()
+
+
+def writing(sessions: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
+    """Sessions like `sessions` whose transactions begin IMMEDIATE on SQLite, taking the
+    write lock with their first statement (not before: a request streams its body first)."""
+    if (writer := _writers.get(sessions)) is None:
+        engine: AsyncEngine = sessions.kw["bind"]
+        writer = make_sessions(engine.execution_options(**{SQLITE_IMMEDIATE: True}))
+        _writers[sessions] = writer
+    return writer

@@ -11,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
+from agency_adapter.db import writing
 from agency_adapter.errors import Conflict
 from agency_adapter.runtime import AdapterRuntime
 
@@ -23,9 +24,13 @@ def runtime(request: Request) -> AdapterRuntime:
 
 
 async def session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request, committed before the response is sent."""
+    """One transaction per request, committed before the response is sent; a request that
+    may write takes SQLite's write lock from the start (see `agency_adapter.db`)."""
+    sessions = runtime(request).sessions
+    if request.method not in ("GET", "HEAD"):
+        sessions = writing(sessions)
     try:
-        async with runtime(request).sessions() as db, db.begin():
+        async with sessions() as db, db.begin():
             yield db
     except StaleDataError:
         raise Conflict(

@@ -282,7 +282,11 @@ def bench(
         _bench_large(large, json_file)
         return
     attachment = os.urandom(large)
-    baseline = _baseline(max(count, 1000), len(attachment))
+    try:
+        baseline = _baseline(max(count, 1000), len(attachment))
+    except RuntimeError as error:
+        typer.echo(f"lienthong bench: {error}", err=True)
+        raise typer.Exit(1) from None
     result = _on_stack(_full_path(count, clients, rate, latency_count, attachment))
     result = {"baseline_per_s": round(baseline, 1),
               "ratio": round(result["documents_per_s"] / baseline, 4), **result}  # fmt: skip
