@@ -35,18 +35,35 @@ async def append(
     session: AsyncSession, action: str, actor: str, subject: str, detail: dict[str, object]
 ) -> AuditEntry:
     """Add one entry at the end of the chain (flushed; the caller's transaction commits it)."""
+    (entry,) = await append_many(session, [Entry(action, actor, subject, detail)])
+    return entry
+
+
+@dataclass(frozen=True)
+class Entry:
+    action: str
+    actor: str
+    subject: str
+    detail: dict[str, object]
+
+
+async def append_many(session: AsyncSession, entries: list[Entry]) -> list[AuditEntry]:
+    """Add entries at the end of the chain, in order, in two round trips whatever their
+    number (flushed; the caller's transaction commits them)."""
     # One round trip: the chain's advisory lock, then the last hash as committed once it is
     # held (migration 0006), so that concurrent workers append to one chain.
     last = await session.scalar(text("SELECT audit_chain_head(:lock)"), {"lock": _CHAIN_LOCK})
-    previous = last or GENESIS
-    at = datetime.now(UTC)
-    entry = AuditEntry(
-        at=at, action=action, actor=actor, subject=subject, detail=detail, previous_hash=previous
-    )
-    entry.hash = entry_hash(previous, entry)
-    session.add(entry)
+    previous, made = last or GENESIS, []
+    for item in entries:
+        entry = AuditEntry(
+            at=datetime.now(UTC), action=item.action, actor=item.actor, subject=item.subject,
+            detail=item.detail, previous_hash=previous,
+        )  # fmt: skip
+        entry.hash = previous = entry_hash(previous, entry)
+        made.append(entry)
+    session.add_all(made)
     await session.flush()
-    return entry
+    return made
 
 
 @dataclass(frozen=True)

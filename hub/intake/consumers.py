@@ -22,6 +22,7 @@ from hub.attachments.retention import Retention, purge
 from hub.broker import Broker, Decision, Incoming
 from hub.db import transaction
 from hub.errors import Transient, Unroutable
+from hub.intake.grouping import Grouped
 from hub.intake.repository import record_failure, stale_pending
 from hub.intake.service import Admitted, IntakeContext, Outgoing, admit, claim, delivered
 from hub.settings import HubSettings
@@ -66,6 +67,8 @@ class IntakeWorker:
         self.sessions = sessions
         self.broker = broker
         self.context = context
+        # Deliveries of messages admitted at about the same time go out in one transaction.
+        self._deliveries = Grouped(self._publish_envelopes)
 
     async def handle(self, incoming: Incoming) -> Decision:
         try:
@@ -98,7 +101,10 @@ class IntakeWorker:
         """Publish what the admitted message left pending. The intake message is acked even
         when a mailbox refuses: its deliveries are committed, and the sweeper retries them."""
         if envelope_pks:
-            await self._publish_claimed(envelopes=envelope_pks, wait=True)
+            await self._deliveries.submit(envelope_pks)
+
+    async def _publish_envelopes(self, envelope_pks: list[uuid.UUID]) -> None:
+        await self._publish_claimed(envelopes=envelope_pks, wait=True)
 
     async def _purge(self, sha256s: list[str]) -> None:
         """Purge a deleted document's files from the store, after its deletion was committed.
@@ -119,16 +125,20 @@ class IntakeWorker:
         """Claim pending deliveries, publish each, mark the confirmed ones queued and record
         why the others failed, all in one transaction; returns how many went out."""
         async with transaction(self.sessions) as session:
+            items = await claim(session, envelopes=envelopes, deliveries=deliveries, wait=wait)
+            # Published side by side: the broker confirms them together.
+            outcomes = await asyncio.gather(*map(self._publish, items), return_exceptions=True)
             sent = []
-            for item in await claim(session, envelopes=envelopes, deliveries=deliveries, wait=wait):
-                try:
-                    await self._publish(item)
+            for item, outcome in zip(items, outcomes, strict=True):
+                if outcome is None:
                     sent.append(item)
-                except Transient as error:
+                elif isinstance(outcome, Transient):
                     log.warning(
-                        "delivery %s to %s postponed: %s", item.delivery_id, item.recipient, error
+                        "delivery %s to %s postponed: %s", item.delivery_id, item.recipient, outcome
                     )
-                    await record_failure(session, item.delivery_id, str(error))
+                    await record_failure(session, item.delivery_id, str(outcome))
+                else:
+                    raise outcome
             if sent:
                 await delivered(session, sent)
         return len(sent)

@@ -316,5 +316,7 @@ async def delivered(session: AsyncSession, sent: list[Outgoing]) -> None:
     by_envelope: dict[str, list[str]] = {}
     for item in sent:
         by_envelope.setdefault(item.envelope_id, []).append(item.recipient)
-    for envelope_id, recipients in by_envelope.items():
-        await audit.append(session, "deliver", "hub", envelope_id, {"recipients": recipients})
+    await audit.append_many(session, [
+        audit.Entry("deliver", "hub", envelope_id, {"recipients": recipients})
+        for envelope_id, recipients in by_envelope.items()
+    ])  # fmt: skip
