@@ -8,32 +8,28 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
 from agency_adapter.models import Box
-from hub.models import Delivery, Envelope
 from schemas.model import BusinessDocType, Organization
 from schemas.writer import write_package
 from tests.agency_adapter.adapter_stack import Adapter
 from tests.agency_adapter.codes import COMMUNE, DISTRICT
 from tests.agency_adapter.conftest import District
-from tests.agency_adapter.documents import PDF, act, answered, decision, send, show
+from tests.agency_adapter.documents import (
+    PDF,
+    act,
+    answered,
+    decision,
+    queued_at_hub,
+    send,
+    sent_and_queued,
+    show,
+)
 from tests.hub.hub_stack import revocation
 from tests.schemas.packages import document as make_document
 from tests.services import unique_name
 
 MISTAKE = "Gửi nhầm văn bản của đơn vị khác"
-
-
-async def _queued_behind(district: District, document_id: str) -> None:
-    """Wait until the hub has put the document in the commune's mailbox."""
-    query = select(Delivery.state).join(Envelope).where(Envelope.document_id == document_id)
-    for _ in range(200):
-        async with district.hub.runtime.sessions() as session:
-            if list(await session.scalars(query)) == ["queued"]:
-                return
-        await asyncio.sleep(0.1)
-    raise AssertionError("the hub did not route the document")
 
 
 async def _is_tombstone(commune: Adapter, held: str) -> dict[str, Any]:
@@ -53,7 +49,7 @@ async def test_a_deletion_while_the_recipient_adapter_is_stopped(district: Distr
     """When the adapter comes back, the deletion queued behind the document is applied
     before the document is announced: the local system never hears of it, and the content
     is purged before anyone could ask for it."""
-    sent = await send(district.adapter, decision(COMMUNE))
+    sent = await sent_and_queued(district.hub, district.adapter, decision(COMMUNE))
     deleted = await act(district.adapter, sent, "delete", {"reason": MISTAKE})
     assert deleted.status_code == 202, deleted.text
     assert deleted.json()["recipient_timelines"][0]["state"] == "delete-requested"
@@ -114,7 +110,7 @@ async def test_a_recall_or_deletion_that_overtook_its_document(
     sent = await district.adapter.client.post("/v1/documents", content=write_package(package),
                                               headers=xml)  # fmt: skip
     assert sent.status_code == 202, sent.text
-    await _queued_behind(district, package.document_id or "")
+    await queued_at_hub(district.hub, package.document_id or "")
     async with district.commune(COMMUNE) as commune:
         line = await answered(district.adapter, sent.json()["id"], COMMUNE, count=1)
         asked = await commune.client.get("/v1/documents", params={"status": state})

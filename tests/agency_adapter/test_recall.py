@@ -8,13 +8,13 @@ from hub.models import AgencyState
 from tests.agency_adapter.adapter_stack import Adapter
 from tests.agency_adapter.codes import COMMUNE, COMMUNE_B
 from tests.agency_adapter.conftest import District
-from tests.agency_adapter.documents import act, answered, decision, send, show
+from tests.agency_adapter.documents import act, answered, decision, send, sent_and_queued, show
 
 WRONG_FIGURES = "Sai số liệu phân bổ"
 
 
 async def test_a_recall_before_the_recipient_adapter_took_the_document(district: District) -> None:
-    sent = await send(district.adapter, decision(COMMUNE))
+    sent = await sent_and_queued(district.hub, district.adapter, decision(COMMUNE))
     recalled = await act(district.adapter, sent, "recall", {"reason": WRONG_FIGURES})
     assert recalled.status_code == 202, recalled.text
     (line,) = recalled.json()["recipient_timelines"]
