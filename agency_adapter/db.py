@@ -7,9 +7,10 @@ import asyncio
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, MetaData, event, text
+from sqlalchemy import Connection, MetaData, event, make_url, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -19,6 +20,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import ConnectionPoolEntry, Pool
 from sqlalchemy.util import await_
+
+from agency_adapter import sqlite_driver
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -78,7 +81,8 @@ def _end_of_turn(_: Any, entry: ConnectionPoolEntry) -> None:
 
 def make_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
-        engine = create_async_engine(url)
+        path = make_url(url).database or ""
+        engine = create_async_engine(url, async_creator=partial(sqlite_driver.connect, path))
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         event.listen(engine.sync_engine.pool, "checkin", _end_of_turn)

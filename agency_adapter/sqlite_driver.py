@@ -1,0 +1,155 @@
+"""SQLite for the async engine, with few thread hops.
+
+aiosqlite sends every call (cursor, execute, fetch, close) to the connection's thread and
+back; under load those hand-overs cost an adapter more CPU than the SQL itself. Here only what
+can wait on a lock or the disk goes to the thread: BEGIN, COMMIT, ROLLBACK, pragmas, and
+writes outside a transaction that already holds the write lock. Reads never wait in WAL mode,
+and writes inside a BEGIN IMMEDIATE transaction hold the lock already, so they run on the
+event loop's thread at once, as plain calls.
+
+The connection speaks the small part of aiosqlite's interface that SQLAlchemy's aiosqlite
+dialect uses (given to it as ``async_creator``); errors are sqlite3's own, as with aiosqlite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+Result = TypeVar("Result")
+_NEVER_WAITS = ("SELECT",)  # in WAL mode a reader takes no lock
+_TAKES_WRITE_LOCK = "BEGIN IMMEDIATE"
+
+
+def _first_words(sql: str) -> str:
+    return " ".join(sql.lstrip().split(None, 2)[:2]).upper()
+
+
+class Connection:
+    """One SQLite connection; calls that may wait run on its own thread, one at a time."""
+
+    def __init__(self, raw: sqlite3.Connection, thread: ThreadPoolExecutor) -> None:
+        self._connection: sqlite3.Connection | None = raw  # SQLAlchemy checks it is set
+        self._thread = thread
+        self._holds_write_lock = False
+
+    @property
+    def raw(self) -> sqlite3.Connection:
+        if self._connection is None:
+            raise ValueError("Connection closed")
+        return self._connection
+
+    async def off_loop(self, call: Callable[..., Result], *args: Any) -> Result:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, call, *args)
+
+    def may_wait(self, sql: str) -> bool:
+        """Whether running `sql` may wait for a lock or the disk."""
+        words = _first_words(sql)
+        if words == _TAKES_WRITE_LOCK:
+            return True
+        return not (self._holds_write_lock or words.split(" ", 1)[0] in _NEVER_WAITS)
+
+    def noted(self, sql: str) -> None:
+        if _first_words(sql) == _TAKES_WRITE_LOCK:
+            self._holds_write_lock = True
+
+    def cursor(self) -> Cursor:
+        return Cursor(self, self.raw.cursor())
+
+    @property
+    def isolation_level(self) -> str | None:
+        return self.raw.isolation_level
+
+    async def create_function(self, *args: Any, **kw: Any) -> None:
+        self.raw.create_function(*args, **kw)
+
+    async def commit(self) -> None:
+        self._holds_write_lock = False
+        await self.off_loop(self.raw.commit)
+
+    async def rollback(self) -> None:
+        self._holds_write_lock = False
+        await self.off_loop(self.raw.rollback)
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            raw, self._connection = self._connection, None
+            await self.off_loop(raw.close)
+        self._thread.shutdown(wait=False)
+
+    def stop(self) -> None:
+        """Force-close (SQLAlchemy's terminate); the thread is left to finish what it has."""
+        if self._connection is not None:
+            raw, self._connection = self._connection, None
+            self._thread.submit(raw.close)
+        self._thread.shutdown(wait=False)
+
+
+class Cursor:
+    def __init__(self, connection: Connection, raw: sqlite3.Cursor) -> None:
+        self._connection, self._raw = connection, raw
+
+    async def __aenter__(self) -> Cursor:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    @property
+    def description(self) -> Any:
+        return self._raw.description
+
+    @property
+    def rowcount(self) -> int:
+        return self._raw.rowcount
+
+    @property
+    def lastrowid(self) -> int | None:
+        return self._raw.lastrowid
+
+    @property
+    def arraysize(self) -> int:
+        return self._raw.arraysize
+
+    @arraysize.setter
+    def arraysize(self, value: int) -> None:
+        self._raw.arraysize = value
+
+    async def execute(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> Cursor:
+        if self._connection.may_wait(sql):
+            await self._connection.off_loop(self._raw.execute, sql, parameters)
+        else:
+            self._raw.execute(sql, parameters)
+        self._connection.noted(sql)
+        return self
+
+    async def executemany(self, sql: str, rows: Iterable[Any]) -> Cursor:
+        if self._connection.may_wait(sql):
+            await self._connection.off_loop(self._raw.executemany, sql, rows)
+        else:
+            self._raw.executemany(sql, rows)
+        return self
+
+    async def fetchone(self) -> Any:
+        return self._raw.fetchone()
+
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        return self._raw.fetchmany(self._raw.arraysize if size is None else size)
+
+    async def fetchall(self) -> list[Any]:
+        return self._raw.fetchall()
+
+    async def close(self) -> None:
+        self._raw.close()
+
+
+async def connect(path: str) -> Connection:
+    """Open the database file; the connection is used from its thread and the loop's, never
+    from both at once (SQLAlchemy runs one call on a connection at a time)."""
+    thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+    loop = asyncio.get_running_loop()
+    raw = await loop.run_in_executor(thread, lambda: sqlite3.connect(path, check_same_thread=False))
+    return Connection(raw, thread)
