@@ -31,8 +31,13 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-def make_engine(url: str) -> AsyncEngine:
-    return create_async_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+def make_engine(url: str, concurrency: int = 16) -> AsyncEngine:
+    """`concurrency`: intake messages handled at once. Each holds a connection, and the pool
+    keeps that many and a few more open: a connection beyond the pool is opened and closed
+    again for one transaction, which under load costs more than the transaction."""
+    return create_async_engine(
+        url, pool_pre_ping=True, pool_size=concurrency + 4, max_overflow=concurrency // 2
+    )
 
 
 def make_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -58,7 +58,7 @@ class Runtime:
 
     @classmethod
     def create(cls, settings: HubSettings) -> Runtime:
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, settings.prefetch)
         return cls(settings, engine, make_sessions(engine), Broker(settings), open_store(settings))
 
     async def close(self) -> None:
