@@ -3,7 +3,6 @@ says so. The edge (request dependency, consumer wrapper, relay) owns each transa
 
 from __future__ import annotations
 
-import asyncio
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,8 +17,6 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
-from sqlalchemy.pool import ConnectionPoolEntry, Pool
-from sqlalchemy.util import await_
 
 from agency_adapter import sqlite_driver
 
@@ -35,24 +32,18 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-# An execution option: a unit of work that writes takes SQLite's write lock with its first
-# statement, and keeps it to its end. Left to the driver, a transaction begins (deferred) at
+# An execution option: a unit of work that writes begins IMMEDIATE on SQLite, taking the
+# write lock with its first statement. Left to the driver, a transaction begins (deferred) at
 # its first write, and one that read before it fails at once ("database is locked", no busy
 # wait) when another connection committed in between, which concurrent requests do all the
-# time. Writers of this process queue for the lock in turn (an asyncio lock, first come first
-# served: SQLite's busy wait polls, and under load a poller can starve past its timeout); then
-# BEGIN IMMEDIATE keeps out writers of other processes (the CLI). Other sessions keep the
-# driver's way; PostgreSQL ignores the option.
+# time. Other sessions keep the driver's way; PostgreSQL ignores the option.
 SQLITE_IMMEDIATE = "lienthong_sqlite_immediate"
-_writer_turns: weakref.WeakKeyDictionary[Pool, asyncio.Lock] = weakref.WeakKeyDictionary()
-BUSY_TIMEOUT_S = 10
-_TURN = "lienthong_writer_turn"  # in a pooled connection's info while its writer holds it
+BUSY_TIMEOUT_S = 10  # how long a statement waits for another connection's write lock
 
 
 def _sqlite_pragmas(connection: Any, _: Any) -> None:
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
-    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
     cursor.execute("PRAGMA foreign_keys=ON")
     # Content deleted on mistake is overwritten on disk, not left in free pages.
     cursor.execute("PRAGMA secure_delete=ON")
@@ -60,32 +51,19 @@ def _sqlite_pragmas(connection: Any, _: Any) -> None:
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    if not connection.get_execution_options().get(SQLITE_IMMEDIATE):
-        return
-    pool = connection.engine.pool
-    turn = _writer_turns.setdefault(pool, asyncio.Lock())
-    # In SQLAlchemy's greenlet, on the event loop's thread. A writer that waits longer than
-    # SQLite would fails as SQLite would (TimeoutError is an OSError: the caller postpones).
-    await_(asyncio.wait_for(turn.acquire(), timeout=BUSY_TIMEOUT_S))
-    connection.info[_TURN] = turn
-    # The driver sees the open transaction and begins none of its own.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-def _end_of_turn(_: Any, entry: ConnectionPoolEntry) -> None:
-    """A connection back in the pool (committed, rolled back or invalidated): its writer's
-    turn is over."""
-    if (turn := entry.info.pop(_TURN, None)) is not None:
-        turn.release()
+    if connection.get_execution_options().get(SQLITE_IMMEDIATE):
+        # The driver sees the open transaction and begins none of its own.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
         path = make_url(url).database or ""
-        engine = create_async_engine(url, async_creator=partial(sqlite_driver.connect, path))
+        engine = create_async_engine(
+            url, async_creator=partial(sqlite_driver.connect, path, BUSY_TIMEOUT_S)
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
-        event.listen(engine.sync_engine.pool, "checkin", _end_of_turn)
         return engine
     return create_async_engine(url, pool_pre_ping=True)
 

@@ -2,10 +2,11 @@
 
 aiosqlite sends every call (cursor, execute, fetch, close) to the connection's thread and
 back; under load those hand-overs cost an adapter more CPU than the SQL itself. Here only what
-can wait on a lock or the disk goes to the thread: BEGIN, COMMIT, ROLLBACK, pragmas, and
-writes outside a transaction that already holds the write lock. Reads never wait in WAL mode,
-and writes inside a BEGIN IMMEDIATE transaction hold the lock already, so they run on the
-event loop's thread at once, as plain calls.
+can wait on a lock or the disk goes to the thread: COMMIT (the disk), pragmas, writes outside
+a transaction that already holds the write lock, and BEGIN IMMEDIATE when the lock is taken
+(it is tried on the loop first, without waiting). Reads never wait in WAL mode, and writes
+inside a BEGIN IMMEDIATE transaction hold the lock already, so they run on the event loop's
+thread at once, as plain calls; so does the end of a read, which has nothing to commit.
 
 The connection speaks the small part of aiosqlite's interface that SQLAlchemy's aiosqlite
 dialect uses (given to it as ``async_creator``); errors are sqlite3's own, as with aiosqlite.
@@ -31,9 +32,11 @@ def _first_words(sql: str) -> str:
 class Connection:
     """One SQLite connection; calls that may wait run on its own thread, one at a time."""
 
-    def __init__(self, raw: sqlite3.Connection, thread: ThreadPoolExecutor) -> None:
+    def __init__(self, raw: sqlite3.Connection, thread: ThreadPoolExecutor,
+                 busy_timeout_s: float) -> None:  # fmt: skip
         self._connection: sqlite3.Connection | None = raw  # SQLAlchemy checks it is set
         self._thread = thread
+        self._busy_timeout_ms = int(busy_timeout_s * 1000)
         self._holds_write_lock = False
 
     @property
@@ -52,9 +55,29 @@ class Connection:
             return True
         return not (self._holds_write_lock or words.split(" ", 1)[0] in _NEVER_WAITS)
 
-    def noted(self, sql: str) -> None:
+    async def run(self, cursor: sqlite3.Cursor, sql: str, parameters: Any) -> None:
         if _first_words(sql) == _TAKES_WRITE_LOCK:
+            await self._take_write_lock(cursor, sql)
             self._holds_write_lock = True
+        elif self.may_wait(sql):
+            await self.off_loop(cursor.execute, sql, parameters)
+        else:
+            cursor.execute(sql, parameters)
+
+    async def _take_write_lock(self, cursor: sqlite3.Cursor, sql: str) -> None:
+        """At once if it is free (the usual case: this process's writers take turns before
+        they get here); else wait for it off the loop."""
+        raw = self.raw
+        raw.execute("PRAGMA busy_timeout=0")
+        try:
+            cursor.execute(sql)
+            return
+        except sqlite3.OperationalError as error:
+            if getattr(error, "sqlite_errorname", None) != "SQLITE_BUSY":
+                raise
+        finally:
+            raw.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
+        await self.off_loop(cursor.execute, sql)
 
     def cursor(self) -> Cursor:
         return Cursor(self, self.raw.cursor())
@@ -67,12 +90,17 @@ class Connection:
         self.raw.create_function(*args, **kw)
 
     async def commit(self) -> None:
-        self._holds_write_lock = False
-        await self.off_loop(self.raw.commit)
+        await self._end(self.raw.commit)
 
     async def rollback(self) -> None:
+        await self._end(self.raw.rollback)
+
+    async def _end(self, end: Callable[[], None]) -> None:
         self._holds_write_lock = False
-        await self.off_loop(self.raw.rollback)
+        if self.raw.in_transaction:
+            await self.off_loop(end)  # a commit waits for the disk
+        else:
+            end()  # nothing to end: a read
 
     async def close(self) -> None:
         if self._connection is not None:
@@ -119,11 +147,7 @@ class Cursor:
         self._raw.arraysize = value
 
     async def execute(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> Cursor:
-        if self._connection.may_wait(sql):
-            await self._connection.off_loop(self._raw.execute, sql, parameters)
-        else:
-            self._raw.execute(sql, parameters)
-        self._connection.noted(sql)
+        await self._connection.run(self._raw, sql, parameters)
         return self
 
     async def executemany(self, sql: str, rows: Iterable[Any]) -> Cursor:
@@ -146,10 +170,13 @@ class Cursor:
         self._raw.close()
 
 
-async def connect(path: str) -> Connection:
+async def connect(path: str, busy_timeout_s: float) -> Connection:
     """Open the database file; the connection is used from its thread and the loop's, never
-    from both at once (SQLAlchemy runs one call on a connection at a time)."""
+    from both at once (SQLAlchemy runs one call on a connection at a time). A statement that
+    finds the database locked by another connection waits up to `busy_timeout_s`."""
     thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
     loop = asyncio.get_running_loop()
-    raw = await loop.run_in_executor(thread, lambda: sqlite3.connect(path, check_same_thread=False))
-    return Connection(raw, thread)
+    raw = await loop.run_in_executor(
+        thread, lambda: sqlite3.connect(path, timeout=busy_timeout_s, check_same_thread=False)
+    )
+    return Connection(raw, thread, busy_timeout_s)

@@ -13,10 +13,9 @@ from agency_adapter import sqlite_driver
 
 async def _database(tmp_path: Path) -> tuple[str, sqlite_driver.Connection]:
     path = str(tmp_path / "store.db")
-    connection = await sqlite_driver.connect(path)
+    connection = await sqlite_driver.connect(path, busy_timeout_s=5)
     cursor = connection.cursor()
     await cursor.execute("PRAGMA journal_mode=WAL")
-    await cursor.execute("PRAGMA busy_timeout=5000")
     await cursor.execute("CREATE TABLE note (text TEXT)")
     await connection.commit()
     return path, connection
