@@ -6,10 +6,8 @@ import asyncio
 import base64
 from typing import Any
 
-from sqlalchemy import select
-
-from hub.models import Delivery, Envelope
 from tests.agency_adapter.adapter_stack import Adapter
+from tests.agency_adapter.attachment_exchange import delivered_by_hub
 from tests.hub.hub_stack import HubStack
 
 PDF = b"%PDF-1.4 quyet dinh phan bo kinh phi"
@@ -61,20 +59,9 @@ async def answered(adapter: Adapter, document: str, code: str, count: int) -> di
     return line
 
 
-async def queued_at_hub(hub: HubStack, document_id: str) -> None:
-    """Wait until the hub has put the document (its DocumentId) in its one recipient's
-    mailbox: a recall or deletion admitted before that cancels it at the hub instead."""
-    query = select(Delivery.state).join(Envelope).where(Envelope.document_id == document_id)
-    for _ in range(200):
-        async with hub.runtime.sessions() as session:
-            if list(await session.scalars(query)) == ["queued"]:
-                return
-        await asyncio.sleep(0.1)
-    raise AssertionError("the hub did not route the document")
-
-
 async def sent_and_queued(hub: HubStack, adapter: Adapter, document: dict[str, object]) -> str:
-    """Send a document to one recipient and wait until it is in that recipient's mailbox."""
+    """Send a document to one recipient and wait until it is in that recipient's mailbox (a
+    recall or deletion admitted before that would cancel it at the hub instead)."""
     sent = await send(adapter, document)
-    await queued_at_hub(hub, (await show(adapter, sent))["document_id"])
+    await delivered_by_hub(hub, (await show(adapter, sent))["document_id"])
     return sent

@@ -13,6 +13,7 @@ from agency_adapter.models import Box
 from schemas.model import BusinessDocType, Organization
 from schemas.writer import write_package
 from tests.agency_adapter.adapter_stack import Adapter
+from tests.agency_adapter.attachment_exchange import delivered_by_hub
 from tests.agency_adapter.codes import COMMUNE, DISTRICT
 from tests.agency_adapter.conftest import District
 from tests.agency_adapter.documents import (
@@ -20,7 +21,6 @@ from tests.agency_adapter.documents import (
     act,
     answered,
     decision,
-    queued_at_hub,
     send,
     sent_and_queued,
     show,
@@ -110,7 +110,7 @@ async def test_a_recall_or_deletion_that_overtook_its_document(
     sent = await district.adapter.client.post("/v1/documents", content=write_package(package),
                                               headers=xml)  # fmt: skip
     assert sent.status_code == 202, sent.text
-    await queued_at_hub(district.hub, package.document_id or "")
+    await delivered_by_hub(district.hub, package.document_id or "")
     async with district.commune(COMMUNE) as commune:
         line = await answered(district.adapter, sent.json()["id"], COMMUNE, count=1)
         asked = await commune.client.get("/v1/documents", params={"status": state})
