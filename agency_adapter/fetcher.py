@@ -16,7 +16,6 @@ the file missing, 403), the row waits, tried again with back-off, for as long as
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -42,6 +41,7 @@ from agency_adapter.errors import (
 from agency_adapter.models import AwaitingFiles
 from agency_adapter.receiving import Verified, receive, refuse, set_aside
 from agency_adapter.turns import Turns
+from schemas.retrying import woken_or_timed_out
 
 log = logging.getLogger(__name__)
 BATCH = 100
@@ -70,8 +70,7 @@ class Fetcher:
             except Exception:  # a bug must not stop the fetcher for good: log it, try again
                 log.exception("fetching attachments failed; retrying")
                 pause = self.ctx.settings.attachment_retry_s
-            with contextlib.suppress(TimeoutError):  # woken early, or the next row is due
-                await asyncio.wait_for(self.wake.wait(), timeout=pause)
+            await woken_or_timed_out(self.wake, pause)  # woken early, or the next row is due
 
     async def fetch_due(self) -> float:
         """Take up every row that is due; the seconds until the next one is."""

@@ -11,7 +11,6 @@ from the hub and stores it then, however long the hub takes (see fetcher.py).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from datetime import UTC, datetime
@@ -42,6 +41,7 @@ from agency_adapter.models import Document, ExternalFile, Outbox
 from agency_adapter.receiving import take, verified
 from agency_adapter.turns import Turns
 from agency_adapter.webhooks import WebhookSender
+from schemas.retrying import woken_or_timed_out
 
 log = logging.getLogger(__name__)
 BATCH = 100
@@ -155,8 +155,8 @@ class Workers:
                 log.warning("outbox relay postponed: %s", error)
             except Exception:  # a bug must not stop the relay for good: log it, try again
                 log.exception("outbox relay failed; retrying")
-            with contextlib.suppress(TimeoutError):  # woken early, or time for the next round
-                await asyncio.wait_for(self.wake.wait(), timeout=self.ctx.settings.outbox_retry_s)
+            # woken early, or time for the next round
+            await woken_or_timed_out(self.wake, self.ctx.settings.outbox_retry_s)
             self.wake.clear()
 
     async def handle(self, delivered: Delivered) -> Decision:

@@ -107,7 +107,8 @@ async def _run(settings: HubSettings, count: int, size: int) -> float:
         done = await _consume(connections[2], settings, count)
         started = time.perf_counter()
         await _publish(connections[0], settings, count, size)
-        await asyncio.wait_for(done.wait(), timeout=600)
+        async with asyncio.timeout(600):
+            await done.wait()
         return time.perf_counter() - started
     finally:
         for connection in connections:

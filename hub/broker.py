@@ -13,7 +13,6 @@ and 4.x differ in defaults):
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ from aio_pika.exceptions import AMQPError, ChannelPreconditionFailed, DeliveryEr
 
 from hub.errors import BrokerUnavailable, Conflict, Unroutable
 from hub.settings import HubSettings
-from schemas.retrying import with_pauses
+from schemas.retrying import with_pauses, woken_or_timed_out
 
 log = logging.getLogger(__name__)
 INTAKE_ROUTING_KEY = "envelope"
@@ -332,8 +331,7 @@ async def _until(retry: asyncio.Event, channel: AbstractChannel) -> None:
     """Wait for a RETRY, or for the channel to close for good (aio-pika may fail to restore it
     after a broker restart), whichever comes first."""
     while not retry.is_set() and not channel.is_closed:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(retry.wait(), timeout=WATCH_S)
+        await woken_or_timed_out(retry, WATCH_S)
 
 
 async def _quietly(step: Awaitable[Any]) -> None:

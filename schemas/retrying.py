@@ -27,3 +27,17 @@ async def with_pauses(
             log.warning("%s not reachable (%s); retrying in %s s", what, error, pause)
             await asyncio.sleep(pause)
     return await attempt()
+
+
+async def woken_or_timed_out(wake: asyncio.Event, seconds: float) -> bool:
+    """Wait until `wake` is set or `seconds` pass; whether it was set.
+
+    Not `asyncio.wait_for`: on Python 3.11 it swallows a cancellation that arrives as the
+    event is set, so a worker woken while being stopped ran on and held up shutdown for ever.
+    """
+    try:
+        async with asyncio.timeout(seconds):
+            await wake.wait()
+    except TimeoutError:
+        return False
+    return True

@@ -6,6 +6,8 @@ import pytest
 
 from tests.sdk_fixtures import EDXML_SDK
 
+pytest_plugins = ["tests.watchdog"]
+
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Without the shared conformance fixtures every parser test would be meaningless."""
