@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import typer
@@ -14,6 +13,7 @@ from agency_adapter.api.app import create_app
 from agency_adapter.runtime import AdapterRuntime
 from agency_adapter.settings import AdapterSettings
 from schemas.errors import LienthongError
+from schemas.event_loop import run_on_uvloop
 
 adapter_app = typer.Typer(help="Run an agency's adapter.", no_args_is_help=True)
 
@@ -44,7 +44,7 @@ def serve() -> None:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
-        asyncio.run(_serve(settings()))
+        run_on_uvloop(_serve(settings()))
     except LienthongError as error:
         typer.echo(f"lienthong adapter: {error}", err=True)
         raise typer.Exit(1) from None

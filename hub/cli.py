@@ -6,7 +6,6 @@ never imports the hub.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import getpass
 import json
@@ -40,6 +39,7 @@ from hub.service_main import ServeRole, serve
 from hub.settings import HubSettings
 from hub.timeline.service import by_envelope_id
 from schemas.errors import LienthongError
+from schemas.event_loop import run_on_uvloop
 from schemas.keys import create_ca, issue_agency_certificate, write_certificates, write_private_key
 from schemas.model import VIETNAM_TIME
 
@@ -71,7 +71,7 @@ def settings() -> HubSettings:
 def run(work: Coroutine[Any, Any, T]) -> T:
     """Run a command's coroutine; a deliberate error is one line on stderr and exit 1."""
     try:
-        return asyncio.run(work)
+        return run_on_uvloop(work)
     except LienthongError as error:
         typer.echo(f"lienthong: {error}", err=True)
     except (DBAPIError, OSError) as error:
