@@ -93,9 +93,10 @@ class IntakeWorker:
             async with transaction(self.sessions) as session:
                 return await admit(session, self.context, incoming)
         except IntegrityError:
-            # Another worker recorded the same envelope a moment ago: take its outcome.
+            # Its digest or envelope id is recorded already (a repeat, or another worker took
+            # the same envelope a moment ago): admit it again, looking for that outcome first.
             async with transaction(self.sessions) as session:
-                return await admit(session, self.context, incoming)
+                return await admit(session, self.context, incoming, careful=True)
 
     async def _deliver(self, envelope_pks: list[uuid.UUID]) -> None:
         """Publish what the admitted message left pending. The intake message is acked even

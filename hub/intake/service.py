@@ -90,34 +90,62 @@ async def claim(
     return [Outgoing(*row) for row in rows]
 
 
-async def admit(session: AsyncSession, ctx: IntakeContext, incoming: Incoming) -> Admitted:
-    """Decide on one message; a repeat of the same bytes only finishes what is left to do."""
+async def admit(
+    session: AsyncSession, ctx: IntakeContext, incoming: Incoming, *, careful: bool = False
+) -> Admitted:
+    """Decide on one message; a repeat of the same bytes only finishes what is left to do.
+
+    A message seen for the first time is judged at once, and recording it relies on the
+    envelope's unique digest and id to catch a repeat: the consumer then admits it again with
+    `careful`, which looks for an earlier outcome first, as a redelivered message always does.
+    """
     incoming = replace(incoming, message_id=usable_id(incoming.message_id))
+    careful = careful or incoming.redelivered or bool(incoming.delivery_count)
     digest = hashlib.sha256(incoming.body).hexdigest()
     agency = await publisher(session, incoming)
     if agency is None:
         await _quarantine(session, incoming, None, digest, _unknown_publisher(incoming))
         return Admitted([])
-    earlier = await _earlier_outcome(session, incoming, digest)
-    if earlier is not None and earlier.sender_code in (agency.code, ctx.hub_code):
-        return Admitted(_outgoing(earlier))  # its own repeat; another's replay is judged anew
+    if careful and (earlier := await _own_repeat(session, ctx, incoming, agency, digest)):
+        return Admitted(_outgoing(earlier))
     try:
         verdict = await assess(session, incoming, agency, ctx.policy, digest)
-        same_id = await repository.envelope_by_id(session, verdict.envelope_id)
-        if same_id is not None and same_id.sha256 == digest:
-            return Admitted(_outgoing(same_id))  # recorded by a concurrent handler meanwhile
-        if same_id is not None:
-            raise Refusal(
-                f"envelope id '{verdict.envelope_id}' was already used for another package"
-            )
+        if careful and (same := await _recorded_meanwhile(session, verdict, digest)):
+            return Admitted(_outgoing(same))
         await carriage.require_stored(session, ctx.store, verdict.package, verdict.sender.code)
     except Refusal as refusal:
+        # A repeat of an accepted envelope is not refused for what changed since (a revoked
+        # certificate, say); a first sight skipped that look-up, so it is made here.
+        if not careful and (earlier := await _own_repeat(session, ctx, incoming, agency, digest)):
+            return Admitted(_outgoing(earlier))
         return Admitted(
             await _refuse(session, ctx, _Refused(incoming, agency, digest, refusal.message))
         )
     envelope = await _record(session, verdict, incoming.body, digest)
     freed = await carriage.freed_by(session, verdict.package, verdict.document)
     return Admitted(_outgoing(envelope), freed)
+
+
+async def _own_repeat(
+    session: AsyncSession, ctx: IntakeContext, incoming: Incoming, agency: Agency, digest: str
+) -> Envelope | None:
+    """The earlier outcome of these bytes, if they are this publisher's own (or the hub's
+    refusal of them); another agency's replay is judged anew."""
+    earlier = await _earlier_outcome(session, incoming, digest)
+    if earlier is not None and earlier.sender_code in (agency.code, ctx.hub_code):
+        return earlier
+    return None
+
+
+async def _recorded_meanwhile(
+    session: AsyncSession, verdict: Verdict, digest: str
+) -> Envelope | None:
+    """The same envelope, recorded by a concurrent handler; a different package under the same
+    envelope id is refused."""
+    same_id = await repository.envelope_by_id(session, verdict.envelope_id)
+    if same_id is not None and same_id.sha256 != digest:
+        raise Refusal(f"envelope id '{verdict.envelope_id}' was already used for another package")
+    return same_id
 
 
 def usable_id(message_id: str | None) -> str | None:
