@@ -175,3 +175,36 @@ async def test_odd_message_ids_neither_stall_intake_nor_lose_the_answer(hub: Hub
         status.response_for.document_id is not None
         and "\x01" not in status.response_for.document_id
     )
+
+
+async def test_another_package_under_a_used_envelope_id_is_refused(hub: HubStack) -> None:
+    commune = hub.members[COMMUNE_A]
+    first = commune.sign(document(COMMUNE_A, DISTRICT))
+    second = commune.sign(document(COMMUNE_A, DISTRICT, subject="khác"))
+    async with hub.worker():
+        await hub.publish(commune, first, message_id="same-id")
+        assert [m.body for m in await hub.drain(DISTRICT, expect=1)] == [first]
+        await hub.publish(commune, second, message_id="same-id")
+        (answer,) = await hub.drain(COMMUNE_A, expect=1)
+        assert await hub.drain(DISTRICT, expect=0, timeout=1) == []
+    reason = refusal_of(answer.body, hub).description or ""
+    assert "envelope id 'same-id' was already used for another package" in reason
+
+
+async def test_a_repeat_of_an_accepted_envelope_is_not_refused_for_a_later_change(
+    hub: HubStack,
+) -> None:
+    """Resent under a new message id after the sender was suspended: the earlier acceptance
+    stands, and nothing is delivered twice or refused."""
+    commune = hub.members[COMMUNE_A]
+    body = commune.sign(document(COMMUNE_A, DISTRICT))
+    async with hub.worker():
+        await hub.publish(commune, body, message_id="original")
+        assert len(await hub.drain(DISTRICT, expect=1)) == 1
+        async with transaction(hub.runtime.sessions) as session:
+            await directory.set_state(session, COMMUNE_A, AgencyState.SUSPENDED, "test")
+        await hub.publish(commune, body, message_id="resent")
+        assert await hub.drain(COMMUNE_A, expect=0, timeout=2) == []
+        assert await hub.drain(DISTRICT, expect=0, timeout=1) == []
+    async with hub.runtime.sessions() as session:
+        assert list(await session.scalars(select(Quarantine))) == []
