@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import selectinload
 
 from hub.models import Agency, AgencyCertificate, AgencyGroup
 
@@ -16,29 +16,10 @@ async def agency_by_code(session: AsyncSession, code: str) -> Agency | None:
     return (await session.scalars(query)).one_or_none()
 
 
-async def agency_by_broker_user(session: AsyncSession, user: str) -> Agency | None:
-    """The agency with its certificates, in one round trip (intake checks the signer's)."""
-    query = (
-        select(Agency).where(Agency.broker_user == user).options(joinedload(Agency.certificates))
-    )
-    return (await session.scalars(query)).unique().one_or_none()
-
-
 async def agencies(session: AsyncSession, codes: Sequence[str] | None = None) -> list[Agency]:
     query = select(Agency).options(selectinload(Agency.certificates)).order_by(Agency.code)
     if codes is not None:
         query = query.where(Agency.code.in_(codes))
-    return list(await session.scalars(query))
-
-
-async def named(session: AsyncSession, codes: Sequence[str]) -> list[Agency]:
-    """The agencies with these codes, without their certificates (recipients need none)."""
-    query = select(Agency).where(Agency.code.in_(codes)).order_by(Agency.code)
-    return list(await session.scalars(query))
-
-
-async def children(session: AsyncSession, parent_code: str) -> list[Agency]:
-    query = select(Agency).where(Agency.parent_code == parent_code).order_by(Agency.code)
     return list(await session.scalars(query))
 
 
@@ -52,6 +33,16 @@ async def groups(session: AsyncSession, codes: Sequence[str] | None = None) -> l
     if codes is not None:
         query = query.where(AgencyGroup.code.in_(codes))
     return list(await session.scalars(query))
+
+
+async def directory_version(session: AsyncSession) -> int:
+    """Bumped by every change to agencies, certificates and groups (migration 0007)."""
+    version = await session.scalar(text("SELECT version FROM directory_version WHERE id = 1"))
+    if version is None:
+        raise RuntimeError(
+            "the directory_version row is missing: the database is not migrated (0007)"
+        )
+    return int(version)
 
 
 async def add(session: AsyncSession, row: Agency | AgencyCertificate | AgencyGroup) -> None:

@@ -8,7 +8,6 @@ repeated.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -176,50 +175,3 @@ async def revoke_certificate(
     detail: dict[str, object] = {"fingerprint": match[0].fingerprint}
     await audit.append(session, "revoke-certificate", actor, code, detail)
     return match[0]
-
-
-@dataclass
-class Resolution:
-    """Recipients an envelope names, expanded; what could not be used is kept for the refusal."""
-
-    agencies: list[Agency] = field(default_factory=list)
-    unknown: list[str] = field(default_factory=list)
-    suspended: list[str] = field(default_factory=list)
-
-
-async def _expand(session: AsyncSession, group: AgencyGroup) -> list[Agency]:
-    if group.rule.startswith("children:"):
-        level = group.rule.split(":", 1)[1]
-        return [
-            a for a in await repository.children(session, group.anchor_code) if a.level == level
-        ]
-    found, frontier = [], [group.anchor_code]
-    while frontier:
-        below = await repository.children(session, frontier.pop())
-        found.extend(below)
-        frontier.extend(a.code for a in below)
-    return found
-
-
-async def resolve(session: AsyncSession, codes: Sequence[str]) -> Resolution:
-    """Agencies and groups named as recipients, each agency once, suspended ones set apart."""
-    resolution, seen = Resolution(), set[str]()
-    groups = {g.code: g for g in await repository.groups(session, codes)}
-    direct = {a.code: a for a in await repository.named(session, codes)}
-    for code in codes:
-        if code in groups:
-            members = [
-                a for a in await _expand(session, groups[code]) if a.state == AgencyState.ACTIVE
-            ]
-        elif code in direct:
-            members = [direct[code]]
-        else:
-            resolution.unknown.append(code)
-            continue
-        for agency in members:
-            if agency.state != AgencyState.ACTIVE:
-                resolution.suspended.append(agency.code)
-            elif agency.code not in seen:
-                seen.add(agency.code)
-                resolution.agencies.append(agency)
-    return resolution

@@ -14,11 +14,10 @@ from cryptography import x509
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.broker import Incoming
-from hub.directory import repository as directory
-from hub.directory.service import resolve
+from hub.directory.snapshot import AgencyView, Directory
 from hub.errors import Refusal
 from hub.intake import repository
-from hub.models import Agency, AgencyState, Envelope
+from hub.models import AgencyState, Envelope
 from schemas.errors import EnvelopeError
 from schemas.model import BusinessDocType, DocumentPackage, Package, StatusPackage
 from schemas.reader import read_package
@@ -40,7 +39,7 @@ class Verdict:
     """An envelope that passed every check, with whom it goes to."""
 
     package: Package
-    sender: Agency
+    sender: AgencyView
     recipients: list[str]
     envelope_id: str
     # For a status, or a recall, deletion, update or replacement: the document it is about.
@@ -100,14 +99,14 @@ def _judged(data: bytes, policy: Policy) -> tuple[Package, Verification]:
     return _verified(verification or _verification(data, policy), policy)
 
 
-async def publisher(session: AsyncSession, incoming: Incoming) -> Agency | None:
+def publisher(directory: Directory, incoming: Incoming) -> AgencyView | None:
     """The agency whose broker account published (RabbitMQ validated the user_id)."""
     if not incoming.user_id:
         return None
-    return await directory.agency_by_broker_user(session, incoming.user_id)
+    return directory.by_broker_user(incoming.user_id)
 
 
-def _bind_sender(package: Package, agency: Agency) -> None:
+def _bind_sender(package: Package, agency: AgencyView) -> None:
     if package.sender.organ_id != agency.code:
         raise Refusal(
             f"the package says it is from '{package.sender.organ_id}', but it was published "
@@ -117,7 +116,7 @@ def _bind_sender(package: Package, agency: Agency) -> None:
         raise Refusal(f"the sending agency '{agency.code}' is suspended")
 
 
-def _bind_certificate(verification: Verification, agency: Agency) -> None:
+def _bind_certificate(verification: Verification, agency: AgencyView) -> None:
     info = verification.certificate
     fingerprint = info.sha256_fingerprint if info else None
     registered = next((c for c in agency.certificates if c.fingerprint == fingerprint), None)
@@ -133,8 +132,8 @@ def _bind_certificate(verification: Verification, agency: Agency) -> None:
         raise Refusal(f"the signing certificate of '{agency.code}' is not valid today")
 
 
-async def _document_recipients(session: AsyncSession, package: DocumentPackage) -> list[str]:
-    resolution = await resolve(session, [org.organ_id for org in package.recipients])
+def _document_recipients(directory: Directory, package: DocumentPackage) -> list[str]:
+    resolution = directory.resolve([org.organ_id for org in package.recipients])
     if resolution.unknown:
         raise Refusal(f"unknown recipient(s): {', '.join(resolution.unknown)}")
     if resolution.suspended:
@@ -209,9 +208,9 @@ def _only_its_recipients(recipients: list[str], document: Envelope) -> None:
 
 
 async def _document_route(
-    session: AsyncSession, package: DocumentPackage, sender: str
+    session: AsyncSession, directory: Directory, package: DocumentPackage, sender: str
 ) -> tuple[Envelope | None, list[str]]:
-    recipients = await _document_recipients(session, package)
+    recipients = _document_recipients(directory, package)
     if package.business_type is BusinessDocType.NEW:
         return None, recipients
     target = await _target(session, package, sender)
@@ -227,16 +226,24 @@ def envelope_id_of(package: Package, incoming: Incoming, digest: str) -> str:
     return incoming.message_id or digest
 
 
+@dataclass(frozen=True)
+class Judging:
+    """What a message is judged against: the policy and the directory as of this message."""
+
+    policy: Policy
+    directory: Directory
+
+
 async def assess(
-    session: AsyncSession, incoming: Incoming, agency: Agency, policy: Policy, digest: str
+    session: AsyncSession, incoming: Incoming, agency: AgencyView, judging: Judging, digest: str
 ) -> Verdict:
     """Run every check on one message published by `agency`; raise Refusal on the first failure."""
-    package, verification = _judged(incoming.body, policy)
+    package, verification = _judged(incoming.body, judging.policy)
     _bind_sender(package, agency)
     _bind_certificate(verification, agency)
     envelope_id = envelope_id_of(package, incoming, digest)
     if isinstance(package, StatusPackage):
         document, recipients = await _status_route(session, package, agency.code)
         return Verdict(package, agency, recipients, envelope_id, document)
-    target, recipients = await _document_route(session, package, agency.code)
+    target, recipients = await _document_route(session, judging.directory, package, agency.code)
     return Verdict(package, agency, recipients, envelope_id, target)

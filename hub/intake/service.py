@@ -18,10 +18,11 @@ from hub import audit
 from hub.attachments import carriage
 from hub.attachments.store import AttachmentStore
 from hub.broker import Incoming
+from hub.directory.snapshot import AgencyView, DirectoryCache
 from hub.errors import Refusal
 from hub.intake import repository
-from hub.intake.assessment import Policy, Verdict, assess, publisher
-from hub.models import Agency, Delivery, DeliveryState, Envelope, Quarantine, TimelineEvent
+from hub.intake.assessment import Judging, Policy, Verdict, assess, publisher
+from hub.models import Delivery, DeliveryState, Envelope, Quarantine, TimelineEvent
 from schemas.keys import SigningIdentity
 from schemas.model import (
     VIETNAM_TIME,
@@ -48,6 +49,7 @@ class IntakeContext:
     hub_code: str
     hub_name: str
     store: AttachmentStore
+    directory: DirectoryCache = field(default_factory=DirectoryCache)
 
 
 @dataclass(frozen=True)
@@ -102,14 +104,15 @@ async def admit(
     incoming = replace(incoming, message_id=usable_id(incoming.message_id))
     careful = careful or incoming.redelivered or bool(incoming.delivery_count)
     digest = hashlib.sha256(incoming.body).hexdigest()
-    agency = await publisher(session, incoming)
+    judging = Judging(ctx.policy, await ctx.directory.current(session))
+    agency = publisher(judging.directory, incoming)
     if agency is None:
         await _quarantine(session, incoming, None, digest, _unknown_publisher(incoming))
         return Admitted([])
     if careful and (earlier := await _own_repeat(session, ctx, incoming, agency, digest)):
         return Admitted(_outgoing(earlier))
     try:
-        verdict = await assess(session, incoming, agency, ctx.policy, digest)
+        verdict = await assess(session, incoming, agency, judging, digest)
         if careful and (same := await _recorded_meanwhile(session, verdict, digest)):
             return Admitted(_outgoing(same))
         await carriage.require_stored(session, ctx.store, verdict.package, verdict.sender.code)
@@ -127,7 +130,7 @@ async def admit(
 
 
 async def _own_repeat(
-    session: AsyncSession, ctx: IntakeContext, incoming: Incoming, agency: Agency, digest: str
+    session: AsyncSession, ctx: IntakeContext, incoming: Incoming, agency: AgencyView, digest: str
 ) -> Envelope | None:
     """The earlier outcome of these bytes, if they are this publisher's own (or the hub's
     refusal of them); another agency's replay is judged anew."""
@@ -289,7 +292,7 @@ async def _record(session: AsyncSession, verdict: Verdict, body: bytes, digest: 
 
 
 async def _quarantine(
-    session: AsyncSession, incoming: Incoming, agency: Agency | None, digest: str, reason: str
+    session: AsyncSession, incoming: Incoming, agency: AgencyView | None, digest: str, reason: str
 ) -> Quarantine:
     row = Quarantine(
         message_id=incoming.message_id, broker_user=incoming.user_id,
@@ -305,7 +308,7 @@ async def _quarantine(
 @dataclass(frozen=True)
 class _Refused:
     incoming: Incoming
-    agency: Agency
+    agency: AgencyView
     digest: str
     reason: str
 

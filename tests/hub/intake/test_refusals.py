@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from hub.db import transaction
 from hub.directory import service as directory
@@ -208,3 +208,18 @@ async def test_a_repeat_of_an_accepted_envelope_is_not_refused_for_a_later_chang
         assert await hub.drain(DISTRICT, expect=0, timeout=1) == []
     async with hub.runtime.sessions() as session:
         assert list(await session.scalars(select(Quarantine))) == []
+
+
+async def test_a_revocation_made_by_hand_applies_to_the_next_message(hub: HubStack) -> None:
+    """The running intake's directory follows a change made with plain SQL at once."""
+    commune = hub.members[COMMUNE_A]
+    async with hub.worker():
+        await hub.publish(commune, commune.sign(document(COMMUNE_A, DISTRICT)))
+        assert len(await hub.drain(DISTRICT, expect=1)) == 1
+        async with transaction(hub.runtime.sessions) as session:
+            await session.execute(text("UPDATE agency_certificate SET revoked_at = now()"))
+        await hub.publish(commune, commune.sign(document(COMMUNE_A, DISTRICT)))
+        (answer,) = await hub.drain(COMMUNE_A, expect=1)
+        assert await hub.drain(DISTRICT, expect=0, timeout=1) == []
+    reason = refusal_of(answer.body, hub).description or ""
+    assert f"the signing certificate of '{COMMUNE_A}' was revoked" in reason
