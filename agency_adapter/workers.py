@@ -147,6 +147,12 @@ class Workers:
                 .values(state="sent")
             )
 
+    async def nudge(self) -> None:
+        """Wake the relay: a request committed something to send. A coroutine, so that a
+        background task runs it on the loop (asyncio.Event is not thread-safe, and FastAPI
+        runs a plain function's background task in a worker thread)."""
+        self.wake.set()
+
     async def relay_forever(self) -> None:
         while True:
             try:

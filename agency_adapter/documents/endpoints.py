@@ -30,7 +30,7 @@ async def send_document(
     outbox row, published as soon as possible."""
     async with read_submission(request, rt.ctx) as submission:
         document = await service.submit(db, rt.ctx, submission, system)
-    after.add_task(rt.workers.wake.set)  # after the commit: the relay must see the row
+    after.add_task(rt.workers.nudge)  # after the commit: the relay must see the row
     return Accepted(id=document.id, document_id=document.document_id, state=document.state)
 
 
@@ -80,6 +80,6 @@ async def report_status(
 ) -> StatusOut:
     """Report 02-06 on a received document (15/16 on a new version); 409 if not allowed now."""
     record = await service.report(db, rt.ctx, await service.get(db, document_id), body)
-    after.add_task(rt.workers.wake.set)  # after the commit: the relay must see the row
+    after.add_task(rt.workers.nudge)  # after the commit: the relay must see the row
     return StatusOut(agency_code=record.agency_code, code=record.code,
                      description=record.description, at=record.at)  # fmt: skip

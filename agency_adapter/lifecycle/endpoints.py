@@ -22,7 +22,7 @@ async def recall_document(document_id: uuid.UUID, body: RecallIn, db: Session, r
                           _: LocalSystem, after: BackgroundTasks) -> DocumentOut:  # fmt: skip
     """Recall (thu hồi) a sent document from some or all recipients; each answers 15 or 16."""
     document = await service.ask(db, rt.ctx, document_id, body, RecallKind.RECALL)
-    after.add_task(rt.workers.wake.set)  # after the commit: the relay must see the row
+    after.add_task(rt.workers.nudge)  # after the commit: the relay must see the row
     return describe(document)
 
 
@@ -31,7 +31,7 @@ async def delete_document(document_id: uuid.UUID, body: RecallIn, db: Session, r
                           _: LocalSystem, after: BackgroundTasks) -> DocumentOut:  # fmt: skip
     """Delete a document sent by mistake: recipients must purge it and keep a tombstone."""
     document = await service.ask(db, rt.ctx, document_id, body, RecallKind.DELETE)
-    after.add_task(rt.workers.wake.set)
+    after.add_task(rt.workers.nudge)
     return describe(document)
 
 
@@ -40,7 +40,7 @@ async def decide_recall(document_id: uuid.UUID, body: DecisionIn, db: Session, r
                         _: LocalSystem, after: BackgroundTasks) -> DocumentOut:  # fmt: skip
     """Answer a recall of a document already accepted: agree (15) or refuse (16)."""
     document = await service.decide(db, rt.ctx, document_id, body)
-    after.add_task(rt.workers.wake.set)
+    after.add_task(rt.workers.nudge)
     return describe(document)
 
 
@@ -49,5 +49,5 @@ async def revise_document(document_id: uuid.UUID, body: RevisionIn, db: Session,
                           system: LocalSystem, after: BackgroundTasks) -> Accepted:  # fmt: skip
     """Send an update or a replacement of a sent document, linked to it."""
     newer = await service.revise(db, rt.ctx, document_id, body, system)
-    after.add_task(rt.workers.wake.set)
+    after.add_task(rt.workers.nudge)
     return Accepted(id=newer.id, document_id=newer.document_id, state=newer.state)

@@ -94,7 +94,11 @@ def _dashboard(app: FastAPI, settings: HubSettings) -> None:
     )
     app.include_router(dashboard_router)
     app.mount("/dashboard/static", StaticFiles(directory=DASHBOARD_STATIC), name="dashboard")
-    app.add_api_route("/", lambda: RedirectResponse("/dashboard"), include_in_schema=False)
+    app.add_api_route("/", _to_dashboard, include_in_schema=False)
+
+
+async def _to_dashboard() -> RedirectResponse:
+    return RedirectResponse("/dashboard")
 
 
 async def healthz() -> dict[str, str]:

@@ -1,9 +1,13 @@
-"""Request dependencies: the transaction each request owns, and who is asking."""
+"""Request dependencies: the transaction each request owns, and who is asking.
+
+Every dependency is `async def`: FastAPI runs a plain `def` one in a worker thread, a thread
+hop per dependency per request for what takes microseconds.
+"""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -19,25 +23,29 @@ _bearer = HTTPBearer(
 )
 
 
-def runtime(request: Request) -> Runtime:
+def _runtime(request: Request) -> Runtime:
     value: Runtime = request.app.state.runtime
     return value
 
 
-def settings(request: Request) -> HubSettings:
-    return runtime(request).settings
+async def runtime(request: Request) -> Runtime:
+    return _runtime(request)
+
+
+async def settings(request: Request) -> HubSettings:
+    return _runtime(request).settings
 
 
 async def session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request: committed when the route returns, rolled back if it raises."""
-    async with runtime(request).sessions() as db, db.begin():
+    async with _runtime(request).sessions() as db, db.begin():
         yield db
 
 
 async def signed_agency(request: Request) -> str:
     """The agency whose key signed this request (Authorization: Lienthong-Signature ...)."""
     header = request.headers.get("authorization")
-    sessions = runtime(request).sessions
+    sessions = _runtime(request).sessions
     return await authenticate(sessions, header, request.method, request.url.path)
 
 
@@ -49,17 +57,17 @@ def role_of(token: str, tokens: dict[str, Role]) -> Role | None:
     return None
 
 
-def require(minimum: Role) -> Callable[..., Role]:
+def require(minimum: Role) -> Callable[..., Awaitable[Role]]:
     """A dependency that lets through tokens whose role is at least `minimum`."""
 
-    def check(
+    async def check(
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Role:
         if credentials is None:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "an operator token is required",
                                 headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
-        role = role_of(credentials.credentials, settings(request).operator_tokens)
+        role = role_of(credentials.credentials, _runtime(request).settings.operator_tokens)
         if role is None:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown operator token",
                                 headers={"WWW-Authenticate": "Bearer"})  # fmt: skip

@@ -39,7 +39,7 @@ def local_path(target: str | None, fallback: str = ROOT) -> str:
     return target
 
 
-def current_login(request: Request) -> Login:
+async def current_login(request: Request) -> Login:
     """The operator's login; without one, off to the login page (and back here after)."""
     login = session.read(secret(request), request.cookies.get(session.COOKIE))
     if login is None:
@@ -49,7 +49,7 @@ def current_login(request: Request) -> Login:
     return login
 
 
-def operator_login(login: Annotated[Login, Depends(current_login)]) -> Login:
+async def operator_login(login: Annotated[Login, Depends(current_login)]) -> Login:
     """Replaying or discarding needs the operator role (or admin)."""
     if not login.role.includes(Role.OPERATOR):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this needs the operator role")
