@@ -13,14 +13,14 @@ _FEED_LOCK = 0x66656564  # 'feed'
 async def append(
     session: AsyncSession, type_: str, document: Document | None, payload: dict[str, object]
 ) -> Event:
-    """Append an event. On PostgreSQL appends are serialised until commit, so that events
-    become visible in seq order and a reader polling `after=` never skips one (SQLite has a
-    single writer anyway)."""
+    """Append an event (added to the session, written with the caller's next flush or its
+    commit). On PostgreSQL appends are serialised until commit, so that events become
+    visible in seq order and a reader polling `after=` never skips one (SQLite has a single
+    writer anyway)."""
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _FEED_LOCK})
     event = Event(type=type_, document_pk=document.id if document else None, payload=payload)
     session.add(event)
-    await session.flush()
     return event
 
 

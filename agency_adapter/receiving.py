@@ -105,7 +105,10 @@ async def take(session: AsyncSession, ctx: AdapterContext, message: Verified) ->
     all in the store yet, set it aside for the fetcher (True). Either way once: a repeat of a
     message stored or set aside already changes nothing."""
     envelope_id = message.envelope_id
-    if await attachments.is_awaiting(session, envelope_id):
+    # Only a document is ever set aside (a status has no files to wait for).
+    if isinstance(message.package, DocumentPackage) and await attachments.is_awaiting(
+        session, envelope_id
+    ):
         return True
     # A recall or deletion is handled at once, whatever it lists: it must keep its priority.
     if message.urgent or not await must_wait(session, ctx.attachments, message.package,
@@ -244,8 +247,7 @@ async def _document(session: AsyncSession, ctx: AdapterContext, message: Verifie
         session.add(document)
         await session.flush()
         return
-    session.add(document)
-    await session.flush()
+    session.add(document)  # flushed with its 01 (one unit of work: it costs more than rows)
     await lifecycle.link_version(session, document, package, late)
     await queue_status(session, ctx, document, arrived())
     session.info[STORED] = True  # announced once the mailbox has caught up
@@ -258,7 +260,9 @@ async def _status(session: AsyncSession, package: StatusPackage, envelope_id: st
     if seen is not None:
         return
     about = package.response_for.document_id or ""
-    document = await repository.sent_with_document_id(session, about)
+    # Only an answer to a recall or deletion (15, 16) needs the document's history.
+    answer = package.status_code.value in ANSWERS
+    document = await repository.sent_with_document_id(session, about, with_history=answer)
     if document is None:  # the hub's refusal names the envelope it refuses
         document = await lifecycle.refused_by_hub(session, about, package.description)
     if document is None:
@@ -272,10 +276,10 @@ async def _status(session: AsyncSession, package: StatusPackage, envelope_id: st
         staff=package.staff_info.staff if package.staff_info else None, at=now(),
     )  # fmt: skip
     session.add(record)
-    if record.code in ANSWERS:
+    if answer:
         answers = package.lienthong.answers if package.lienthong else None
         lifecycle.answered(document, record, answers)
-    await session.flush()
     await events.append(session, "status.received", document, {
         "from": package.sender.organ_id, "code": record.code, "description": record.description,
     })  # fmt: skip
+    await session.flush()

@@ -68,13 +68,18 @@ async def by_envelope(session: AsyncSession, envelope_id: str) -> Document | Non
     return (await session.scalars(query)).one_or_none()
 
 
-async def sent_with_document_id(session: AsyncSession, document_id: str) -> Document | None:
+async def sent_with_document_id(
+    session: AsyncSession, document_id: str, *, with_history: bool = True
+) -> Document | None:
+    """The newest document sent with this DocumentId; `with_history` loads its statuses and
+    recalls too (two more queries)."""
     query = (
         select(Document)
         .where(Document.box == Box.OUTBOX, Document.document_id == document_id)
         .order_by(Document.created_at.desc())
-        .options(*WITH_HISTORY)
     )
+    if with_history:
+        query = query.options(*WITH_HISTORY)
     return (await session.scalars(query.limit(1))).first()
 
 

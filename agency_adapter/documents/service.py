@@ -152,8 +152,8 @@ async def send_package(
         await files.keep(ctx.attachments)
     document = repository.outbox_document(package, envelope_id, body, local_system)
     session.add_all([document, Outbox(envelope_id=envelope_id, body=body)])
-    await session.flush()
     await events.append(session, "document.sent", document, {"envelope_id": envelope_id})
+    await session.flush()  # one unit of work for the three rows: it costs more than they do
     return document
 
 
@@ -238,13 +238,13 @@ async def send_status(
     session: AsyncSession, ctx: AdapterContext, about: ResponseFor, status: StatusIn,
     answers: str | None = None,
 ) -> str:  # fmt: skip
-    """Sign a status about a document and queue it to the hub; returns its envelope id.
+    """Sign a status about a document and queue it to the hub (added to the session, written
+    with the caller's next flush or its commit); returns its envelope id.
     `answers`: for a 15/16, the envelope id of the recall or deletion it answers."""
     package = _status_package(ctx, about, status, answers)
     assert package.lienthong is not None and package.lienthong.envelope_id is not None
     envelope_id = package.lienthong.envelope_id
     session.add(Outbox(envelope_id=envelope_id, body=sign(ctx, package)))
-    await session.flush()
     return envelope_id
 
 
