@@ -11,6 +11,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +20,7 @@ from hub.models import AuditEntry
 
 GENESIS = "0" * 64
 _CHAIN_LOCK = 0x6C69656E  # 'lien': one advisory lock id for the whole chain
+_HEAD = "lienthong.audit_head"  # (transaction, last hash it wrote) in a session's info
 
 
 def entry_hash(previous: str, entry: AuditEntry) -> str:
@@ -50,10 +52,7 @@ class Entry:
 async def append_many(session: AsyncSession, entries: list[Entry]) -> list[AuditEntry]:
     """Add entries at the end of the chain, in order, in two round trips whatever their
     number (flushed; the caller's transaction commits them)."""
-    # One round trip: the chain's advisory lock, then the last hash as committed once it is
-    # held (migration 0006), so that concurrent workers append to one chain.
-    last = await session.scalar(text("SELECT audit_chain_head(:lock)"), {"lock": _CHAIN_LOCK})
-    previous, made = last or GENESIS, []
+    previous, made = await _chain_head(session), []
     for item in entries:
         entry = AuditEntry(
             at=datetime.now(UTC), action=item.action, actor=item.actor, subject=item.subject,
@@ -63,7 +62,20 @@ async def append_many(session: AsyncSession, entries: list[Entry]) -> list[Audit
         made.append(entry)
     session.add_all(made)
     await session.flush()
+    session.info[_HEAD] = (session.sync_session.get_transaction(), previous)
     return made
+
+
+async def _chain_head(session: AsyncSession) -> str:
+    """The chain's last hash, its lock held until the transaction ends. One round trip: the
+    chain's advisory lock, then the last hash as committed once it is held (migration 0006),
+    so that concurrent workers append to one chain. Later appends in the same transaction
+    (messages admitted together) hold the lock already and know the head: no round trip."""
+    held = session.info.get(_HEAD)
+    if held is not None and held[0] is session.sync_session.get_transaction():
+        return cast(str, held[1])
+    last = await session.scalar(text("SELECT audit_chain_head(:lock)"), {"lock": _CHAIN_LOCK})
+    return last or GENESIS
 
 
 @dataclass(frozen=True)

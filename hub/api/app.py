@@ -11,15 +11,16 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from hub.api.dependencies import CurrentRuntime, Viewer
 from hub.attachments.endpoints import router as attachments_router
 from hub.dashboard import session as dashboard_session
 from hub.dashboard.endpoints import DASHBOARD_STATIC
 from hub.dashboard.endpoints import router as dashboard_router
+from hub.db import database_away
 from hub.directory.endpoints import router as directory_router
-from hub.errors import HubError
+from hub.errors import DatabaseUnavailable, HubError
 from hub.metrics import router as metrics_router
 from hub.runtime import Runtime, load_hub_identity, load_trust
 from hub.settings import HubSettings
@@ -44,6 +45,17 @@ def _conflict(request: Request, error: Exception) -> Response:
     """Two requests raced to create the same thing; the loser hears so."""
     detail = "this conflicts with a record just written by another request; look it up again"
     return JSONResponse({"error": "conflict", "detail": detail}, status_code=409)
+
+
+def _database(request: Request, error: Exception) -> Response:
+    """The database is away (restarted, say): 503, try again; any other database error is
+    unexpected."""
+    assert isinstance(error, DBAPIError)
+    if not database_away(error):
+        return _unexpected(request, error)
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, error)
+    away = DatabaseUnavailable("the hub's database is unavailable for now; try again shortly")
+    return _error(request, away)
 
 
 def _unexpected(request: Request, error: Exception) -> Response:
@@ -73,6 +85,7 @@ def create_app(settings: HubSettings, runtime: Runtime | None = None) -> FastAPI
     )  # fmt: skip
     app.add_exception_handler(LienthongError, _error)
     app.add_exception_handler(IntegrityError, _conflict)
+    app.add_exception_handler(DBAPIError, _database)
     app.add_exception_handler(Exception, _unexpected)
     app.include_router(directory_router)
     app.include_router(timeline_router)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -118,6 +119,9 @@ def _group_view(row: AgencyGroup) -> GroupView:
     return GroupView(row.code, row.anchor_code, row.rule)
 
 
+_HELD = "lienthong.directory"  # the snapshot a session's transaction judges by
+
+
 class DirectoryCache:
     """One process's snapshot; `current` gives the one matching the database's version."""
 
@@ -126,11 +130,15 @@ class DirectoryCache:
 
     async def current(self, session: AsyncSession) -> Directory:
         """One small query when nothing changed; the whole directory is read again otherwise.
-        Read in the caller's transaction, after the version: never older than it says."""
+        Read in the caller's transaction, after the version: never older than it says. Asked
+        once per transaction: messages admitted together are judged by the same directory."""
+        if (held := session.info.get(_HELD)) is not None:
+            return cast(Directory, held)
         version = await repository.directory_version(session)
         snapshot = self._snapshot
         if snapshot is None or snapshot.version != version:
             agencies = [AgencyView.of(row) for row in await repository.agencies(session)]
             groups = [_group_view(row) for row in await repository.groups(session)]
             snapshot = self._snapshot = Directory(version, agencies, groups)
+        session.info[_HELD] = snapshot
         return snapshot

@@ -14,13 +14,13 @@ import os
 import uuid
 
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.attachments.retention import Retention, purge
 from hub.broker import Broker, Decision, Incoming
-from hub.db import transaction
+from hub.db import database_away, transaction
 from hub.errors import Transient, Unroutable
 from hub.intake.grouping import Grouped
 from hub.intake.repository import record_failure, stale_pending
@@ -28,27 +28,15 @@ from hub.intake.service import Admitted, IntakeContext, Outgoing, admit, claim, 
 from hub.settings import HubSettings
 
 log = logging.getLogger(__name__)
-_UNAVAILABLE_CLASSES = {"08", "53", "57", "58"}
-_NOT_ACCEPTING = "55000"  # "database ... is not currently accepting connections"
 CRASH_EXIT_CODE = 86
 SWEEP_BATCH = 200
-
-
-def _database_away(error: DBAPIError) -> bool:
-    """Connection-level failures (no SQLSTATE, or classes 08, 53, 57, 58, or 'not accepting
-    connections'); errors about the data or the SQL are no reason to wait."""
-    if error.connection_invalidated or isinstance(error, OperationalError | InterfaceError):
-        return True
-    cause = getattr(error.orig, "driver_exception", None) or error.orig
-    state = getattr(cause, "sqlstate", None)
-    return state is None or state[:2] in _UNAVAILABLE_CLASSES or state == _NOT_ACCEPTING
 
 
 def decide(error: BaseException) -> Decision:
     """The one policy from failure to broker decision: wait for services, else dead-letter."""
     if isinstance(error, Transient | OSError | TimeoutError | PoolTimeout):
         return Decision.RETRY
-    if isinstance(error, DBAPIError) and _database_away(error):
+    if isinstance(error, DBAPIError) and database_away(error):
         return Decision.RETRY
     return Decision.DEAD_LETTER
 
@@ -67,12 +55,14 @@ class IntakeWorker:
         self.sessions = sessions
         self.broker = broker
         self.context = context
-        # Deliveries of messages admitted at about the same time go out in one transaction.
-        self._deliveries = Grouped(self._publish_envelopes)
+        # Messages that arrive together are admitted in one transaction, and their
+        # deliveries go out in one more.
+        self._admissions: Grouped[Incoming, Admitted] = Grouped(self._admit_together)
+        self._deliveries: Grouped[list[uuid.UUID], None] = Grouped(self._publish_envelopes)
 
     async def handle(self, incoming: Incoming) -> Decision:
         try:
-            admitted = await self._admit(incoming)
+            admitted = await self._admissions.submit(incoming)
             if self.settings.crash_after_commit:
                 log.critical("crash_after_commit is set: exiting between commit and ack")
                 os._exit(CRASH_EXIT_CODE)
@@ -87,6 +77,25 @@ class IntakeWorker:
             )  # fmt: skip
             return decision
         return Decision.ACK
+
+    async def _admit_together(self, group: list[Incoming]) -> list[Admitted | Exception]:
+        """Admit messages that arrived together in one transaction. If it fails, each is
+        admitted alone: the one that failed it (a repeat caught by a unique key, say) is
+        then handled on its own, and the others do not share its fate."""
+        if len(group) > 1:
+            try:
+                async with transaction(self.sessions) as session:
+                    return [await admit(session, self.context, incoming) for incoming in group]
+            except Exception as error:  # not lost: the message behind it fails again alone
+                log.info("admitting %d messages together failed (%s); one by one", len(group),
+                         type(error).__name__)  # fmt: skip
+        return [await self._admit_alone(incoming) for incoming in group]
+
+    async def _admit_alone(self, incoming: Incoming) -> Admitted | Exception:
+        try:
+            return await self._admit(incoming)
+        except Exception as error:  # its handler decides: retry, or dead-letter
+            return error
 
     async def _admit(self, incoming: Incoming) -> Admitted:
         try:
@@ -104,8 +113,9 @@ class IntakeWorker:
         if envelope_pks:
             await self._deliveries.submit(envelope_pks)
 
-    async def _publish_envelopes(self, envelope_pks: list[uuid.UUID]) -> None:
-        await self._publish_claimed(envelopes=envelope_pks, wait=True)
+    async def _publish_envelopes(self, groups: list[list[uuid.UUID]]) -> list[Exception | None]:
+        await self._publish_claimed(envelopes=[pk for pks in groups for pk in pks], wait=True)
+        return [None] * len(groups)
 
     async def _purge(self, sha256s: list[str]) -> None:
         """Purge a deleted document's files from the store, after its deletion was committed.

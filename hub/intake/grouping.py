@@ -1,9 +1,9 @@
 """Group work that arrives while the previous group runs into one run (a group commit).
 
-Under load many intake handlers finish their own transaction at about the same time and each
-has deliveries to publish and mark queued; doing that for all of them in one transaction
-saves a transaction's round trips per message. A lone caller is served at once: nothing ever
-waits for a group to fill.
+Under load many intake handlers reach the same step at about the same time: admitting their
+message, or publishing its deliveries and marking them queued. Doing that for all of them in
+one transaction saves a transaction's round trips per message, and the busier the hub, the
+larger the groups. A lone caller is served at once: nothing ever waits for a group to fill.
 """
 
 from __future__ import annotations
@@ -13,40 +13,44 @@ from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
 Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+# One outcome per item, in order: its result, or the exception that is its caller's to raise.
+Work = Callable[[list[Item]], Awaitable[list[Result | Exception]]]
 
 
-class Grouped(Generic[Item]):
+class Grouped(Generic[Item, Result]):
     """Runs `work` over every item submitted while the previous run was going on."""
 
-    def __init__(self, work: Callable[[list[Item]], Awaitable[None]]) -> None:
+    def __init__(self, work: Work[Item, Result]) -> None:
         self._work = work
-        self._waiting: list[tuple[list[Item], asyncio.Future[None]]] = []
+        self._waiting: list[tuple[Item, asyncio.Future[Result]]] = []
         self._runner: asyncio.Task[None] | None = None
 
-    async def submit(self, items: list[Item]) -> None:
-        """Return once a run that included `items` succeeded; raise what it raised."""
-        done = asyncio.get_running_loop().create_future()
-        self._waiting.append((items, done))
+    async def submit(self, item: Item) -> Result:
+        """Return the item's outcome once a run that included it is over (raise it, if an
+        exception); a run that fails as a whole fails each of its callers."""
+        done: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, done))
         if self._runner is None or self._runner.done():
             self._runner = asyncio.create_task(self._drain())
-        await asyncio.shield(done)  # a cancelled caller does not cancel the others' run
+        return await asyncio.shield(done)  # a cancelled caller does not cancel the others' run
 
     async def _drain(self) -> None:
         while self._waiting:
             group, self._waiting = self._waiting, []
             try:
-                await self._work([item for items, _ in group for item in items])
+                outcomes = await self._work([item for item, _ in group])
             except Exception as error:  # each caller decides what the failure means for it
-                _settle(group, error)
-            else:
-                _settle(group, None)
+                outcomes = [error] * len(group)
+            for (_, done), outcome in zip(group, outcomes, strict=True):
+                _settle(done, outcome)
 
 
-def _settle(group: list[tuple[list[Item], asyncio.Future[None]]], error: Exception | None) -> None:
-    for _, done in group:
-        if done.done():
-            continue
-        if error is None:
-            done.set_result(None)
-        else:
-            done.set_exception(error)
+def _settle(done: asyncio.Future[Result], outcome: Result | Exception) -> None:
+    if done.done():
+        return
+    if isinstance(outcome, Exception):
+        done.set_exception(outcome)
+    else:
+        done.set_result(outcome)

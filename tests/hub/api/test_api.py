@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import asyncpg
 import httpx
 import pytest
 from cryptography import x509
@@ -15,6 +17,7 @@ from hub.models import AgencyLevel
 from hub.settings import Role
 from schemas.keys import issue_agency_certificate
 from tests.hub.hub_stack import HubStack, document, hub_stack
+from tests.services import POSTGRES_ADMIN_DSN
 
 TOKENS = {"viewer-token": Role.VIEWER, "operator-token": Role.OPERATOR, "admin-token": Role.ADMIN}
 PROVINCE, DISTRICT = "000.00.00.H40", "000.00.29.H40"
@@ -143,3 +146,23 @@ async def test_openapi_is_published(api: tuple[HubStack, httpx.AsyncClient]) -> 
     _, client = api
     paths = (await client.get("/openapi.json")).json()["paths"]
     assert {"/v1/agencies", "/v1/envelopes/{envelope_id}/timeline", "/readyz"} <= set(paths)
+
+
+async def test_a_restart_of_postgresql_answers_503_once_then_recovers(
+    api: tuple[HubStack, httpx.AsyncClient],
+) -> None:
+    stack, client = api
+    assert (await client.get("/v1/agencies", headers=auth("viewer-token"))).status_code == 200
+    database = urlsplit(stack.settings.database_url).path.lstrip("/")
+    admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
+    try:  # what a restart does to the pooled connections
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", database
+        )
+    finally:
+        await admin.close()
+    away = await client.get("/v1/agencies", headers=auth("viewer-token"))
+    assert away.status_code == 503
+    assert away.json()["error"] == "database-unavailable"
+    back = await client.get("/v1/agencies", headers=auth("viewer-token"))
+    assert back.status_code == 200 and [a["code"] for a in back.json()] == [PROVINCE]

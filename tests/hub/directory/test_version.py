@@ -65,6 +65,7 @@ async def test_the_cache_reads_the_directory_again_only_after_a_change(hub: HubS
     cache = DirectoryCache()
     async with hub.runtime.sessions() as session:
         first = await cache.current(session)
+    async with hub.runtime.sessions() as session:
         assert await cache.current(session) is first  # nothing changed: nothing read again
     await by_sql(hub, "UPDATE agency SET state = 'suspended' WHERE code = :code", code=DISTRICT)
     async with hub.runtime.sessions() as session:
@@ -72,3 +73,13 @@ async def test_the_cache_reads_the_directory_again_only_after_a_change(hub: HubS
     assert after is not first and after.version > first.version
     assert after.resolve([DISTRICT]).suspended == [DISTRICT]
     assert first.resolve([DISTRICT]).suspended == []
+
+
+async def test_one_transaction_judges_by_one_snapshot(hub: HubStack) -> None:
+    cache = DirectoryCache()
+    async with hub.runtime.sessions() as session:
+        first = await cache.current(session)
+        await by_sql(hub, "UPDATE agency SET state = 'suspended' WHERE code = :code", code=DISTRICT)
+        assert await cache.current(session) is first  # messages admitted together
+    async with hub.runtime.sessions() as session:
+        assert (await cache.current(session)).resolve([DISTRICT]).suspended == [DISTRICT]
