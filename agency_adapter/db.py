@@ -60,7 +60,10 @@ def make_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
         path = make_url(url).database or ""
         engine = create_async_engine(
-            url, async_creator=partial(sqlite_driver.connect, path, BUSY_TIMEOUT_S)
+            url,
+            async_creator=partial(
+                sqlite_driver.connect, path, BUSY_TIMEOUT_S, sqlite_driver.Writers()
+            ),
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)

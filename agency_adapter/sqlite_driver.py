@@ -8,6 +8,11 @@ a transaction that already holds the write lock, and BEGIN IMMEDIATE when the lo
 inside a BEGIN IMMEDIATE transaction hold the lock already, so they run on the event loop's
 thread at once, as plain calls; so does the end of a read, which has nothing to commit.
 
+The connections of one engine take the write lock in turn, first come first served
+(``Writers``): SQLite's own busy handler polls, and under many concurrent writers one of them
+could lose every race for longer than the busy timeout and fail with "database is locked".
+The busy handler is then left to wait only for other processes (a command-line tool, say).
+
 The connection speaks the small part of aiosqlite's interface that SQLAlchemy's aiosqlite
 dialect uses (given to it as ``async_creator``); errors are sqlite3's own, as with aiosqlite.
 """
@@ -29,15 +34,40 @@ def _first_words(sql: str) -> str:
     return " ".join(sql.lstrip().split(None, 2)[:2]).upper()
 
 
+class Writers:
+    """Turns at the write lock for the connections of one engine (one event loop), in order
+    of arrival; a writer that waits longer than the busy timeout fails as SQLite would."""
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()  # asyncio's lock wakes its waiters in order
+
+    async def take(self, timeout_s: float) -> None:
+        try:
+            # Not asyncio.wait_for: on Python 3.11 it can swallow a cancellation that comes as
+            # the lock is handed over, and the cancelled task would then run on.
+            async with asyncio.timeout(timeout_s):
+                await self._lock.acquire()
+        except TimeoutError:
+            raise sqlite3.OperationalError(
+                f"database is locked: other writers of this process held it for {timeout_s} s"
+            ) from None
+
+    def give_back(self) -> None:
+        self._lock.release()
+
+
 class Connection:
     """One SQLite connection; calls that may wait run on its own thread, one at a time."""
 
     def __init__(self, raw: sqlite3.Connection, thread: ThreadPoolExecutor,
-                 busy_timeout_s: float) -> None:  # fmt: skip
+                 busy_timeout_s: float, writers: Writers) -> None:  # fmt: skip
         self._connection: sqlite3.Connection | None = raw  # SQLAlchemy checks it is set
         self._thread = thread
+        self._busy_timeout_s = busy_timeout_s
         self._busy_timeout_ms = int(busy_timeout_s * 1000)
+        self._writers = writers
         self._holds_write_lock = False
+        self._has_turn = False
 
     @property
     def raw(self) -> sqlite3.Connection:
@@ -57,7 +87,13 @@ class Connection:
 
     async def run(self, cursor: sqlite3.Cursor, sql: str, parameters: Any) -> None:
         if _first_words(sql) == _TAKES_WRITE_LOCK:
-            await self._take_write_lock(cursor, sql)
+            await self._writers.take(self._busy_timeout_s)
+            self._has_turn = True
+            try:
+                await self._take_write_lock(cursor, sql)
+            except BaseException:
+                self._end_turn()
+                raise
             self._holds_write_lock = True
         elif self.may_wait(sql):
             await self.off_loop(cursor.execute, sql, parameters)
@@ -97,19 +133,30 @@ class Connection:
 
     async def _end(self, end: Callable[[], None]) -> None:
         self._holds_write_lock = False
-        if self.raw.in_transaction:
-            await self.off_loop(end)  # a commit waits for the disk
-        else:
-            end()  # nothing to end: a read
+        try:
+            if self.raw.in_transaction:
+                await self.off_loop(end)  # a commit waits for the disk
+            else:
+                end()  # nothing to end: a read
+        finally:
+            self._end_turn()
+
+    def _end_turn(self) -> None:
+        """The next writer of this process may take the lock."""
+        if self._has_turn:
+            self._has_turn = False
+            self._writers.give_back()
 
     async def close(self) -> None:
         if self._connection is not None:
             raw, self._connection = self._connection, None
             await self.off_loop(raw.close)
         self._thread.shutdown(wait=False)
+        self._end_turn()  # closing ends (rolls back) an open transaction
 
     def stop(self) -> None:
         """Force-close (SQLAlchemy's terminate); the thread is left to finish what it has."""
+        self._end_turn()
         if self._connection is not None:
             raw, self._connection = self._connection, None
             self._thread.submit(raw.close)
@@ -170,13 +217,14 @@ class Cursor:
         self._raw.close()
 
 
-async def connect(path: str, busy_timeout_s: float) -> Connection:
+async def connect(path: str, busy_timeout_s: float, writers: Writers | None = None) -> Connection:
     """Open the database file; the connection is used from its thread and the loop's, never
     from both at once (SQLAlchemy runs one call on a connection at a time). A statement that
-    finds the database locked by another connection waits up to `busy_timeout_s`."""
+    finds the database locked by another connection waits up to `busy_timeout_s`. `writers`:
+    shared by the connections of one engine, which then take the write lock in turn."""
     thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
     loop = asyncio.get_running_loop()
     raw = await loop.run_in_executor(
         thread, lambda: sqlite3.connect(path, timeout=busy_timeout_s, check_same_thread=False)
     )
-    return Connection(raw, thread, busy_timeout_s)
+    return Connection(raw, thread, busy_timeout_s, writers or Writers())

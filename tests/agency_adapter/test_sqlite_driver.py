@@ -69,3 +69,56 @@ async def test_errors_are_sqlite3_errors_and_a_closed_connection_says_so(tmp_pat
     await connection.close()
     with pytest.raises(ValueError, match="Connection closed"):
         connection.cursor()
+
+
+async def _writer(
+    path: str, writers: sqlite_driver.Writers, timeout_s: float = 5
+) -> sqlite_driver.Connection:
+    """Another connection of the same engine (sharing `writers`)."""
+    return await sqlite_driver.connect(path, busy_timeout_s=timeout_s, writers=writers)
+
+
+async def test_writers_of_one_engine_take_the_lock_in_order_of_arrival(tmp_path: Path) -> None:
+    path, first = await _database(tmp_path)
+    writers = sqlite_driver.Writers()
+    holder = await _writer(path, writers)
+    await holder.cursor().execute("BEGIN IMMEDIATE")
+    order: list[int] = []
+
+    async def write(number: int) -> None:
+        connection = await _writer(path, writers)
+        await connection.cursor().execute("BEGIN IMMEDIATE")
+        await connection.cursor().execute("INSERT INTO note VALUES (?)", (str(number),))
+        order.append(number)
+        await connection.commit()
+        await connection.close()
+
+    waiting = []
+    for number in range(8):  # each arrives while the holder still has the lock
+        waiting.append(asyncio.create_task(write(number)))
+        await asyncio.sleep(0.01)
+    await holder.rollback()  # a rollback hands the turn on, as a commit does
+    await asyncio.wait_for(asyncio.gather(*waiting), timeout=10)
+    assert order == list(range(8))
+    cursor = first.cursor()
+    await cursor.execute("SELECT count(*) FROM note")
+    assert await cursor.fetchall() == [(8,)]
+    await holder.close()
+    await first.close()
+
+
+async def test_a_writer_kept_waiting_past_the_busy_timeout_fails_and_the_next_goes_on(
+    tmp_path: Path,
+) -> None:
+    path, first = await _database(tmp_path)
+    writers = sqlite_driver.Writers()
+    holder, late = await _writer(path, writers), await _writer(path, writers, timeout_s=0.2)
+    await holder.cursor().execute("BEGIN IMMEDIATE")
+    with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+        await late.cursor().execute("BEGIN IMMEDIATE")
+    await holder.close()  # closing with the lock held hands the turn on
+    await asyncio.wait_for(late.cursor().execute("BEGIN IMMEDIATE"), timeout=1)
+    await late.cursor().execute("INSERT INTO note VALUES ('late')")
+    await late.commit()
+    await late.close()
+    await first.close()
