@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, Row, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import defer, joinedload, selectinload
 
 from hub.models import Delivery, DeliveryState, Envelope, Quarantine
 from schemas.model import BusinessDocType
@@ -41,7 +41,8 @@ async def documents(session: AsyncSession, document_id: str, sender: str | None)
             Envelope.document_id == document_id,
             Envelope.business_type.is_distinct_from(int(BusinessDocType.REVOCATION)),
         )
-        .options(joinedload(Envelope.deliveries))  # in the same round trip
+        # Deliveries in the same round trip; not the package's bytes, which routing never needs.
+        .options(joinedload(Envelope.deliveries), defer(Envelope.body))
         .order_by(Envelope.received_at)
     )
     if sender:
