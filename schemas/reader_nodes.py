@@ -71,17 +71,27 @@ class Node:
         self.ctx = ctx
         self.element = element
         self.path = path
+        self._index: dict[str, list[tuple[etree._Element, str | None]]] | None = None
 
     @property
     def where(self) -> Location:
         return Location(line=self.element.sourceline, path=self.path)
 
+    def _by_name(self) -> dict[str, list[tuple[etree._Element, str | None]]]:
+        """The child elements by local name, each with its namespace, in document order:
+        built once per node (a header is asked for some twenty names)."""
+        if self._index is None:
+            index: dict[str, list[tuple[etree._Element, str | None]]] = {}
+            for child in self.element:
+                if isinstance(child.tag, str):
+                    name = etree.QName(child)
+                    index.setdefault(name.localname, []).append((child, name.namespace))
+            self._index = index
+        return self._index
+
     def _children(self, name: str) -> list[etree._Element]:
         found = []
-        for child in self.element:
-            if not isinstance(child.tag, str) or local_name(child) != name:
-                continue
-            namespace = etree.QName(child).namespace
+        for child, namespace in self._by_name().get(name, ()):
             if namespace == EDXML:
                 found.append(child)
             elif namespace is None:
