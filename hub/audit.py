@@ -36,7 +36,8 @@ def entry_hash(previous: str, entry: AuditEntry) -> str:
 async def append(
     session: AsyncSession, action: str, actor: str, subject: str, detail: dict[str, object]
 ) -> AuditEntry:
-    """Add one entry at the end of the chain (flushed; the caller's transaction commits it)."""
+    """Add one entry at the end of the chain (written with the session's next flush; the
+    caller's transaction commits it)."""
     (entry,) = await append_many(session, [Entry(action, actor, subject, detail)])
     return entry
 
@@ -50,8 +51,10 @@ class Entry:
 
 
 async def append_many(session: AsyncSession, entries: list[Entry]) -> list[AuditEntry]:
-    """Add entries at the end of the chain, in order, in two round trips whatever their
-    number (flushed; the caller's transaction commits them)."""
+    """Add entries at the end of the chain, in order (written with the session's next flush,
+    in one statement with the other entries added before it; the caller's transaction
+    commits them). Entries keep the order they were added in: the unit of work inserts a
+    table's rows in that order, so their ids follow the chain."""
     previous, made = await _chain_head(session), []
     for item in entries:
         entry = AuditEntry(
@@ -61,7 +64,6 @@ async def append_many(session: AsyncSession, entries: list[Entry]) -> list[Audit
         entry.hash = previous = entry_hash(previous, entry)
         made.append(entry)
     session.add_all(made)
-    await session.flush()
     session.info[_HEAD] = (session.sync_session.get_transaction(), previous)
     return made
 

@@ -9,6 +9,7 @@ production) and times it until every delivery is queued. Everything is removed a
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from pathlib import Path
 import aio_pika
 import asyncpg
 from cryptography.hazmat.primitives.serialization import Encoding
+from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
@@ -34,6 +36,7 @@ from hub.migrate import upgrade_async
 from hub.models import AgencyLevel, Delivery, DeliveryState
 from hub.runtime import BrokerProvisioner, Runtime
 from hub.settings import HubSettings
+from schemas.errors import LienthongError
 from schemas.keys import (
     SigningIdentity,
     create_ca,
@@ -151,7 +154,7 @@ async def _fill_intake(settings: HubSettings, sender: SigningIdentity, password:
 
 
 async def _queued_window(
-    runtime: Runtime, expected: int, timeout_s: float
+    runtime: Runtime, worker: subprocess.Popen[bytes], log: Path, expected: int, timeout_s: float
 ) -> tuple[datetime, datetime]:
     deadline = time.monotonic() + timeout_s
     query = select(func.count(), func.min(Delivery.queued_at), func.max(Delivery.queued_at)).where(
@@ -162,21 +165,45 @@ async def _queued_window(
             count, first, last = (await session.execute(query)).one()
         if count >= expected and first is not None and last is not None:
             return first, last
+        if worker.poll() is not None:
+            raise BenchError(_worker_died(worker, log))
         await asyncio.sleep(0.2)
     raise TimeoutError(f"only {count} of {expected} deliveries were queued in {timeout_s:.0f} s")
 
 
-def _worker(settings: HubSettings) -> subprocess.Popen[bytes]:
-    env = os.environ | {
-        f"LIENTHONG_{name.upper()}": str(value)
+class BenchError(LienthongError):
+    """The bench could not measure (its worker process failed)."""
+
+
+def _worker_died(worker: subprocess.Popen[bytes], log: Path) -> str:
+    lines = log.read_text(errors="replace").strip().splitlines()
+    return f"the hub worker exited with code {worker.returncode}: {lines[-1] if lines else ''}"
+
+
+def worker_environment(settings: HubSettings) -> dict[str, str]:
+    """The settings as the variables a worker process reads: unset ones left out (not the
+    text "None"), secrets in clear (not masked), tables as JSON."""
+    return {
+        f"LIENTHONG_{name.upper()}": _as_variable(value)
         for name, value in settings.model_dump().items()
-        if not isinstance(value, dict)
+        if value is not None
     }
+
+
+def _as_variable(value: object) -> str:
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    return json.dumps(value) if isinstance(value, dict | list) else str(value)
+
+
+def _worker(settings: HubSettings, log: Path) -> subprocess.Popen[bytes]:
     command = [str(Path(sys.executable).parent / "lienthong"), "hub", "serve", "--role", "worker"]
-    # The command is this installation's own console script, not outside input.
-    return subprocess.Popen(  # noqa: S603
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    with log.open("ab") as out:
+        # The command is this installation's own console script, not outside input.
+        return subprocess.Popen(  # noqa: S603
+            command, env=os.environ | worker_environment(settings), stdout=out,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
 
 
 async def bench_intake(recipients: int, envelopes: int, size: int, directory: Path) -> IntakeResult:
@@ -194,9 +221,12 @@ async def bench_intake(recipients: int, envelopes: int, size: int, directory: Pa
                 for _ in range(envelopes)
             ]
             await _fill_intake(settings, sender, password, bodies)
-            worker = _worker(settings)
+            log = directory / "worker.log"
+            worker = _worker(settings, log)
             try:
-                first, last = await _queued_window(runtime, envelopes * recipients, 600)
+                first, last = await _queued_window(
+                    runtime, worker, log, envelopes * recipients, 600
+                )
             finally:
                 worker.terminate()
                 await asyncio.to_thread(worker.wait, 30)

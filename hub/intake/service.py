@@ -71,6 +71,11 @@ class Outgoing:
     body: bytes
 
 
+def _deliveries(recipients: list[str]) -> list[Delivery]:
+    # Pending from the start, not from the flush: `_outgoing` reads it before any flush.
+    return [Delivery(recipient_code=code, state=DeliveryState.PENDING) for code in recipients]
+
+
 def _outgoing(envelope: Envelope) -> list[uuid.UUID]:
     """The envelope, if any of its deliveries are still to be published."""
     pending = any(d.state == DeliveryState.PENDING for d in envelope.deliveries)
@@ -270,8 +275,9 @@ async def _cancel_undelivered(session: AsyncSession, verdict: Verdict, source: s
 
 async def _record(session: AsyncSession, verdict: Verdict, body: bytes, digest: str) -> Envelope:
     envelope = _envelope(verdict.package, verdict.envelope_id, body, digest)
-    envelope.deliveries = [Delivery(recipient_code=code) for code in verdict.recipients]
-    # Flushed with the audit entry below, in one unit of work (it is a tenth of the cost).
+    envelope.deliveries = _deliveries(verdict.recipients)
+    # Not flushed here: the rows of every message admitted in this transaction go in one
+    # unit of work, a statement per table, at the commit or at the next query that needs them.
     session.add(envelope)
     session.add_all(carriage.carried(envelope, verdict.package))
     session.add_all(_timeline(verdict, envelope))
@@ -335,7 +341,7 @@ async def _refuse(session: AsyncSession, ctx: IntakeContext, refused: _Refused) 
     package = _refusal_package(ctx, refused, envelope_id)
     body = sign_package(write_package(package), ctx.hub_identity)
     envelope = _envelope(package, envelope_id, body, hashlib.sha256(body).hexdigest())
-    envelope.deliveries = [Delivery(recipient_code=refused.agency.code)]
+    envelope.deliveries = _deliveries([refused.agency.code])
     session.add(envelope)
     await session.flush()
     return _outgoing(envelope)
