@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, Row, select, update
@@ -47,7 +48,14 @@ async def documents(session: AsyncSession, document_id: str, sender: str | None)
     )
     if sender:
         query = query.where(Envelope.sender_code == sender)
-    return list((await session.scalars(query)).unique())
+    # Rows of messages admitted earlier in this transaction are written before the query only
+    # when one of them is such a document: a status rarely shares its transaction with its
+    # document, and writing the others now would cost them a statement per table again.
+    flush_first = any(
+        isinstance(new, Envelope) and new.document_id == document_id for new in session.new
+    )
+    with nullcontext() if flush_first else session.no_autoflush:
+        return list((await session.scalars(query)).unique())
 
 
 async def mark_queued(session: AsyncSession, delivery_ids: Sequence[int]) -> None:
