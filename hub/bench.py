@@ -9,7 +9,6 @@ production) and times it until every delivery is queued. Everything is removed a
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import subprocess
 import sys
@@ -24,7 +23,6 @@ from pathlib import Path
 import aio_pika
 import asyncpg
 from cryptography.hazmat.primitives.serialization import Encoding
-from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
@@ -180,28 +178,12 @@ def _worker_died(worker: subprocess.Popen[bytes], log: Path) -> str:
     return f"the hub worker exited with code {worker.returncode}: {lines[-1] if lines else ''}"
 
 
-def worker_environment(settings: HubSettings) -> dict[str, str]:
-    """The settings as the variables a worker process reads: unset ones left out (not the
-    text "None"), secrets in clear (not masked), tables as JSON."""
-    return {
-        f"LIENTHONG_{name.upper()}": _as_variable(value)
-        for name, value in settings.model_dump().items()
-        if value is not None
-    }
-
-
-def _as_variable(value: object) -> str:
-    if isinstance(value, SecretStr):
-        return value.get_secret_value()
-    return json.dumps(value) if isinstance(value, dict | list) else str(value)
-
-
 def _worker(settings: HubSettings, log: Path) -> subprocess.Popen[bytes]:
     command = [str(Path(sys.executable).parent / "lienthong"), "hub", "serve", "--role", "worker"]
     with log.open("ab") as out:
         # The command is this installation's own console script, not outside input.
         return subprocess.Popen(  # noqa: S603
-            command, env=os.environ | worker_environment(settings), stdout=out,
+            command, env=os.environ | settings.as_environment(), stdout=out,
             stderr=subprocess.STDOUT,
         )  # fmt: skip
 

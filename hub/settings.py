@@ -6,6 +6,7 @@ development machine: PostgreSQL and RabbitMQ on localhost with their stock accou
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -127,5 +128,21 @@ class HubSettings(BaseSettings):
     def parse_limits(self) -> ParseLimits:
         return ParseLimits(max_bytes=self.max_package_bytes, max_depth=self.max_xml_depth)
 
+    def as_environment(self) -> dict[str, str]:
+        """These settings as the variables another hub process reads (a bench's or a test's
+        worker): unset ones left out (not the text "None"), secrets in clear (not masked),
+        tables as JSON."""
+        return {
+            f"LIENTHONG_{name.upper()}": _as_variable(value)
+            for name, value in self.model_dump().items()
+            if value is not None
+        }
+
     def mailbox_queue(self, agency_code: str) -> str:
         return f"{self.mailbox_prefix}{agency_code}"
+
+
+def _as_variable(value: object) -> str:
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    return json.dumps(value) if isinstance(value, dict | list) else str(value)

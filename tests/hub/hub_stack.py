@@ -7,7 +7,6 @@ mailboxes and certificates are exactly what production registration makes.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import subprocess
 import sys
@@ -89,14 +88,11 @@ class HubStack:
 
     def env(self, **extra: str) -> dict[str, str]:
         """The environment a `lienthong` subprocess needs to be this very hub."""
-        values = {
-            f"LIENTHONG_{name.upper()}": json.dumps(value)
-            if isinstance(value, dict)
-            else str(value)
-            for name, value in self.settings.model_dump().items()
-            if value is not None  # unset stays unset (not the string "None")
-        }
-        return os.environ | values | {f"LIENTHONG_{k.upper()}": v for k, v in extra.items()}
+        return (
+            os.environ
+            | self.settings.as_environment()
+            | {f"LIENTHONG_{k.upper()}": v for k, v in extra.items()}
+        )
 
     async def register(
         self, code: str, level: AgencyLevel, parent: str | None = None, *, certificate: bool = True
