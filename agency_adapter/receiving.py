@@ -100,6 +100,34 @@ def set_aside(row: AwaitingFiles, ctx: AdapterContext) -> Verified:
     return Verified(package, _envelope_id(package, delivered), row.body)
 
 
+def _reads_only_written(message: Verified) -> bool:
+    """Whether storing the message reads nothing that an earlier message of its group may
+    have left unwritten, but a repeat of itself (which the unique envelope ids catch at the
+    commit): a first version of a document, or a status other than an answer to a recall or
+    deletion. Recalls, deletions and new versions look for the documents they are about."""
+    package = message.package
+    if isinstance(package, StatusPackage):
+        return package.status_code.value not in ANSWERS
+    return package.target_document_id is None and not message.urgent
+
+
+async def take_all(session: AsyncSession, ctx: AdapterContext,
+                   messages: Sequence[Verified]) -> list[bool]:  # fmt: skip
+    """Take messages in one transaction, in order (see `take`). The rows of those that
+    read only what is written are written together, one statement per table, at the next
+    message that needs them written or at the commit."""
+    awaiting = []
+    for message in messages:
+        if _reads_only_written(message):
+            with session.no_autoflush:
+                awaiting.append(await take(session, ctx, message))
+        else:
+            await session.flush()
+            awaiting.append(await take(session, ctx, message))
+            await session.flush()
+    return awaiting
+
+
 async def take(session: AsyncSession, ctx: AdapterContext, message: Verified) -> bool:
     """Store a mailbox message; or, for a document whose files outside its package are not
     all in the store yet, set it aside for the fetcher (True). Either way once: a repeat of a
@@ -247,7 +275,7 @@ async def _document(session: AsyncSession, ctx: AdapterContext, message: Verifie
         session.add(document)
         await session.flush()
         return
-    session.add(document)  # flushed with its 01 (one unit of work: it costs more than rows)
+    session.add(document)  # written with its 01 (one unit of work: it costs more than rows)
     await lifecycle.link_version(session, document, package, late)
     await queue_status(session, ctx, document, arrived())
     session.info[STORED] = True  # announced once the mailbox has caught up
@@ -282,4 +310,3 @@ async def _status(session: AsyncSession, package: StatusPackage, envelope_id: st
     await events.append(session, "status.received", document, {
         "from": package.sender.organ_id, "code": record.code, "description": record.description,
     })  # fmt: skip
-    await session.flush()

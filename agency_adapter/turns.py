@@ -1,11 +1,12 @@
-"""Taking turns at the mailbox: one message handled at a time, recalls and deletions first.
+"""Taking turns at the store: one mailbox group at a time, recalls and deletions first.
 
-The broker hands the adapter up to `prefetch` messages at once and each is handled in a task
-of its own. Handled side by side, a recall could miss the document it recalls in the other's
-uncommitted transaction; so they take turns. Among the messages waiting for their turn,
-recalls and deletions go first: a document deleted on mistake while its recipient's adapter
-was stopped is then, when the adapter comes back, stored as a tombstone and never announced,
-as long as both were handed over together.
+The broker hands the adapter up to `prefetch` messages at once and each is verified in a task
+of its own; they are stored in groups (see mailbox.py), one group at a time. Stored side by
+side with other work on the mailbox (the fetcher storing a document set aside for its files,
+announcing, clearing purged files), a recall could miss the document it recalls in the
+other's uncommitted transaction; so they all take turns. A turn asked for a recall or
+deletion is served before the others waiting: the fetcher then finds the document it was
+about to store deleted on mistake, and drops it.
 """
 
 from __future__ import annotations

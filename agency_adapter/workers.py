@@ -37,8 +37,9 @@ from agency_adapter.errors import (
 )
 from agency_adapter.fetcher import Fetcher
 from agency_adapter.lifecycle.receiving import PURGED
+from agency_adapter.mailbox import Mailbox
 from agency_adapter.models import Document, ExternalFile, Outbox
-from agency_adapter.receiving import take, verified
+from agency_adapter.receiving import verified
 from agency_adapter.turns import Turns
 from agency_adapter.webhooks import WebhookSender
 from schemas.retrying import woken_or_timed_out
@@ -67,7 +68,8 @@ class Workers:
         # Published rows not yet marked so (see _more_coming); the relay reads past them.
         self._unmarked: list[Outbox] = []
         self._unmarked_since = 0.0
-        self.turns = Turns()  # mailbox messages one at a time, recalls and deletions first
+        self.turns = Turns()  # mailbox messages one group at a time, recalls and deletions first
+        self.mailbox = Mailbox(ctx, sessions, self.turns, self._note)
         # Since when a stored document waits to be announced; at start, any left by a crash.
         self._holding_since: float | None = time.monotonic()
         self._purged = False  # content was purged: its files and the SQLite log must go
@@ -193,11 +195,7 @@ class Workers:
 
     async def _store(self, delivered: Delivered) -> Decision:
         try:
-            message = verified(self.ctx, delivered)
-            async with self.turns.turn(urgent=message.urgent):
-                async with transaction(self.sessions) as session:
-                    awaiting = await take(session, self.ctx, message)
-                self._note(session)
+            awaiting = await self.mailbox.store(verified(self.ctx, delivered))
         except InvalidDocument as error:
             log.error("mailbox message %s refused: %s", delivered.message_id, error)
             await self._tell_refused(delivered, str(error))
@@ -230,7 +228,8 @@ class Workers:
     async def _announce_when_caught_up(self) -> None:
         """Announce stored documents once no mailbox message waits (or after MAX_HOLD_S)."""
         held = self._holding_since
-        if held is None or (self.turns.waiting and time.monotonic() - held < MAX_HOLD_S):
+        waiting = self.turns.waiting or self.mailbox.waiting
+        if held is None or (waiting and time.monotonic() - held < MAX_HOLD_S):
             return
         self._holding_since = None
         try:

@@ -256,14 +256,14 @@ async def queue_status(
     session: AsyncSession, ctx: AdapterContext, document: Document, status: StatusIn,
     answers: str | None = None,
 ) -> StatusRecord:  # fmt: skip
-    """Sign and queue a status on `document` to its sender; record it in its timeline."""
+    """Sign and queue a status on `document` to its sender; record it in its timeline
+    (added to the session, written with the caller's next flush or its commit)."""
     envelope_id = await send_status(session, ctx, response_for(document), status, answers)
     record = StatusRecord(
         document_pk=document.id, envelope_id=envelope_id, agency_code=ctx.settings.agency_code,
         code=status.code, description=status.description, staff=status.staff, at=now(),
     )  # fmt: skip
     session.add(record)
-    await session.flush()
     return record
 
 

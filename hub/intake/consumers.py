@@ -22,10 +22,10 @@ from hub.attachments.retention import Retention, purge
 from hub.broker import Broker, Decision, Incoming
 from hub.db import database_away, transaction
 from hub.errors import Transient, Unroutable
-from hub.intake.grouping import Grouped
 from hub.intake.repository import record_failure, stale_pending
 from hub.intake.service import Admitted, IntakeContext, Outgoing, admit, claim, delivered
 from hub.settings import HubSettings
+from schemas.grouping import Grouped
 
 log = logging.getLogger(__name__)
 CRASH_EXIT_CODE = 86

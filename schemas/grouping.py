@@ -1,9 +1,10 @@
 """Group work that arrives while the previous group runs into one run (a group commit).
 
-Under load many intake handlers reach the same step at about the same time: admitting their
-message, or publishing its deliveries and marking them queued. Doing that for all of them in
-one transaction saves a transaction's round trips per message, and the busier the hub, the
-larger the groups. A lone caller is served at once: nothing ever waits for a group to fill.
+Under load many handlers reach the same step at about the same time: the hub's intake admitting
+its message, or publishing its deliveries and marking them queued; an adapter storing what its
+mailbox brought. Doing that for all of them in one transaction saves a transaction's round
+trips per message, and the busier the service, the larger the groups. A lone caller is served
+at once: nothing ever waits for a group to fill.
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ class Grouped(Generic[Item, Result]):
         self._work = work
         self._waiting: list[tuple[Item, asyncio.Future[Result]]] = []
         self._runner: asyncio.Task[None] | None = None
+
+    @property
+    def waiting(self) -> int:
+        """Items submitted and not yet taken up by a run."""
+        return len(self._waiting)
 
     async def submit(self, item: Item) -> Result:
         """Return the item's outcome once a run that included it is over (raise it, if an

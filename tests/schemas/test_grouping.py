@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from hub.intake.grouping import Grouped
+from schemas.grouping import Grouped
 
 
 class Recorder:
@@ -48,8 +48,10 @@ async def test_callers_arriving_during_a_run_share_the_next_one() -> None:
     later = [asyncio.create_task(grouped.submit(name)) for name in ("b", "c", "d")]
     await asyncio.sleep(0)
     work.release.set()
+    assert grouped.waiting == 3
     outcomes = await asyncio.wait_for(asyncio.gather(first, *later), timeout=1)
     assert outcomes == ["A", "B", "C", "D"]
+    assert grouped.waiting == 0
     assert work.runs == [["a"], ["b", "c", "d"]]
 
 
