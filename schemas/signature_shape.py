@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from functools import lru_cache
 
 from cryptography import x509
 from lxml import etree
@@ -36,6 +37,9 @@ ALLOWED_CANONICALIZATIONS = frozenset(
     )
 )
 _XML_SPACE = re.compile(r"[ \t\r\n]")
+# Signers whose certificate paths are kept (a province's agencies, each with a path of a
+# few KB).
+PATHS_KEPT = 512
 
 
 class SignatureRefused(Exception):
@@ -164,13 +168,10 @@ def check_signature_value(signature: etree._Element) -> None:
         raise SignatureRefused("the SignatureValue is missing or not canonical base64")
 
 
-def _carried_certificates(signature: etree._Element) -> list[x509.Certificate]:
-    texts = signature.findall("ds:KeyInfo/ds:X509Data/ds:X509Certificate", _DS)
-    if not texts:
-        raise SignatureRefused("the signature carries no X.509 certificate in KeyInfo/X509Data")
+def _certificates(texts: tuple[str, ...]) -> list[x509.Certificate]:
     certs = []
-    for number, node in enumerate(texts, start=1):
-        der = _strict_base64(node.text)
+    for number, text in enumerate(texts, start=1):
+        der = _strict_base64(text)
         try:
             certs.append(x509.load_der_x509_certificate(der or b""))
         except ValueError:
@@ -180,9 +181,20 @@ def _carried_certificates(signature: etree._Element) -> list[x509.Certificate]:
     return certs
 
 
+@lru_cache(maxsize=PATHS_KEPT)
+def _path(texts: tuple[str, ...]) -> tuple[x509.Certificate, ...]:
+    """Kept for the texts it was built from: an agency signs every package with the same
+    certificates, and reading them and checking their path anew cost a sixth of verifying a
+    status. A path that fails is not kept, and fails again each time."""
+    return signing_path(_certificates(texts))
+
+
 def signer_path(signature: etree._Element) -> tuple[x509.Certificate, ...]:
     """The certificates in KeyInfo as one verified path, signing certificate first."""
+    nodes = signature.findall("ds:KeyInfo/ds:X509Data/ds:X509Certificate", _DS)
+    if not nodes:
+        raise SignatureRefused("the signature carries no X.509 certificate in KeyInfo/X509Data")
     try:
-        return signing_path(_carried_certificates(signature))
+        return _path(tuple(node.text or "" for node in nodes))
     except CertificatePathError as error:
         raise SignatureRefused(str(error)) from None

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import lru_cache
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -36,6 +37,7 @@ from schemas.signature_shape import (
     DS_SIGNATURE,
     EDXML_ROOT,
     HEADER_PATH,
+    PATHS_KEPT,
     SignatureRefused,
     check_signature_value,
     check_signed_info,
@@ -295,10 +297,14 @@ def _verdict(
         accepted=accepted,
         reason="; ".join(reasons) or None,
         algorithm=_fragment(method.value),
-        certificate=certificate_info(path[0]),
+        certificate=_summary(path[0]),
         trusted=(problem is None) if policy.trust else None,
         verified_xml=signed if accepted else None,
     )
+
+
+# The same few certificates sign everything: their summary is made once each.
+_summary = lru_cache(maxsize=PATHS_KEPT)(certificate_info)
 
 
 def _invalid(reason: str, certificate: CertificateInfo | None = None) -> Verification:
@@ -318,7 +324,7 @@ def _verify_signed(
         _check_signing_certificate(path[0], policy.at)
         signed = _verified_bytes(root, signature, path[0], policy.at)
     except SignatureRefused as refused:
-        return _invalid(str(refused), certificate_info(path[0]))
+        return _invalid(str(refused), _summary(path[0]))
     return _verdict(algorithms, path, signed, policy)
 
 

@@ -314,6 +314,28 @@ def test_a_certificate_that_does_not_belong_to_the_chain_is_refused(
     )
 
 
+def test_a_signers_path_kept_from_before_is_judged_again_at_each_verification(
+    signed: bytes, ca: SigningIdentity, district: SigningIdentity
+) -> None:
+    """Certificate paths are kept between verifications; validity and trust are not."""
+    assert verify_package(signed, trust=[ca.certificate]).accepted
+    after_expiry = district.certificate.not_valid_after_utc + timedelta(days=1)
+    expired = verify_package(signed, trust=[ca.certificate], at=after_expiry)
+    assert not expired.accepted and expired.reason is not None and "valid" in expired.reason
+    stranger = create_ca("Another CA", algorithm="ec")
+    assert verify_package(signed, trust=[stranger.certificate]).accepted is False
+    assert verify_package(signed, trust=[ca.certificate]).accepted
+
+
+def test_an_unreadable_certificate_is_refused_every_time(signed: bytes) -> None:
+    root = parse(signed)
+    next(root.iter(f"{{{DS_NS}}}X509Certificate")).text = base64.b64encode(b"not DER").decode()
+    for _ in range(2):  # a refusal is not kept: the same bytes are refused again
+        result = verify_package(serialize(root))
+        assert result.state is SignatureState.INVALID
+        assert result.reason == "X509Certificate number 1 is not a readable certificate"
+
+
 # --- real SDK packages ------------------------------------------------------------------------
 
 
