@@ -128,15 +128,22 @@ async def take_all(session: AsyncSession, ctx: AdapterContext,
     return awaiting
 
 
+def _may_be_set_aside(message: Verified) -> bool:
+    """Only a document that lists files outside its package, or revises a version (which
+    may be waiting for its own), is ever set aside: for any other message no row is looked
+    for."""
+    package = message.package
+    if not isinstance(package, DocumentPackage) or message.urgent:
+        return False
+    return bool(listed_outside(package)) or package.target_document_id is not None
+
+
 async def take(session: AsyncSession, ctx: AdapterContext, message: Verified) -> bool:
     """Store a mailbox message; or, for a document whose files outside its package are not
     all in the store yet, set it aside for the fetcher (True). Either way once: a repeat of a
     message stored or set aside already changes nothing."""
     envelope_id = message.envelope_id
-    # Only a document is ever set aside (a status has no files to wait for).
-    if isinstance(message.package, DocumentPackage) and await attachments.is_awaiting(
-        session, envelope_id
-    ):
+    if _may_be_set_aside(message) and await attachments.is_awaiting(session, envelope_id):
         return True
     # A recall or deletion is handled at once, whatever it lists: it must keep its priority.
     if message.urgent or not await must_wait(session, ctx.attachments, message.package,
