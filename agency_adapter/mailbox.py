@@ -13,7 +13,7 @@ same document meanwhile) then fails alone, and the others do not share its fate.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -21,7 +21,7 @@ from agency_adapter.context import AdapterContext
 from agency_adapter.db import transaction
 from agency_adapter.receiving import Verified, take_all
 from agency_adapter.turns import Turns
-from schemas.grouping import Grouped
+from schemas.grouping import Grouped, together_or_alone
 
 log = logging.getLogger(__name__)
 Committed = Callable[[AsyncSession], None]  # told of each committed mailbox transaction
@@ -44,28 +44,19 @@ class Mailbox:
         return await self._group.submit(message)
 
     async def _store_together(self, group: list[Verified]) -> list[bool | Exception]:
-        if len(group) > 1:
-            try:
-                stored: list[bool | Exception] = [*await self._store(group)]
-            except Exception as error:  # not lost: the message behind it fails again alone
-                log.info("storing %d mailbox messages together failed (%s); one by one",
-                         len(group), type(error).__name__)  # fmt: skip
-            else:
-                log.debug("stored %d mailbox messages in one transaction", len(group))
-                return stored
-        return [await self._store_alone(message) for message in group]
+        doing = ("storing", "mailbox messages")
+        return await together_or_alone(group, self._store, self._store_alone, log, doing)
 
-    async def _store_alone(self, message: Verified) -> bool | Exception:
-        try:
-            (awaiting,) = await self._store([message])
-        except Exception as error:  # its handler decides: retry, or dead-letter
-            return error
+    async def _store_alone(self, message: Verified) -> bool:
+        (awaiting,) = await self._store([message])
         return awaiting
 
-    async def _store(self, messages: Sequence[Verified]) -> list[bool]:
+    async def _store(self, messages: list[Verified]) -> list[bool]:
         urgent = any(message.urgent for message in messages)
         async with self.turns.turn(urgent=urgent):
             async with transaction(self.sessions) as session:
                 awaiting = await take_all(session, self.ctx, messages)
             self.committed(session)
+        if len(messages) > 1:
+            log.debug("stored %d mailbox messages in one transaction", len(messages))
         return awaiting

@@ -10,6 +10,7 @@ at once: nothing ever waits for a group to fill.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
@@ -18,6 +19,32 @@ Result = TypeVar("Result")
 
 # One outcome per item, in order: its result, or the exception that is its caller's to raise.
 Work = Callable[[list[Item]], Awaitable[list[Result | Exception]]]
+Together = Callable[[list[Item]], Awaitable[list[Result]]]
+Alone = Callable[[Item], Awaitable[Result]]
+
+
+async def together_or_alone(group: list[Item], together: Together[Item, Result],
+                            alone: Alone[Item, Result], log: logging.Logger,
+                            doing: tuple[str, str]) -> list[Result | Exception]:  # fmt: skip
+    """The group's outcomes from one run of `together` (one transaction, say). If that fails,
+    `alone` runs on each item in turn: the item that failed the group then fails on its own
+    (its outcome is its exception, for its caller to handle) and the others do not share its
+    fate. `doing`, e.g. ("storing", "messages"), names the work in the log."""
+    if len(group) > 1:
+        try:
+            return [*await together(group)]
+        except Exception as error:  # not lost: the item behind it fails again alone
+            verb, items = doing
+            log.info("%s %d %s together failed (%s); one by one", verb, len(group), items,
+                     type(error).__name__)  # fmt: skip
+    return [await _outcome(alone, item) for item in group]
+
+
+async def _outcome(alone: Alone[Item, Result], item: Item) -> Result | Exception:
+    try:
+        return await alone(item)
+    except Exception as error:  # its caller decides what it means: retry, dead-letter...
+        return error
 
 
 class Grouped(Generic[Item, Result]):

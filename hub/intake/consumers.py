@@ -25,7 +25,7 @@ from hub.errors import Transient, Unroutable
 from hub.intake.repository import record_failure, stale_pending
 from hub.intake.service import Admitted, IntakeContext, Outgoing, admit, claim, delivered
 from hub.settings import HubSettings
-from schemas.grouping import Grouped
+from schemas.grouping import Grouped, together_or_alone
 
 log = logging.getLogger(__name__)
 CRASH_EXIT_CODE = 86
@@ -79,23 +79,14 @@ class IntakeWorker:
         return Decision.ACK
 
     async def _admit_together(self, group: list[Incoming]) -> list[Admitted | Exception]:
-        """Admit messages that arrived together in one transaction. If it fails, each is
-        admitted alone: the one that failed it (a repeat caught by a unique key, say) is
-        then handled on its own, and the others do not share its fate."""
-        if len(group) > 1:
-            try:
-                async with transaction(self.sessions) as session:
-                    return [await admit(session, self.context, incoming) for incoming in group]
-            except Exception as error:  # not lost: the message behind it fails again alone
-                log.info("admitting %d messages together failed (%s); one by one", len(group),
-                         type(error).__name__)  # fmt: skip
-        return [await self._admit_alone(incoming) for incoming in group]
+        """Admit messages that arrived together in one transaction; if it fails, each alone
+        (a repeat caught by a unique key, say, is then handled on its own)."""
+        doing = ("admitting", "messages")
+        return await together_or_alone(group, self._admit_all, self._admit, log, doing)
 
-    async def _admit_alone(self, incoming: Incoming) -> Admitted | Exception:
-        try:
-            return await self._admit(incoming)
-        except Exception as error:  # its handler decides: retry, or dead-letter
-            return error
+    async def _admit_all(self, group: list[Incoming]) -> list[Admitted]:
+        async with transaction(self.sessions) as session:
+            return [await admit(session, self.context, incoming) for incoming in group]
 
     async def _admit(self, incoming: Incoming) -> Admitted:
         try:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 
-from schemas.grouping import Grouped
+from schemas.grouping import Grouped, together_or_alone
 
 
 class Recorder:
@@ -82,3 +83,29 @@ async def test_a_failed_run_fails_its_callers_only() -> None:
             await task
     assert await asyncio.wait_for(grouped.submit("e"), timeout=1) == "E"
     assert work.runs == [["a"], ["b", "c"], ["e"]]
+
+
+async def test_a_group_that_fails_together_is_run_alone_and_fails_only_its_culprit(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    runs: list[list[str]] = []
+
+    async def together(items: list[str]) -> list[str]:
+        runs.append(items)
+        if "bad" in items:
+            raise RuntimeError("the group failed")
+        return [item.upper() for item in items]
+
+    async def alone(item: str) -> str:
+        (done,) = await together([item])
+        return done
+
+    log = logging.getLogger("tests.grouping")
+    caplog.set_level(logging.INFO, logger="tests.grouping")
+    doing = ("storing", "items")
+    assert await together_or_alone(["a", "b"], together, alone, log, doing) == ["A", "B"]
+    outcomes = await together_or_alone(["a", "bad", "c"], together, alone, log, doing)
+    assert outcomes[0] == "A" and outcomes[2] == "C"
+    assert isinstance(outcomes[1], RuntimeError)
+    assert runs[1:] == [["a", "bad", "c"], ["a"], ["bad"], ["c"]]
+    assert caplog.messages == ["storing 3 items together failed (RuntimeError); one by one"]
