@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 
 from agency_adapter import sqlite_driver
+from agency_adapter.feed_signal import FeedSignal
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -71,8 +72,18 @@ def make_engine(url: str) -> AsyncEngine:
     return create_async_engine(url, pool_pre_ping=True)
 
 
-def make_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+FEED = "lienthong_feed"  # in each session's info: the FeedSignal of its engine's store
+
+
+def make_sessions(engine: AsyncEngine, feed: FeedSignal | None = None,
+                  ) -> async_sessionmaker[AsyncSession]:  # fmt: skip
+    return async_sessionmaker(engine, expire_on_commit=False, info={FEED: feed or FeedSignal()})
+
+
+def feed_of(sessions: async_sessionmaker[AsyncSession]) -> FeedSignal:
+    """What the sessions' commits that appended events tell the feed's long-polls."""
+    signal: FeedSignal = sessions.kw["info"][FEED]
+    return signal
 
 
 async def forget_purged(sessions: async_sessionmaker[AsyncSession]) -> bool:
@@ -104,6 +115,8 @@ def writing(sessions: async_sessionmaker[AsyncSession]) -> async_sessionmaker[As
     write lock with their first statement (not before: a request streams its body first)."""
     if (writer := _writers.get(sessions)) is None:
         engine: AsyncEngine = sessions.kw["bind"]
-        writer = make_sessions(engine.execution_options(**{SQLITE_IMMEDIATE: True}))
+        writer = make_sessions(
+            engine.execution_options(**{SQLITE_IMMEDIATE: True}), feed_of(sessions)
+        )
         _writers[sessions] = writer
     return writer

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
+from agency_adapter.db import FEED
 from agency_adapter.models import Document, Event
 
 _FEED_LOCK = 0x66656564  # 'feed'
+_APPENDED = "lienthong_appended"  # in a session's info: it appended events not yet committed
 
 
 async def append(
@@ -19,9 +22,22 @@ async def append(
     writer anyway)."""
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _FEED_LOCK})
-    event = Event(type=type_, document_pk=document.id if document else None, payload=payload)
-    session.add(event)
-    return event
+    row = Event(type=type_, document_pk=document.id if document else None, payload=payload)
+    session.add(row)
+    session.info[_APPENDED] = True
+    return row
+
+
+@event.listens_for(Session, "after_commit")
+def _tell_the_feed(session: Session) -> None:
+    """Waiting long-polls answer as soon as the events are committed."""
+    if session.info.pop(_APPENDED, False) and FEED in session.info:
+        session.info[FEED].changed()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_appended(session: Session) -> None:
+    session.info.pop(_APPENDED, None)
 
 
 async def after(session: AsyncSession, seq: int, limit: int) -> list[Event]:

@@ -44,7 +44,8 @@ class AdapterSettings(BaseSettings):
     api_keys: dict[str, str] = Field(default_factory=dict)
     webhook_url: str | None = None
     webhook_secret: str | None = None
-    # Also the idle poll: a new event reaches the webhook within this long when all is well.
+    # Also the idle poll: events this process commits are sent at once; those another process
+    # wrote reach the webhook within this long when all is well.
     webhook_retry_s: float = Field(default=1.0, gt=0)
     # A failing event is retried after webhook_retry_s, then twice as long each time, up to this.
     webhook_max_backoff_s: float = Field(default=60.0, gt=0)

@@ -37,7 +37,6 @@ between the answer and recording it, the same event is sent again.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import logging
@@ -49,7 +48,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from agency_adapter.db import transaction
+from agency_adapter.db import feed_of, transaction
 from agency_adapter.documents.payloads import EventOut
 from agency_adapter.errors import ConfigurationError
 from agency_adapter.models import Event
@@ -123,16 +122,19 @@ class WebhookSender:
         return delivered
 
     async def run(self) -> None:
-        """Deliver forever, a round every webhook_retry_s; return at once without a webhook URL."""
+        """Deliver forever: a round as soon as this process commits events, and at least every
+        webhook_retry_s; return at once without a webhook URL."""
         if not self.settings.webhook_url:
             log.info("no webhook URL: the local system reads events from GET /v1/events only")
             return
+        feed = feed_of(self.sessions)
         while True:
+            seen = feed.generation
             try:
                 await self.deliver_due()
             except (DBAPIError, OSError) as error:
                 log.warning("webhook round postponed, the store failed: %s", error)
-            await asyncio.sleep(self.settings.webhook_retry_s)
+            await feed.wait(seen, self.settings.webhook_retry_s)
 
     async def _pending(self) -> list[Event]:
         # A short read-only session: no transaction stays open while we wait on the receiver.

@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from agency_adapter import events
 from agency_adapter.api.dependencies import LocalSystem, Runtime
+from agency_adapter.db import feed_of
 from agency_adapter.documents.endpoints import router as documents_router
 from agency_adapter.documents.payloads import DocumentIn, EventOut
 from agency_adapter.errors import AdapterError
@@ -23,7 +24,9 @@ from agency_adapter.runtime import AdapterRuntime
 from schemas.errors import LienthongError
 
 log = logging.getLogger(__name__)
-POLL_S = 0.05  # a waiting long-poll looks at the store this often (cheap on SQLite)
+# A waiting long-poll is woken by this process's commits (FeedSignal); it also looks at the
+# store this often, for events another process wrote.
+POLL_S = 0.5
 
 
 def _error(request: Request, error: Exception) -> Response:
@@ -86,14 +89,16 @@ async def read_events(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[EventOut]:  # fmt: skip
     """Events after `after`, in order; with `wait`, hold the request until one exists."""
-    deadline = asyncio.get_running_loop().time() + wait
+    clock, feed = asyncio.get_running_loop().time, feed_of(rt.sessions)
+    deadline = clock() + wait
     while True:
+        seen = feed.generation
         async with rt.sessions() as session:
             found = await events.after(session, after, limit)
-        if found or asyncio.get_running_loop().time() >= deadline:
+        if found or clock() >= deadline:
             return [EventOut(seq=e.seq, type=e.type, document=e.document_pk, payload=e.payload,
                              created_at=e.created_at) for e in found]  # fmt: skip
-        await asyncio.sleep(POLL_S)
+        await feed.wait(seen, min(POLL_S, deadline - clock()))
 
 
 async def healthz() -> dict[str, str]:

@@ -299,7 +299,8 @@ def _on_stack(work: Coroutine[None, None, dict[str, Any]]) -> dict[str, Any]:
         up()
         return asyncio.run(work)
     except (RuntimeError, httpx.HTTPError) as error:
-        typer.echo(f"lienthong bench: {error}", err=True)
+        # Some of httpx's errors say nothing but their type (a connection reset, say).
+        typer.echo(f"lienthong bench: {error or type(error).__name__}", err=True)
         raise typer.Exit(1) from None
     finally:
         work.close()  # never started if the stack did not come up

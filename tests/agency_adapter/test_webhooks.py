@@ -167,6 +167,17 @@ async def test_events_go_out_in_order_signed_so_the_receiver_can_verify_them(
     assert len(receiver.requests) == 3
 
 
+async def test_a_committed_event_goes_out_at_once_not_at_the_next_idle_poll(
+    tmp_path: Path, sessions: Sessions, receiver: Receiver
+) -> None:
+    sender = WebhookSender(adapter_settings(tmp_path, receiver.url, webhook_retry_s=60.0), sessions)
+    async with running(sender):
+        await until(lambda: asyncio.sleep(0.05, True))  # its first round found nothing
+        await add_events(sessions, "document.received")
+        await until(lambda: asyncio.sleep(0, len(receiver.requests) == 1))  # not in 60 s
+    assert receiver.seqs == [1]
+
+
 async def test_a_failing_event_is_retried_with_back_off_and_holds_back_the_next(
     tmp_path: Path, sessions: Sessions, receiver: Receiver, caplog: pytest.LogCaptureFixture
 ) -> None:
