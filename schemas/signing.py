@@ -52,6 +52,7 @@ __all__ = [
     "SignatureState",
     "Verification",
     "sign_package",
+    "sign_tree",
     "verify_package",
 ]
 
@@ -177,7 +178,12 @@ def sign_package(
 
     Any earlier signature is dropped first: a package carries exactly one signature.
     """
-    root = parse_xml(data, limits or ParseLimits()).root
+    return sign_tree(parse_xml(data, limits or ParseLimits()).root, identity)
+
+
+def sign_tree(root: etree._Element, identity: SigningIdentity) -> bytes:
+    """`sign_package` for a package this process built itself (``writer.package_tree``),
+    which has no need to be serialized and parsed again first. The tree is changed."""
     header = header_of(root)
     if root.tag != EDXML_ROOT or header is None:
         raise SignatureError("not an edXML package: no edXML/edXMLEnvelope/edXMLHeader to sign")

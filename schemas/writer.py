@@ -257,8 +257,14 @@ def build_tree(package: Package) -> etree._Element:
     return root
 
 
-def write_package(package: Package) -> bytes:
-    """The package as UTF-8 edXML bytes with an XML declaration (unsigned)."""
+def package_tree(package: Package) -> etree._Element:
+    """The package as an indented edXML tree (unsigned)."""
     root = build_tree(package)
     etree.indent(root, space="  ")
+    return root
+
+
+def write_package(package: Package) -> bytes:
+    """The package as UTF-8 edXML bytes with an XML declaration (unsigned)."""
+    root = package_tree(package)
     return XML_DECLARATION + etree.tostring(root, encoding="UTF-8", xml_declaration=False)

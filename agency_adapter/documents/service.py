@@ -41,8 +41,8 @@ from schemas.model import (
     TraceHeader,
 )
 from schemas.reader import read_package
-from schemas.signing import sign_package
-from schemas.writer import write_package
+from schemas.signing import sign_tree
+from schemas.writer import package_tree
 
 # What a received document may move to, by its current state (QCVN 102 processing flow).
 # A new version (update, replacement) is first agreed to (15) or refused (16).
@@ -121,7 +121,7 @@ def _document_type(payload: DocumentIn) -> DocumentType | None:
 
 def sign(ctx: AdapterContext, package: DocumentPackage | StatusPackage) -> bytes:
     try:
-        return sign_package(write_package(package), ctx.identity)
+        return sign_tree(package_tree(package), ctx.identity)
     except LienthongError as error:
         raise InvalidDocument(f"the document cannot be written as edXML: {error}") from None
 

@@ -35,8 +35,8 @@ from schemas.model import (
     StatusCode,
     StatusPackage,
 )
-from schemas.signing import sign_package
-from schemas.writer import write_package
+from schemas.signing import sign_tree
+from schemas.writer import package_tree
 
 MAX_ID = 128
 MAX_REASON = 1000
@@ -339,7 +339,7 @@ async def _refuse(session: AsyncSession, ctx: IntakeContext, refused: _Refused) 
     envelope_id = f"refusal-{uuid.uuid4()}"
     quarantined.refusal_envelope_id = envelope_id
     package = _refusal_package(ctx, refused, envelope_id)
-    body = sign_package(write_package(package), ctx.hub_identity)
+    body = sign_tree(package_tree(package), ctx.hub_identity)
     envelope = _envelope(package, envelope_id, body, hashlib.sha256(body).hexdigest())
     envelope.deliveries = _deliveries([refused.agency.code])
     session.add(envelope)

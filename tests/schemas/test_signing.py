@@ -20,7 +20,8 @@ from schemas.model import DocumentPackage
 from schemas.namespaces import DSIG as DS_NS
 from schemas.namespaces import EDXML as EDXML_NS
 from schemas.reader import read_package
-from schemas.signing import SignatureState, sign_package, verify_package
+from schemas.signing import SignatureState, sign_package, sign_tree, verify_package
+from schemas.writer import package_tree, write_package
 from tests.schemas.factories import (
     DS_SIGNATURE,
     HEADER_PATH,
@@ -32,6 +33,7 @@ from tests.schemas.factories import (
     serialize,
     sign_by_hand,
 )
+from tests.schemas.packages import document
 from tests.sdk_fixtures import sdk_package
 
 E = f"{{{EDXML_NS}}}"
@@ -407,3 +409,19 @@ def test_a_certificate_not_meant_for_signing_is_not_trusted(ca: SigningIdentity)
     result = verify_package(sign_package(package(), identity), trust=[ca.certificate])
     assert not result.accepted
     assert result.reason is not None and "not meant for signing" in result.reason
+
+
+def test_a_tree_built_here_is_signed_as_its_bytes_would_be(
+    ca: SigningIdentity, district: SigningIdentity
+) -> None:
+    """Signing the tree the writer built, without writing and parsing it first, gives the
+    very bytes signing the written package gives (RSA PKCS#1 v1.5 signatures are
+    deterministic), whatever awkward text the fields hold."""
+    awkward = document(
+        subject='V/v "kiểm tra" <nhanh> & gọn\r\ndòng hai\tcột',
+        content="  Kính gửi:\n\tUBND huyện ]]> 'Hải Hậu'  ",
+    )
+    from_tree = sign_tree(package_tree(awkward), district)
+    assert from_tree == sign_package(write_package(awkward), district)
+    verification = verify_package(from_tree, trust=[ca.certificate])
+    assert verification.accepted, verification.reason
