@@ -6,7 +6,7 @@ from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from agency_adapter.db import FEED
+from agency_adapter.db import FEED, insert_at_once
 from agency_adapter.models import Document, Event
 
 _FEED_LOCK = 0x66656564  # 'feed'
@@ -14,16 +14,20 @@ _APPENDED = "lienthong_appended"  # in a session's info: it appended events not 
 
 
 async def append(
-    session: AsyncSession, type_: str, document: Document | None, payload: dict[str, object]
-) -> Event:
+    session: AsyncSession, type_: str, document: Document | None, payload: dict[str, object],
+    at_once: bool = False,
+) -> Event:  # fmt: skip
     """Append an event (added to the session, written with the caller's next flush or its
-    commit). On PostgreSQL appends are serialised until commit, so that events become
-    visible in seq order and a reader polling `after=` never skips one (SQLite has a single
-    writer anyway)."""
+    commit; `at_once`: written now, its document being written already). On PostgreSQL
+    appends are serialised until commit, so that events become visible in seq order and a
+    reader polling `after=` never skips one (SQLite has a single writer anyway)."""
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _FEED_LOCK})
     row = Event(type=type_, document_pk=document.id if document else None, payload=payload)
-    session.add(row)
+    if at_once:
+        await insert_at_once(session, row)
+    else:
+        session.add(row)
     session.info[_APPENDED] = True
     return row
 

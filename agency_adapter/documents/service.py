@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agency_adapter import events
 from agency_adapter.attachments.outgoing import FileToSend, Outgoing, place
 from agency_adapter.context import AdapterContext
+from agency_adapter.db import insert_at_once
 from agency_adapter.documents import repository
 from agency_adapter.documents.payloads import AttachmentIn, DocumentIn, StatusIn
 from agency_adapter.documents.submission import Submission
@@ -151,9 +152,15 @@ async def send_package(
     if files is not None:
         await files.keep(ctx.attachments)
     document = repository.outbox_document(package, envelope_id, body, local_system)
-    session.add_all([document, Outbox(envelope_id=envelope_id, body=body)])
-    await events.append(session, "document.sent", document, {"envelope_id": envelope_id})
-    await session.flush()  # one unit of work for the three rows: it costs more than they do
+    outbox = Outbox(envelope_id=envelope_id, body=body)
+    if document.external_files:  # the rows of its files go with it, in a unit of work
+        session.add_all([document, outbox])
+        await events.append(session, "document.sent", document, {"envelope_id": envelope_id})
+        await session.flush()
+        return document
+    await insert_at_once(session, document, outbox)
+    await events.append(session, "document.sent", document, {"envelope_id": envelope_id},
+                        at_once=True)  # fmt: skip
     return document
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
+from datetime import datetime
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, inspect, select
 
 from agency_adapter import events
-from agency_adapter.db import forget_purged, transaction
-from agency_adapter.models import Event
+from agency_adapter.db import forget_purged, insert_at_once, transaction
+from agency_adapter.models import Document, Event, ExternalFile, Outbox
 from tests.agency_adapter.store import Sessions
 
 
@@ -47,3 +50,40 @@ async def test_many_concurrent_writers_all_commit_in_order(sessions: Sessions) -
 async def test_the_write_ahead_log_is_folded_outside_any_transaction(sessions: Sessions) -> None:
     await _append(sessions, "before")
     assert await forget_purged(sessions) is True
+
+
+def _outbox_document(**fields: object) -> Document:
+    return Document(
+        box="outbox", envelope_id=str(uuid.uuid4()), sender_code="000.04.29.H40",
+        recipients=["000.00.29.H40"], state="queued", body=b"<edXML/>", statuses=[], recalls=[],
+        **fields,
+    )  # fmt: skip
+
+
+async def test_rows_inserted_at_once_read_their_defaults_back_and_stay_in_the_session(
+    sessions: Sessions,
+) -> None:
+    document = _outbox_document()
+    outbox = Outbox(envelope_id=document.envelope_id, body=document.body)
+    async with transaction(sessions) as session:
+        await insert_at_once(session, document, outbox)
+        assert (document.version, document.business_type) == (1, 0)
+        assert isinstance(document.created_at, datetime) and outbox.id > 0
+        assert inspect(document).persistent and inspect(outbox).persistent
+        document.state = "sent"  # a later change is written as an update, the version checked
+    async with sessions() as session:
+        stored = await session.get_one(Document, document.id)
+        assert (stored.state, stored.version, stored.created_at) == ("sent", 2, document.created_at)
+        assert await session.scalar(select(Outbox.envelope_id).where(Outbox.id == outbox.id)) == (
+            document.envelope_id
+        )
+
+
+async def test_a_row_holding_related_rows_is_not_inserted_at_once(sessions: Sessions) -> None:
+    document = _outbox_document()
+    document.external_files = [ExternalFile(name="scan.pdf", size=3, sha256="ab" * 32)]
+    async with transaction(sessions) as session:
+        with pytest.raises(ValueError, match="a new Document holds related rows to write"):
+            await insert_at_once(session, document)
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Document)) == 0

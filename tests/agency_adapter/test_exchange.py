@@ -191,5 +191,13 @@ async def test_on_postgresql_too_and_with_the_package_and_health(tmp_path: Path)
                 f"/v1/documents/{received['document']}/edxml"
             )
             mine = await commune_adapter.client.get(f"/v1/documents/{sent.json()['id']}/edxml")
+            # And back: the district sends from its store on PostgreSQL.
+            answer = await district_adapter.client.post(
+                "/v1/documents", json=new_document() | {"to": [COMMUNE], "subject": "Trả lời"}
+            )
+            (back,) = await commune_adapter.wait_for("document.received")
+            shown = await district_adapter.client.get(f"/v1/documents/{answer.json()['id']}")
     assert package.headers["content-type"].startswith("application/xml")
     assert package.content == mine.content  # the very bytes the commune signed
+    assert back["payload"]["subject"] == "Trả lời"
+    assert shown.json()["state"] in {"queued", "sent"}
