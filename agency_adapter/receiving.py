@@ -37,8 +37,7 @@ from agency_adapter.lifecycle import repository as lifecycle_repository
 from agency_adapter.models import AwaitingFiles, StatusRecord
 from schemas.errors import EnvelopeError
 from schemas.model import BusinessDocType, DocumentPackage, Package, ResponseFor, StatusPackage
-from schemas.reader import read_package
-from schemas.signing import verify_package
+from schemas.signing import read_verified, verify_package
 
 ANSWERS = ("15", "16")  # to a recall or deletion this agency sent
 
@@ -55,7 +54,7 @@ def _verified(ctx: AdapterContext, body: bytes, at: datetime | None,
         )  # fmt: skip
         if not verification.accepted or verification.verified_xml is None:
             raise InvalidDocument(f"signature not accepted: {verification.reason}")
-        return read_package(verification.verified_xml, ctx.settings.parse_limits()).package
+        return read_verified(verification, ctx.settings.parse_limits()).package
     except EnvelopeError as error:
         raise InvalidDocument(f"the package cannot be read: {error}") from None
 

@@ -8,6 +8,7 @@ which repair it made). It does not judge signatures: see :mod:`schemas.signing`.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lxml import etree
@@ -64,11 +65,18 @@ def read_package(data: bytes, limits: ParseLimits | None = None) -> ReadResult:
     """Parse untrusted bytes into a package model; raise an EnvelopeError if that is impossible."""
     limits = limits or ParseLimits()
     parsed = parse_xml(data, limits)
-    ctx = ReadContext(lenient=limits.lenient)
-    for repair in parsed.repairs:
+    return read_parsed(parsed.root, limits, parsed.repairs)
+
+
+def read_parsed(root: etree._Element, limits: ParseLimits | None = None,
+                repairs: Sequence[str] = ()) -> ReadResult:  # fmt: skip
+    """`read_package` for a tree already parsed from untrusted bytes under the same limits
+    (the signature verifier's tree of what the signature covers, say)."""
+    ctx = ReadContext(lenient=(limits or ParseLimits()).lenient)
+    for repair in repairs:
         ctx.note("repair", repair)
-    package = read_tree(parsed.root, ctx)
-    _note_unknown_elements(parsed.root, ctx)
+    package = read_tree(root, ctx)
+    _note_unknown_elements(root, ctx)
     return ReadResult(package=package, problems=tuple(ctx.problems))
 
 

@@ -20,7 +20,7 @@ from schemas.model import Attachment, DocumentPackage, Organization, Package
 from schemas.reader import ReadResult, read_package
 from schemas.reader_nodes import Problem
 from schemas.safe_xml import ParseLimits
-from schemas.signing import SignatureState, Verification, verify_package
+from schemas.signing import SignatureState, Verification, read_verified, verify_package
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ def _verified_package(verification: Verification | str) -> Package | None:
     """The package as read from the verified tree: the only content a signature vouches for."""
     if isinstance(verification, str) or verification.verified_xml is None:
         return None
-    return read_package(verification.verified_xml).package
+    return read_verified(verification).package
 
 
 def _unsigned_content(shown: Package, verified: Package | None) -> list[Finding]:

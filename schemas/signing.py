@@ -10,7 +10,7 @@ bytes it verified: callers must process those, never the input.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import lru_cache
@@ -32,6 +32,7 @@ from signxml.verifier import SignatureConfiguration, VerifyResult, XMLVerifier
 from schemas.errors import SignatureError
 from schemas.keys import CertificateInfo, SigningIdentity, certificate_info, key_matches_certificate
 from schemas.namespaces import DSIG as DS_NS
+from schemas.reader import ReadResult, read_package, read_parsed
 from schemas.safe_xml import ParseLimits, parse_xml
 from schemas.signature_shape import (
     DS_SIGNATURE,
@@ -51,6 +52,7 @@ from schemas.trust import trust_problem, validity_problem
 __all__ = [
     "SignatureState",
     "Verification",
+    "read_verified",
     "sign_package",
     "sign_tree",
     "verify_package",
@@ -105,7 +107,7 @@ class Verification:
 
     `verified_xml` is the canonical form of what the signature covers (the package without the
     signature); it is set only when the signature is accepted, and is the only thing a caller
-    may go on to process.
+    may go on to process (`read_verified`). `verified_tree` is the verifier's parse of it.
     """
 
     state: SignatureState
@@ -115,6 +117,7 @@ class Verification:
     certificate: CertificateInfo | None = None
     trusted: bool | None = None
     verified_xml: bytes | None = None
+    verified_tree: etree._Element | None = field(default=None, repr=False, compare=False)
 
 
 # --- signing ----------------------------------------------------------------------------------
@@ -241,10 +244,19 @@ def _explain(error: Exception) -> str:
     return f"the signature cannot be processed ({type(error).__name__}: {error})"
 
 
+@dataclass(frozen=True)
+class _Signed:
+    """What a signature covers: its canonical bytes, and the verifier's parse of them (None if
+    it could not parse them)."""
+
+    xml: bytes
+    tree: etree._Element | None
+
+
 def _verified_bytes(
     root: etree._Element, signature: etree._Element, cert: x509.Certificate, at: datetime
-) -> bytes:
-    """Check the signature cryptographically; the canonical bytes it covers."""
+) -> _Signed:
+    """Check the signature cryptographically; what it covers."""
     config = SignatureConfiguration(
         require_x509=True,
         location=_location(root, signature),
@@ -265,7 +277,7 @@ def _verified_bytes(
         raise SignatureRefused(_explain(error)) from None
     if not isinstance(result, VerifyResult):  # only with expect_references other than 1
         raise SignatureRefused("the signature has more than one reference")
-    return bytes(result.signed_data)
+    return _Signed(bytes(result.signed_data), result.signed_xml)
 
 
 @dataclass(frozen=True)
@@ -282,7 +294,7 @@ def _fragment(uri: str) -> str:
 def _verdict(
     algorithms: tuple[SignatureMethod, DigestAlgorithm],
     path: tuple[x509.Certificate, ...],
-    signed: bytes,
+    signed: _Signed,
     policy: _Policy,
 ) -> Verification:
     method, digest = algorithms
@@ -305,7 +317,8 @@ def _verdict(
         algorithm=_fragment(method.value),
         certificate=_summary(path[0]),
         trusted=(problem is None) if policy.trust else None,
-        verified_xml=signed if accepted else None,
+        verified_xml=signed.xml if accepted else None,
+        verified_tree=signed.tree if accepted else None,
     )
 
 
@@ -366,3 +379,13 @@ def verify_package(
     except _PROCESSING_FAILURES as error:
         # cryptography parses parts of a certificate lazily, so a hostile one can fail late.
         return _invalid(f"the signature's certificate cannot be processed ({error})")
+
+
+def read_verified(verification: Verification, limits: ParseLimits | None = None) -> ReadResult:
+    """The package an accepted signature covers, read from the verifier's own parse of it
+    when there is one (it is not parsed again); from its canonical bytes otherwise."""
+    if verification.verified_xml is None:
+        raise SignatureError("only what an accepted signature covers may be read")
+    if verification.verified_tree is not None:
+        return read_parsed(verification.verified_tree, limits)
+    return read_package(verification.verified_xml, limits)

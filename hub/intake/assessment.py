@@ -22,7 +22,7 @@ from schemas.errors import EnvelopeError
 from schemas.model import BusinessDocType, DocumentPackage, Package, StatusPackage
 from schemas.reader import read_package
 from schemas.safe_xml import ParseLimits
-from schemas.signing import SignatureState, Verification, verify_package
+from schemas.signing import SignatureState, Verification, read_verified, verify_package
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def _verified(verification: Verification, policy: Policy) -> tuple[Package, Veri
     if not verification.accepted or verification.verified_xml is None:
         raise Refusal(f"the signature is not accepted: {verification.reason}")
     # Only what the signature covers is used from here on.
-    return read_package(verification.verified_xml, policy.limits).package, verification
+    return read_verified(verification, policy.limits).package, verification
 
 
 def _clean(verification: Verification, limits: ParseLimits) -> Package | None:
@@ -77,7 +77,7 @@ def _clean(verification: Verification, limits: ParseLimits) -> Package | None:
     if not verification.accepted or verification.verified_xml is None:
         return None
     try:
-        result = read_package(verification.verified_xml, limits)
+        result = read_verified(verification, limits)
     except EnvelopeError:
         return None
     return result.package if result.acceptable else None

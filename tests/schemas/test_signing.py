@@ -20,7 +20,13 @@ from schemas.model import DocumentPackage
 from schemas.namespaces import DSIG as DS_NS
 from schemas.namespaces import EDXML as EDXML_NS
 from schemas.reader import read_package
-from schemas.signing import SignatureState, sign_package, sign_tree, verify_package
+from schemas.signing import (
+    SignatureState,
+    read_verified,
+    sign_package,
+    sign_tree,
+    verify_package,
+)
 from schemas.writer import package_tree, write_package
 from tests.schemas.factories import (
     DS_SIGNATURE,
@@ -425,3 +431,15 @@ def test_a_tree_built_here_is_signed_as_its_bytes_would_be(
     assert from_tree == sign_package(write_package(awkward), district)
     verification = verify_package(from_tree, trust=[ca.certificate])
     assert verification.accepted, verification.reason
+
+
+def test_what_a_signature_covers_is_read_from_the_verifiers_own_parse(
+    ca: SigningIdentity, signed: bytes
+) -> None:
+    verification = verify_package(signed, trust=[ca.certificate])
+    assert verification.verified_xml is not None and verification.verified_tree is not None
+    assert read_verified(verification) == read_package(verification.verified_xml)
+    untrusted = verify_package(signed, trust=[fresh_ca("Another CA").certificate])
+    assert untrusted.verified_tree is None
+    with pytest.raises(SignatureError, match="only what an accepted signature covers"):
+        read_verified(untrusted)
