@@ -270,13 +270,13 @@ async def _document(session: AsyncSession, ctx: AdapterContext, message: Verifie
                     late: bool) -> None:  # fmt: skip
     package, envelope_id = message.package, message.envelope_id
     assert isinstance(package, DocumentPackage)
-    if await repository.by_envelope(session, envelope_id) is not None:
+    sender, document_id = package.sender.organ_id, package.document_id or ""
+    arrival = await lifecycle_repository.arrival(session, envelope_id, sender, document_id)
+    if arrival.stored_before:
         return
     document = repository.inbox_document(package, envelope_id, message.body)
-    earlier = await lifecycle_repository.ahead_of_document(
-        session, package.sender.organ_id, document.document_id or ""
-    )
-    if earlier:  # recalled or deleted on its way here: already answered, never announced
+    if arrival.recalled_ahead:  # recalled or deleted on its way here: answered, never announced
+        earlier = await lifecycle_repository.ahead_of_document(session, sender, document_id)
         lifecycle.settle(document, earlier)
         session.add(document)
         await session.flush()

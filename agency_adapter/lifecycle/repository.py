@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -40,19 +42,42 @@ async def revising(session: AsyncSession, sender: str, document_id: str) -> Docu
     return (await session.scalars(query.order_by(Document.created_at).limit(1))).first()
 
 
+# Statements every received document runs are built once, with parameters: building one
+# costs SQLAlchemy more than running it.
+_AHEAD = (  # recalls or deletions of a document not here yet
+    Recall.box == Box.INBOX,
+    Recall.document_pk.is_(None),
+    Recall.sender_code == bindparam("sender"),
+    Recall.document_id == bindparam("document_id"),
+)
+_AHEAD_OF_DOCUMENT = select(Recall).where(*_AHEAD).order_by(Recall.id)
+_ARRIVAL = select(
+    select(Document.id).where(Document.envelope_id == bindparam("envelope_id")).exists(),
+    select(Recall.id).where(*_AHEAD).exists(),
+)
+
+
 async def ahead_of_document(session: AsyncSession, sender: str, document_id: str) -> list[Recall]:
     """Recalls or deletions received before the document they are about, oldest first."""
-    query = (
-        select(Recall)
-        .where(
-            Recall.box == Box.INBOX,
-            Recall.document_pk.is_(None),
-            Recall.sender_code == sender,
-            Recall.document_id == document_id,
-        )
-        .order_by(Recall.id)
-    )
-    return list(await session.scalars(query))
+    values = {"sender": sender, "document_id": document_id}
+    return list(await session.scalars(_AHEAD_OF_DOCUMENT, values))
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """What a received document's storing depends on: a copy already stored, and recalls or
+    deletions of it that came first."""
+
+    stored_before: bool
+    recalled_ahead: bool
+
+
+async def arrival(session: AsyncSession, envelope_id: str, sender: str,
+                  document_id: str) -> Arrival:  # fmt: skip
+    """Both questions in one round trip; the answer is almost always no and no."""
+    values = {"envelope_id": envelope_id, "sender": sender, "document_id": document_id}
+    stored_before, recalled_ahead = (await session.execute(_ARRIVAL, values)).one()
+    return Arrival(bool(stored_before), bool(recalled_ahead))
 
 
 async def requests_in(session: AsyncSession, envelope_id: str) -> list[Recall]:
