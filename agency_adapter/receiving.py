@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography.x509 import Certificate
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agency_adapter import events
@@ -40,6 +40,8 @@ from schemas.model import BusinessDocType, DocumentPackage, Package, ResponseFor
 from schemas.signing import read_verified, verify_package
 
 ANSWERS = ("15", "16")  # to a recall or deletion this agency sent
+# Built once: every status received runs it (building costs more than running it).
+_STATUS_SEEN = select(StatusRecord.id).where(StatusRecord.envelope_id == bindparam("envelope_id"))
 
 
 def _verified(ctx: AdapterContext, body: bytes, at: datetime | None,
@@ -288,10 +290,7 @@ async def _document(session: AsyncSession, ctx: AdapterContext, message: Verifie
 
 
 async def _status(session: AsyncSession, package: StatusPackage, envelope_id: str) -> None:
-    seen = await session.scalar(
-        select(StatusRecord.id).where(StatusRecord.envelope_id == envelope_id)
-    )
-    if seen is not None:
+    if await session.scalar(_STATUS_SEEN, {"envelope_id": envelope_id}) is not None:
         return
     about = package.response_for.document_id or ""
     # Only an answer to a recall or deletion (15, 16) needs the document's history.

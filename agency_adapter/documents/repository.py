@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -68,19 +68,24 @@ async def by_envelope(session: AsyncSession, envelope_id: str) -> Document | Non
     return (await session.scalars(query)).one_or_none()
 
 
+# Built once, with a parameter: every status received runs it, and building a statement
+# costs SQLAlchemy more than running it.
+_SENT_WITH_DOCUMENT_ID = (
+    select(Document)
+    .where(Document.box == Box.OUTBOX, Document.document_id == bindparam("document_id"))
+    .order_by(Document.created_at.desc())
+    .limit(1)
+)
+_SENT_WITH_HISTORY = _SENT_WITH_DOCUMENT_ID.options(*WITH_HISTORY)
+
+
 async def sent_with_document_id(
     session: AsyncSession, document_id: str, *, with_history: bool = True
 ) -> Document | None:
     """The newest document sent with this DocumentId; `with_history` loads its statuses and
     recalls too (two more queries)."""
-    query = (
-        select(Document)
-        .where(Document.box == Box.OUTBOX, Document.document_id == document_id)
-        .order_by(Document.created_at.desc())
-    )
-    if with_history:
-        query = query.options(*WITH_HISTORY)
-    return (await session.scalars(query.limit(1))).first()
+    query = _SENT_WITH_HISTORY if with_history else _SENT_WITH_DOCUMENT_ID
+    return (await session.scalars(query, {"document_id": document_id})).first()
 
 
 # Recalled and deleted documents leave the inbox list; `status=withdrawn|deleted` finds them.
