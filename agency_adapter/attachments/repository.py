@@ -5,24 +5,29 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agency_adapter.models import AwaitingFiles, Box, Document, ExternalFile, Recall, RecallKind
+
+# Built once (every round of the relay runs it): building costs more than running it.
+_FILES_TO_UPLOAD = (
+    select(Document.envelope_id, ExternalFile)
+    .join(ExternalFile.document)
+    .where(
+        Document.box == Box.OUTBOX,
+        Document.envelope_id.in_(bindparam("envelopes", expanding=True)),
+    )
+    .order_by(ExternalFile.id)
+)
 
 
 async def files_to_upload(
     session: AsyncSession, envelope_ids: Sequence[str]
 ) -> dict[str, list[ExternalFile]]:
     """The external files of the outbox documents in these envelopes, by envelope id."""
-    query = (
-        select(Document.envelope_id, ExternalFile)
-        .join(ExternalFile.document)
-        .where(Document.box == Box.OUTBOX, Document.envelope_id.in_(envelope_ids))
-        .order_by(ExternalFile.id)
-    )
     found: dict[str, list[ExternalFile]] = defaultdict(list)
-    for envelope_id, file in await session.execute(query):
+    for envelope_id, file in await session.execute(_FILES_TO_UPLOAD, {"envelopes": envelope_ids}):
         found[envelope_id].append(file)
     return found
 
