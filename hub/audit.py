@@ -68,6 +68,9 @@ async def append_many(session: AsyncSession, entries: list[Entry]) -> list[Audit
     return made
 
 
+_CHAIN_HEAD = text("SELECT audit_chain_head(:lock)")  # built once: every message runs it
+
+
 async def _chain_head(session: AsyncSession) -> str:
     """The chain's last hash, its lock held until the transaction ends. One round trip: the
     chain's advisory lock, then the last hash as committed once it is held (migration 0006),
@@ -76,7 +79,7 @@ async def _chain_head(session: AsyncSession) -> str:
     held = session.info.get(_HEAD)
     if held is not None and held[0] is session.sync_session.get_transaction():
         return cast(str, held[1])
-    last = await session.scalar(text("SELECT audit_chain_head(:lock)"), {"lock": _CHAIN_LOCK})
+    last = await session.scalar(_CHAIN_HEAD, {"lock": _CHAIN_LOCK})
     return last or GENESIS
 
 

@@ -35,9 +35,12 @@ async def groups(session: AsyncSession, codes: Sequence[str] | None = None) -> l
     return list(await session.scalars(query))
 
 
+_VERSION = text("SELECT version FROM directory_version WHERE id = 1")  # every message reads it
+
+
 async def directory_version(session: AsyncSession) -> int:
     """Bumped by every change to agencies, certificates and groups (migration 0007)."""
-    version = await session.scalar(text("SELECT version FROM directory_version WHERE id = 1"))
+    version = await session.scalar(_VERSION)
     if version is None:
         raise RuntimeError(
             "the directory_version row is missing: the database is not migrated (0007)"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
-from sqlalchemy import ColumnElement, Row, select, update
+from sqlalchemy import Row, Select, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer, joinedload, selectinload
 
@@ -30,24 +32,29 @@ async def envelope_by_id(session: AsyncSession, envelope_id: str) -> Envelope | 
     return (await session.scalars(query)).one_or_none()
 
 
+# The statements every message runs are built once, with parameters: building one costs
+# SQLAlchemy more than running it.
+_DOCUMENTS = (
+    select(Envelope)
+    .where(
+        Envelope.kind == "document",
+        Envelope.document_id == bindparam("document_id"),
+        Envelope.business_type.is_distinct_from(int(BusinessDocType.REVOCATION)),
+    )
+    # Deliveries in the same round trip; not the package's bytes, which routing never needs.
+    .options(joinedload(Envelope.deliveries), defer(Envelope.body))
+    .order_by(Envelope.received_at)
+)
+_DOCUMENTS_FROM = _DOCUMENTS.where(Envelope.sender_code == bindparam("sender"))
+
+
 async def documents(session: AsyncSession, document_id: str, sender: str | None) -> list[Envelope]:
     """Documents with this DocumentId (from this sender, when it is known), oldest first.
 
     A revocation carries the DocumentId of the document it recalls but is not itself one:
     statuses answering it (15, 16) belong to that document."""
-    query = (
-        select(Envelope)
-        .where(
-            Envelope.kind == "document",
-            Envelope.document_id == document_id,
-            Envelope.business_type.is_distinct_from(int(BusinessDocType.REVOCATION)),
-        )
-        # Deliveries in the same round trip; not the package's bytes, which routing never needs.
-        .options(joinedload(Envelope.deliveries), defer(Envelope.body))
-        .order_by(Envelope.received_at)
-    )
-    if sender:
-        query = query.where(Envelope.sender_code == sender)
+    query = _DOCUMENTS_FROM if sender else _DOCUMENTS
+    values = {"document_id": document_id, "sender": sender}
     # Rows of messages admitted earlier in this transaction are written before the query only
     # when one of them is such a document: a status rarely shares its transaction with its
     # document, and writing the others now would cost them a statement per table again.
@@ -55,15 +62,18 @@ async def documents(session: AsyncSession, document_id: str, sender: str | None)
         isinstance(new, Envelope) and new.document_id == document_id for new in session.new
     )
     with nullcontext() if flush_first else session.no_autoflush:
-        return list((await session.scalars(query)).unique())
+        return list((await session.scalars(query, values)).unique())
+
+
+_MARK_QUEUED = (
+    update(Delivery)
+    .where(Delivery.id.in_(bindparam("ids", expanding=True)))
+    .values(state=DeliveryState.QUEUED, queued_at=bindparam("at"))
+)
 
 
 async def mark_queued(session: AsyncSession, delivery_ids: Sequence[int]) -> None:
-    await session.execute(
-        update(Delivery)
-        .where(Delivery.id.in_(delivery_ids))
-        .values(state=DeliveryState.QUEUED, queued_at=datetime.now(UTC))
-    )
+    await session.execute(_MARK_QUEUED, {"ids": list(delivery_ids), "at": datetime.now(UTC)})
 
 
 async def cancel_pending(
@@ -97,23 +107,33 @@ async def earlier_refusal(session: AsyncSession, sha256: str, message_id: str | 
     return (await session.execute(query)).scalar_one_or_none()
 
 
+@lru_cache(maxsize=4)
+def _pending(of_envelopes: bool, wait: bool) -> Select[int, str, str, bytes]:
+    """Pending deliveries of the envelopes or the deliveries given as "keys", locked."""
+    key = Delivery.envelope_pk if of_envelopes else Delivery.id
+    return (
+        select(Delivery.id, Delivery.recipient_code, Envelope.envelope_id, Envelope.body)
+        .join(Envelope, Delivery.envelope_pk == Envelope.id)
+        .where(key.in_(bindparam("keys", expanding=True)), Delivery.state == DeliveryState.PENDING)
+        .order_by(Delivery.id)
+        .with_for_update(of=Delivery, skip_locked=not wait)
+    )
+
+
 async def lock_pending(
-    session: AsyncSession, where: ColumnElement[bool], *, wait: bool
-) -> Sequence[Row[int, str, str, bytes]]:
-    """Pending deliveries matching `where` (id, recipient, envelope id, body), locked (in id
-    order) until the transaction ends; one round trip, the envelope joined in.
+    session: AsyncSession, *, envelopes: Sequence[uuid.UUID] | None = None,
+    deliveries: Sequence[int] | None = None, wait: bool,
+) -> Sequence[Row[int, str, str, bytes]]:  # fmt: skip
+    """Pending deliveries of these envelopes, or these deliveries (id, recipient, envelope id,
+    body), locked (in id order) until the transaction ends; one round trip, the envelope
+    joined in.
 
     Waiting for another holder of a lock is safe: if that one commits, the row is no longer
     pending and nothing goes out twice; if it rolls back, this one takes over. The sweeper
     does not wait (``wait=False``): it comes back later."""
-    query = (
-        select(Delivery.id, Delivery.recipient_code, Envelope.envelope_id, Envelope.body)
-        .join(Envelope, Delivery.envelope_pk == Envelope.id)
-        .where(where, Delivery.state == DeliveryState.PENDING)
-        .order_by(Delivery.id)
-        .with_for_update(of=Delivery, skip_locked=not wait)
-    )
-    return (await session.execute(query)).all()
+    keys = list(deliveries) if deliveries is not None else list(envelopes or [])
+    query = _pending(deliveries is None, wait)
+    return (await session.execute(query, {"keys": keys})).all()
 
 
 async def stale_pending(session: AsyncSession, older_than_s: float, limit: int) -> list[int]:

@@ -88,12 +88,9 @@ async def claim(
 ) -> list[Outgoing]:  # fmt: skip
     """Pending deliveries of these envelopes (or these deliveries), locked until the caller's
     transaction ends, so that each goes out once."""
-    where = (
-        Delivery.envelope_pk.in_(envelopes or [])
-        if deliveries is None
-        else Delivery.id.in_(deliveries)
+    rows = await repository.lock_pending(
+        session, envelopes=envelopes, deliveries=deliveries, wait=wait
     )
-    rows = await repository.lock_pending(session, where, wait=wait)
     return [Outgoing(*row) for row in rows]
 
 
