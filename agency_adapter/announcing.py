@@ -20,6 +20,11 @@ MAX_HOLD_S = 2.0
 STORED = "stored-unannounced"  # set in Session.info when a document waits to be announced
 GONE = ("withdrawn", "deleted")
 KINDS = {2: "update", 3: "replace"}
+_UNANNOUNCED = (  # built once: every announcement runs it
+    select(Document)
+    .where(Document.box == Box.INBOX, Document.announced_at.is_(None))
+    .order_by(Document.created_at, Document.id)
+)
 
 
 def _payload(document: Document) -> dict[str, object]:
@@ -38,13 +43,8 @@ def _payload(document: Document) -> dict[str, object]:
 async def announce_waiting(session: AsyncSession) -> int:
     """Announce every received document not announced yet, in arrival order; those
     withdrawn or deleted meanwhile are settled without a word. Returns how many were told."""
-    query = (
-        select(Document)
-        .where(Document.box == Box.INBOX, Document.announced_at.is_(None))
-        .order_by(Document.created_at, Document.id)
-    )
     told = 0
-    for document in await session.scalars(query):
+    for document in await session.scalars(_UNANNOUNCED):
         document.announced_at = now()
         if document.state not in GONE:
             await events.append(session, "document.received", document, _payload(document))

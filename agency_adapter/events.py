@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import event, select, text
+from sqlalchemy import Integer, bindparam, event, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -44,6 +44,14 @@ def _forget_appended(session: Session) -> None:
     session.info.pop(_APPENDED, None)
 
 
+# Built once: every look at the feed (a long-poll, the webhook sender) runs it.
+_AFTER = (
+    select(Event)
+    .where(Event.seq > bindparam("seq"))
+    .order_by(Event.seq)
+    .limit(bindparam("limit", type_=Integer))
+)
+
+
 async def after(session: AsyncSession, seq: int, limit: int) -> list[Event]:
-    query = select(Event).where(Event.seq > seq).order_by(Event.seq).limit(limit)
-    return list(await session.scalars(query))
+    return list(await session.scalars(_AFTER, {"seq": seq, "limit": limit}))
