@@ -20,7 +20,7 @@ MAX_HOLD_S = 2.0
 STORED = "stored-unannounced"  # set in Session.info when a document waits to be announced
 GONE = ("withdrawn", "deleted")
 KINDS = {2: "update", 3: "replace"}
-_UNANNOUNCED = (  # built once: every announcement runs it
+_UNANNOUNCED = (  # built once (see db.py)
     select(Document)
     .where(Document.box == Box.INBOX, Document.announced_at.is_(None))
     .order_by(Document.created_at, Document.id)

@@ -1,5 +1,10 @@
 """The adapter's store: SQLite by default (WAL, nothing to install), PostgreSQL when the URL
-says so. The edge (request dependency, consumer wrapper, relay) owns each transaction."""
+says so. The edge (request dependency, consumer wrapper, relay) owns each transaction.
+
+Statements that every message runs are module constants built once, with bound parameters:
+SQLAlchemy spends more building a statement and computing its cache key than running it (a
+received document's two look-ups: 743 -> 164 us).
+"""
 
 from __future__ import annotations
 

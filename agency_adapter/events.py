@@ -44,7 +44,7 @@ def _forget_appended(session: Session) -> None:
     session.info.pop(_APPENDED, None)
 
 
-# Built once: every look at the feed (a long-poll, the webhook sender) runs it.
+# Built once (see db.py): every look at the feed (a long-poll, the webhook sender) runs it.
 _AFTER = (
     select(Event)
     .where(Event.seq > bindparam("seq"))

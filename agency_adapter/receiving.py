@@ -40,7 +40,7 @@ from schemas.model import BusinessDocType, DocumentPackage, Package, ResponseFor
 from schemas.signing import read_verified, verify_package
 
 ANSWERS = ("15", "16")  # to a recall or deletion this agency sent
-# Built once: every status received runs it (building costs more than running it).
+# Built once (see db.py): every status received runs it.
 _STATUS_SEEN = select(StatusRecord.id).where(StatusRecord.envelope_id == bindparam("envelope_id"))
 
 

@@ -47,7 +47,7 @@ from schemas.retrying import woken_or_timed_out
 log = logging.getLogger(__name__)
 BATCH = 100
 MARK_WITHIN_S = 0.1  # under load, published rows are marked so together within this time
-# The relay's statements, built once (each round runs them): building costs more than running.
+# The relay's statements, built once (see db.py): each round runs them.
 _WAITING = (
     select(Outbox)
     .where(Outbox.published_at.is_(None), Outbox.id.not_in(bindparam("unmarked", expanding=True)))

@@ -68,7 +68,7 @@ async def append_many(session: AsyncSession, entries: list[Entry]) -> list[Audit
     return made
 
 
-_CHAIN_HEAD = text("SELECT audit_chain_head(:lock)")  # built once: every message runs it
+_CHAIN_HEAD = text("SELECT audit_chain_head(:lock)")  # built once (see db.py)
 
 
 async def _chain_head(session: AsyncSession) -> str:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agency_adapter.models import AwaitingFiles, Box, Document, ExternalFile, Recall, RecallKind
 
-# Built once (every round of the relay runs it): building costs more than running it.
+# Built once (see db.py): every round of the relay runs it.
 _FILES_TO_UPLOAD = (
     select(Document.envelope_id, ExternalFile)
     .join(ExternalFile.document)

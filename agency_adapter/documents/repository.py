@@ -68,8 +68,7 @@ async def by_envelope(session: AsyncSession, envelope_id: str) -> Document | Non
     return (await session.scalars(query)).one_or_none()
 
 
-# Built once, with a parameter: every status received runs it, and building a statement
-# costs SQLAlchemy more than running it.
+# Built once (see db.py): every status received runs it.
 _SENT_WITH_DOCUMENT_ID = (
     select(Document)
     .where(Document.box == Box.OUTBOX, Document.document_id == bindparam("document_id"))

@@ -42,8 +42,7 @@ async def revising(session: AsyncSession, sender: str, document_id: str) -> Docu
     return (await session.scalars(query.order_by(Document.created_at).limit(1))).first()
 
 
-# Statements every received document runs are built once, with parameters: building one
-# costs SQLAlchemy more than running it.
+# Built once (see db.py): every received document runs them.
 _AHEAD = (  # recalls or deletions of a document not here yet
     Recall.box == Box.INBOX,
     Recall.document_pk.is_(None),

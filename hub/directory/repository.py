@@ -35,7 +35,7 @@ async def groups(session: AsyncSession, codes: Sequence[str] | None = None) -> l
     return list(await session.scalars(query))
 
 
-_VERSION = text("SELECT version FROM directory_version WHERE id = 1")  # every message reads it
+_VERSION = text("SELECT version FROM directory_version WHERE id = 1")  # built once (see db.py)
 
 
 async def directory_version(session: AsyncSession) -> int:

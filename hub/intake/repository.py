@@ -32,8 +32,7 @@ async def envelope_by_id(session: AsyncSession, envelope_id: str) -> Envelope | 
     return (await session.scalars(query)).one_or_none()
 
 
-# The statements every message runs are built once, with parameters: building one costs
-# SQLAlchemy more than running it.
+# Built once (see hub/db.py): every message runs them.
 _DOCUMENTS = (
     select(Envelope)
     .where(
