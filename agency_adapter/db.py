@@ -87,7 +87,9 @@ def make_sessions(engine: AsyncEngine, feed: FeedSignal | None = None,
 
 def feed_of(sessions: async_sessionmaker[AsyncSession]) -> FeedSignal:
     """What the sessions' commits that appended events tell the feed's long-polls."""
-    signal: FeedSignal = sessions.kw["info"][FEED]
+    signal = sessions.kw.get("info", {}).get(FEED)
+    if not isinstance(signal, FeedSignal):
+        raise TypeError("these sessions were not made by db.make_sessions: they have no feed")
     return signal
 
 
@@ -141,18 +143,30 @@ async def insert_at_once(session: AsyncSession, *rows: Base) -> None:
     """Write new rows now, one INSERT each in the order given, without the unit of work's
     bookkeeping (it costs more than the rows themselves), and keep them in the session as if
     loaded: later changes to them are written as usual. Columns left unset get their defaults
-    (ids, timestamps, the version counter), read back. Only for rows that carry no related
-    rows to write with them."""
+    (ids, timestamps, the version counter), read back.
+
+    Only for rows that carry no related rows to write with them, and whose rows they refer to
+    are written already (nothing is flushed first). After a rollback they stay in the session,
+    expired: end the session then, as the edge does. A SQLite older than 3.35 cannot read
+    defaults back (no RETURNING): the rows then go through the unit of work."""
+    if not session.get_bind().dialect.insert_returning:
+        session.add_all(rows)
+        await session.flush()
+        return
     for row in rows:
-        mapper = inspect(type(row))
-        if any(row.__dict__.get(relation.key) for relation in mapper.relationships):
-            raise ValueError(f"a new {mapper.class_.__name__} holds related rows to write")
-        given = [prop for prop in mapper.column_attrs if prop.key in row.__dict__]
-        missing = [prop for prop in mapper.column_attrs if prop.key not in row.__dict__]
-        statement = _insert(mapper.local_table, tuple(p.columns[0].key for p in missing))
-        values = {prop.columns[0].key: row.__dict__[prop.key] for prop in given}
-        result = await session.execute(statement, values)
-        for prop, value in zip(missing, result.one() if missing else (), strict=True):
-            setattr(row, prop.key, value)
-        make_transient_to_detached(row)
-        session.add(row)
+        await _insert_row(session, row)
+
+
+async def _insert_row(session: AsyncSession, row: Base) -> None:
+    mapper = inspect(type(row))
+    if any(row.__dict__.get(relation.key) for relation in mapper.relationships):
+        raise ValueError(f"a new {mapper.class_.__name__} holds related rows to write")
+    given = [prop for prop in mapper.column_attrs if prop.key in row.__dict__]
+    missing = [prop for prop in mapper.column_attrs if prop.key not in row.__dict__]
+    statement = _insert(mapper.local_table, tuple(p.columns[0].key for p in missing))
+    values = {prop.columns[0].key: row.__dict__[prop.key] for prop in given}
+    result = await session.execute(statement, values)
+    for prop, value in zip(missing, result.one() if missing else (), strict=True):
+        setattr(row, prop.key, value)
+    make_transient_to_detached(row)
+    session.add(row)

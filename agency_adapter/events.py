@@ -2,34 +2,50 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import Integer, bindparam, event, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from agency_adapter.db import FEED, insert_at_once
+from agency_adapter.db import FEED, feed_of, insert_at_once
 from agency_adapter.models import Document, Event
 
 _FEED_LOCK = 0x66656564  # 'feed'
+# A waiting long-poll is woken by this process's commits (FeedSignal); it also looks at the
+# store this often, for events another process wrote.
+POLL_S = 0.5
 _APPENDED = "lienthong_appended"  # in a session's info: it appended events not yet committed
 
 
 async def append(
-    session: AsyncSession, type_: str, document: Document | None, payload: dict[str, object],
-    at_once: bool = False,
-) -> Event:  # fmt: skip
+    session: AsyncSession, type_: str, document: Document | None, payload: dict[str, object]
+) -> Event:
     """Append an event (added to the session, written with the caller's next flush or its
-    commit; `at_once`: written now, its document being written already). On PostgreSQL
-    appends are serialised until commit, so that events become visible in seq order and a
-    reader polling `after=` never skips one (SQLite has a single writer anyway)."""
+    commit). On PostgreSQL appends are serialised until commit, so that events become
+    visible in seq order and a reader polling `after=` never skips one (SQLite has a single
+    writer anyway)."""
+    row = await _next(session, type_, document, payload)
+    session.add(row)
+    return row
+
+
+async def append_now(
+    session: AsyncSession, type_: str, document: Document | None, payload: dict[str, object]
+) -> Event:
+    """`append`, the row written at once (`db.insert_at_once`): its document, if any, must be
+    written already."""
+    row = await _next(session, type_, document, payload)
+    await insert_at_once(session, row)
+    return row
+
+
+async def _next(session: AsyncSession, type_: str, document: Document | None,
+                payload: dict[str, object]) -> Event:  # fmt: skip
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _FEED_LOCK})
-    row = Event(type=type_, document_pk=document.id if document else None, payload=payload)
-    if at_once:
-        await insert_at_once(session, row)
-    else:
-        session.add(row)
     session.info[_APPENDED] = True
-    return row
+    return Event(type=type_, document_pk=document.id if document else None, payload=payload)
 
 
 @event.listens_for(Session, "after_commit")
@@ -55,3 +71,18 @@ _AFTER = (
 
 async def after(session: AsyncSession, seq: int, limit: int) -> list[Event]:
     return list(await session.scalars(_AFTER, {"seq": seq, "limit": limit}))
+
+
+async def wait_after(sessions: async_sessionmaker[AsyncSession], seq: int, limit: int,
+                     wait_s: float) -> list[Event]:  # fmt: skip
+    """Events after `seq`; if there are none yet, wait up to `wait_s` for some: woken by this
+    process's commits that append events, and looking every POLL_S for other processes'."""
+    clock, feed = asyncio.get_running_loop().time, feed_of(sessions)
+    deadline = clock() + wait_s
+    while True:
+        seen = feed.generation
+        async with sessions() as session:
+            found = await after(session, seq, limit)
+        if found or clock() >= deadline:
+            return found
+        await feed.wait(seen, min(POLL_S, deadline - clock()))

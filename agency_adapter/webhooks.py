@@ -112,13 +112,16 @@ class WebhookSender:
         url = self.settings.webhook_url
         if not url or time.monotonic() < self._retry_at:
             return 0
-        delivered = 0
+        delivered, batch = 0, await self._pending()
+        if not batch:  # the usual case when woken by a commit: no client to open
+            return 0
         async with httpx.AsyncClient(timeout=self.settings.webhook_timeout_s) as client:
-            while batch := await self._pending():
+            while batch:
                 for event in batch:
                     if not await self._deliver(client, url, event):
                         return delivered
                     delivered += 1
+                batch = await self._pending()
         return delivered
 
     async def run(self) -> None:

@@ -70,8 +70,9 @@ def read_package(data: bytes, limits: ParseLimits | None = None) -> ReadResult:
 
 def read_parsed(root: etree._Element, limits: ParseLimits | None = None,
                 repairs: Sequence[str] = ()) -> ReadResult:  # fmt: skip
-    """`read_package` for a tree already parsed from untrusted bytes under the same limits
-    (the signature verifier's tree of what the signature covers, say)."""
+    """`read_package` for a tree already parsed from bytes that passed `parse_xml`'s checks,
+    or from their canonical form (the signature verifier's tree of what the signature covers:
+    its input was checked, though the canonical bytes may be a little larger)."""
     ctx = ReadContext(lenient=(limits or ParseLimits()).lenient)
     for repair in repairs:
         ctx.note("repair", repair)

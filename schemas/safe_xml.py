@@ -116,7 +116,7 @@ def _deeper_than(max_depth: int) -> etree.XPath:
 
 
 def _check_depth(root: etree._Element, max_depth: int) -> None:
-    if not _deeper_than(max_depth)(root):
+    if max_depth >= 1 and not _deeper_than(max_depth)(root):
         return
     _find_too_deep(root, max_depth)
 

@@ -253,7 +253,7 @@ class _Signed:
     tree: etree._Element | None
 
 
-def _verified_bytes(
+def _verified_content(
     root: etree._Element, signature: etree._Element, cert: x509.Certificate, at: datetime
 ) -> _Signed:
     """Check the signature cryptographically; what it covers."""
@@ -341,7 +341,7 @@ def _verify_signed(
         return _invalid(str(refused))
     try:
         _check_signing_certificate(path[0], policy.at)
-        signed = _verified_bytes(root, signature, path[0], policy.at)
+        signed = _verified_content(root, signature, path[0], policy.at)
     except SignatureRefused as refused:
         return _invalid(str(refused), _summary(path[0]))
     return _verdict(algorithms, path, signed, policy)

@@ -14,7 +14,6 @@ from sqlalchemy import text
 
 from agency_adapter import events
 from agency_adapter.api.dependencies import LocalSystem, Runtime
-from agency_adapter.db import feed_of
 from agency_adapter.documents.endpoints import router as documents_router
 from agency_adapter.documents.payloads import DocumentIn, EventOut
 from agency_adapter.errors import AdapterError
@@ -24,9 +23,6 @@ from agency_adapter.runtime import AdapterRuntime
 from schemas.errors import LienthongError
 
 log = logging.getLogger(__name__)
-# A waiting long-poll is woken by this process's commits (FeedSignal); it also looks at the
-# store this often, for events another process wrote.
-POLL_S = 0.5
 
 
 def _error(request: Request, error: Exception) -> Response:
@@ -89,16 +85,9 @@ async def read_events(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[EventOut]:  # fmt: skip
     """Events after `after`, in order; with `wait`, hold the request until one exists."""
-    clock, feed = asyncio.get_running_loop().time, feed_of(rt.sessions)
-    deadline = clock() + wait
-    while True:
-        seen = feed.generation
-        async with rt.sessions() as session:
-            found = await events.after(session, after, limit)
-        if found or clock() >= deadline:
-            return [EventOut(seq=e.seq, type=e.type, document=e.document_pk, payload=e.payload,
-                             created_at=e.created_at) for e in found]  # fmt: skip
-        await feed.wait(seen, min(POLL_S, deadline - clock()))
+    found = await events.wait_after(rt.sessions, after, limit, wait)
+    return [EventOut(seq=e.seq, type=e.type, document=e.document_pk, payload=e.payload,
+                     created_at=e.created_at) for e in found]  # fmt: skip
 
 
 async def healthz() -> dict[str, str]:

@@ -155,12 +155,10 @@ async def send_package(
     outbox = Outbox(envelope_id=envelope_id, body=body)
     if document.external_files:  # the rows of its files go with it, in a unit of work
         session.add_all([document, outbox])
-        await events.append(session, "document.sent", document, {"envelope_id": envelope_id})
         await session.flush()
-        return document
-    await insert_at_once(session, document, outbox)
-    await events.append(session, "document.sent", document, {"envelope_id": envelope_id},
-                        at_once=True)  # fmt: skip
+    else:
+        await insert_at_once(session, document, outbox)
+    await events.append_now(session, "document.sent", document, {"envelope_id": envelope_id})
     return document
 
 

@@ -87,3 +87,17 @@ async def test_a_row_holding_related_rows_is_not_inserted_at_once(sessions: Sess
             await insert_at_once(session, document)
     async with sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Document)) == 0
+
+
+async def test_without_returning_rows_inserted_at_once_go_through_the_unit_of_work(
+    sessions: Sessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As on a SQLite older than 3.35, which cannot read defaults back."""
+    engine = sessions.kw["bind"]
+    monkeypatch.setattr(engine.sync_engine.dialect, "insert_returning", False)
+    document = _outbox_document()
+    async with transaction(sessions) as session:
+        await insert_at_once(session, document)
+        assert inspect(document).persistent and document.version == 1
+    async with sessions() as session:
+        assert (await session.get_one(Document, document.id)).envelope_id == document.envelope_id

@@ -7,7 +7,6 @@ import asyncio
 import pytest
 
 from agency_adapter import events
-from agency_adapter.api import app
 from agency_adapter.db import feed_of, transaction
 from agency_adapter.feed_signal import FeedSignal
 from tests.agency_adapter.adapter_stack import Adapter
@@ -67,7 +66,7 @@ async def test_a_long_poll_answers_with_the_event_committed_while_it_waits(
     pair: tuple[HubStack, Adapter, Adapter], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _, commune, district = pair
-    monkeypatch.setattr(app, "POLL_S", 120.0)  # only the signal can answer it within the test
+    monkeypatch.setattr(events, "POLL_S", 120.0)  # only the signal can answer it within the test
     after = max((event["seq"] for event in await district.events()), default=0)
     poll = asyncio.create_task(district.events(after=after, wait=60))
     await asyncio.sleep(0.1)

@@ -53,6 +53,8 @@ def test_depth_limit_is_a_setting() -> None:
     parse_xml(deep(30), ParseLimits(max_depth=30))
     with pytest.raises(UnsafeXmlError, match="deeper than 30 levels"):
         parse_xml(deep(31), ParseLimits(max_depth=30))
+    with pytest.raises(UnsafeXmlError, match="deeper than 0 levels"):
+        parse_xml(deep(1), ParseLimits(max_depth=0))
 
 
 def test_not_well_formed_input_names_line_and_column() -> None:
