@@ -12,6 +12,7 @@ from agency_adapter.db import FEED, feed_of, insert_at_once
 from agency_adapter.models import Document, Event
 
 _FEED_LOCK = 0x66656564  # 'feed'
+_LOCK_FEED = text("SELECT pg_advisory_xact_lock(:id)")  # built once (see db.py)
 # A waiting long-poll is woken by this process's commits (FeedSignal); it also looks at the
 # store this often, for events another process wrote.
 POLL_S = 0.5
@@ -43,7 +44,7 @@ async def append_now(
 async def _next(session: AsyncSession, type_: str, document: Document | None,
                 payload: dict[str, object]) -> Event:  # fmt: skip
     if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _FEED_LOCK})
+        await session.execute(_LOCK_FEED, {"id": _FEED_LOCK})
     session.info[_APPENDED] = True
     return Event(type=type_, document_pk=document.id if document else None, payload=payload)
 
