@@ -187,6 +187,13 @@ def _declare_on_root(data: bytes, prefixes: dict[str, Location]) -> tuple[bytes,
     return data[: match.end()] + declarations + data[match.end() :], repairs
 
 
+def parse_canonical(data: bytes) -> etree._Element:
+    """Parse the canonical form this process made of a tree `parse_xml` accepted: the same
+    parser, without checks its source already passed (canonicalization adds no DTD and no
+    depth, though it may add bytes)."""
+    return etree.fromstring(data, _parser())
+
+
 def parse_xml(data: bytes, limits: ParseLimits) -> ParsedXml:
     """Parse untrusted bytes into an element tree, or raise an error saying what and where."""
     if len(data) > limits.max_bytes:

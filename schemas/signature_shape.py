@@ -151,7 +151,7 @@ def check_signed_info(signature: etree._Element) -> tuple[SignatureMethod, Diges
         ) from None
 
 
-def _strict_base64(text: str | None) -> bytes | None:
+def strict_base64(text: str | None) -> bytes | None:
     """Decoded bytes, or None unless the text is canonical base64 (one encoding per value)."""
     compact = _XML_SPACE.sub("", text or "")
     try:
@@ -164,14 +164,14 @@ def _strict_base64(text: str | None) -> bytes | None:
 def check_signature_value(signature: etree._Element) -> None:
     """Refuse a SignatureValue that is missing or not canonical base64."""
     # Lenient base64 decoding would let several texts stand for one signature value.
-    if _strict_base64(signature.findtext("ds:SignatureValue", None, _DS)) is None:
+    if strict_base64(signature.findtext("ds:SignatureValue", None, _DS)) is None:
         raise SignatureRefused("the SignatureValue is missing or not canonical base64")
 
 
 def _certificates(texts: tuple[str, ...]) -> list[x509.Certificate]:
     certs = []
     for number, text in enumerate(texts, start=1):
-        der = _strict_base64(text)
+        der = strict_base64(text)
         try:
             certs.append(x509.load_der_x509_certificate(der or b""))
         except ValueError:

@@ -25,19 +25,17 @@ from signxml.algorithms import (
     SignatureConstructionMethod,
     SignatureMethod,
 )
-from signxml.exceptions import InvalidDigest, InvalidInput, SignXMLException
+from signxml.exceptions import SignXMLException
 from signxml.signer import XMLSigner
-from signxml.verifier import SignatureConfiguration, VerifyResult, XMLVerifier
 
 from schemas.errors import SignatureError
 from schemas.keys import CertificateInfo, SigningIdentity, certificate_info, key_matches_certificate
 from schemas.namespaces import DSIG as DS_NS
 from schemas.reader import ReadResult, read_package, read_parsed
-from schemas.safe_xml import ParseLimits, parse_xml
+from schemas.safe_xml import ParseLimits, parse_canonical, parse_xml
 from schemas.signature_shape import (
     DS_SIGNATURE,
     EDXML_ROOT,
-    HEADER_PATH,
     PATHS_KEPT,
     SignatureRefused,
     check_signature_value,
@@ -48,6 +46,7 @@ from schemas.signature_shape import (
     signer_path,
 )
 from schemas.trust import trust_problem, validity_problem
+from schemas.xmldsig import InvalidDigest, verify_enveloped
 
 __all__ = [
     "SignatureState",
@@ -60,28 +59,13 @@ __all__ = [
 
 _C14N_1_0 = CanonicalizationMethod.CANONICAL_XML_1_0
 _XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
-# SHA-1 is configured as allowed in signxml only to tell a valid legacy signature from a
-# broken one; whether a legacy signature is accepted is decided afterwards, by the caller.
-_SIGNATURE_METHODS = frozenset(
-    {
-        SignatureMethod.RSA_SHA256,
-        SignatureMethod.RSA_SHA384,
-        SignatureMethod.RSA_SHA512,
-        SignatureMethod.ECDSA_SHA256,
-        SignatureMethod.ECDSA_SHA384,
-        SignatureMethod.ECDSA_SHA512,
-        SignatureMethod.RSA_SHA1,
-    }
-)
-_DIGESTS = frozenset(
-    {DigestAlgorithm.SHA256, DigestAlgorithm.SHA384, DigestAlgorithm.SHA512, DigestAlgorithm.SHA1}
-)
 _ACCEPTED_CURVES = (ec.SECP256R1, ec.SECP384R1, ec.SECP521R1)
 _MIN_RSA_BITS = 2048
-# Everything signxml, lxml or cryptography may raise on hostile signature content.
+# Everything signxml (signing), lxml or cryptography may raise on hostile signature content.
 _PROCESSING_FAILURES = (
     SignXMLException,
     InvalidSignature,
+    InvalidDigest,
     UnsupportedAlgorithm,
     etree.LxmlError,
     ValueError,
@@ -227,57 +211,36 @@ def _check_signing_certificate(cert: x509.Certificate, at: datetime) -> None:
         raise SignatureRefused("the signing key is neither RSA nor EC")
 
 
-def _location(root: etree._Element, signature: etree._Element) -> str:
-    """The signxml location (parent path) of the signature, so signxml finds that one only."""
-    return "./" if signature.getparent() is root else f"./{HEADER_PATH}/"
-
-
 def _explain(error: Exception) -> str:
     if isinstance(error, InvalidDigest):
         return "the package was changed after it was signed (the digest does not match)"
     if isinstance(error, InvalidSignature):
         return "the signature value does not verify with the signer's certificate"
-    if isinstance(error, etree.DocumentInvalid):
-        return f"the Signature element does not follow the XMLDSig schema ({error})"
-    if isinstance(error, InvalidInput):
-        return f"the signature is malformed ({error})"
     return f"the signature cannot be processed ({type(error).__name__}: {error})"
 
 
 @dataclass(frozen=True)
 class _Signed:
-    """What a signature covers: its canonical bytes, and the verifier's parse of them (None if
-    it could not parse them)."""
+    """What a signature covers: its canonical bytes, and a parse of them."""
 
     xml: bytes
-    tree: etree._Element | None
+    tree: etree._Element
 
 
 def _verified_content(
-    root: etree._Element, signature: etree._Element, cert: x509.Certificate, at: datetime
+    root: etree._Element,
+    signature: etree._Element,
+    cert: x509.Certificate,
+    algorithms: tuple[SignatureMethod, DigestAlgorithm],
 ) -> _Signed:
-    """Check the signature cryptographically; what it covers."""
-    config = SignatureConfiguration(
-        require_x509=True,
-        location=_location(root, signature),
-        expect_references=1,
-        signature_methods=_SIGNATURE_METHODS,
-        digest_algorithms=_DIGESTS,
-        verification_time=at,
-        # XMLDSig turns a node-set into octets with C14N 1.0 when no transform says otherwise.
-        default_reference_c14n_method=_C14N_1_0,
-    )
-    parser = etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
-    )
+    """Check the signature cryptographically; what it covers, and a parse of that."""
     try:
-        # x509_cert pins the certificate, so signxml does not consult any system CA store.
-        result = XMLVerifier().verify(root, x509_cert=cert, expect_config=config, parser=parser)
+        content = verify_enveloped(root, signature, cert.public_key(), algorithms)
+        # What is read afterwards is a parse of the canonical bytes the digest covered, never
+        # the received tree: comments in it, which the digest ignores, could split a text.
+        return _Signed(content, parse_canonical(content))
     except _PROCESSING_FAILURES as error:
         raise SignatureRefused(_explain(error)) from None
-    if not isinstance(result, VerifyResult):  # only with expect_references other than 1
-        raise SignatureRefused("the signature has more than one reference")
-    return _Signed(bytes(result.signed_data), result.signed_xml)
 
 
 @dataclass(frozen=True)
@@ -341,7 +304,7 @@ def _verify_signed(
         return _invalid(str(refused))
     try:
         _check_signing_certificate(path[0], policy.at)
-        signed = _verified_content(root, signature, path[0], policy.at)
+        signed = _verified_content(root, signature, path[0], algorithms)
     except SignatureRefused as refused:
         return _invalid(str(refused), _summary(path[0]))
     return _verdict(algorithms, path, signed, policy)

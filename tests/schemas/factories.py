@@ -73,13 +73,15 @@ def sign_by_hand(
     method: SignatureMethod = SignatureMethod.RSA_SHA256,
     digest: DigestAlgorithm = DigestAlgorithm.SHA256,
     reference_uri: str | None = None,
+    c14n: CanonicalizationMethod = CanonicalizationMethod.CANONICAL_XML_1_0,
 ) -> bytes:
-    """Sign directly with signxml (no lienthong checks), e.g. with SHA-1 or another URI."""
+    """Sign directly with signxml (no lienthong checks), e.g. with SHA-1, another URI or
+    another canonicalization (for SignedInfo and as the reference's transform)."""
     signer = _LegacySigner(
         method=SignatureConstructionMethod.enveloped,
         signature_algorithm=method,
         digest_algorithm=digest,
-        c14n_algorithm=CanonicalizationMethod.CANONICAL_XML_1_0,
+        c14n_algorithm=c14n,
     )
     signed = signer.sign(
         _with_placeholder(data),

@@ -1,0 +1,118 @@
+"""lienthong's own XMLDSig verification against signatures signxml wrote, as other peers would.
+
+signxml's verifier is the oracle where the two must agree; where XMLDSig says otherwise
+(comments are never part of URI="") the test says so.
+"""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from lxml import etree
+from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
+from signxml.verifier import VerifyResult, XMLVerifier
+
+from schemas.keys import SigningIdentity
+from schemas.namespaces import DSIG as DS_NS
+from schemas.reader import read_package
+from schemas.signature_shape import ALLOWED_CANONICALIZATIONS
+from schemas.signing import SignatureState, read_verified, sign_package, verify_package
+from tests.schemas.factories import agency, fresh_ca, package, parse, serialize, sign_by_hand
+
+_DS = {"ds": DS_NS}
+_HEADER_OPENS = b"<edXML:edXMLHeader>"
+
+
+@pytest.fixture(scope="module")
+def district() -> SigningIdentity:
+    return agency(fresh_ca())
+
+
+@pytest.fixture(scope="module")
+def district_ec() -> SigningIdentity:
+    return agency(fresh_ca(algorithm="ec"), algorithm="ec")
+
+
+_ACCEPTED = [CanonicalizationMethod(uri) for uri in sorted(ALLOWED_CANONICALIZATIONS)]
+
+
+@pytest.mark.parametrize("c14n", _ACCEPTED, ids=lambda c: c.name)
+def test_every_accepted_canonicalization_verifies_as_signxml_verifies_it(
+    district: SigningIdentity, c14n: CanonicalizationMethod
+) -> None:
+    # An unused namespace on the root: inclusive canonicalization renders it in SignedInfo.
+    unsigned = package().replace(b"<edXML ", b'<edXML xmlns:x="urn:example:unused" ', 1)
+    signed = sign_by_hand(unsigned, district, c14n=c14n)
+    oracle = XMLVerifier().verify(signed, x509_cert=district.certificate)
+    result = verify_package(signed)
+    assert isinstance(oracle, VerifyResult)
+    assert result.state is SignatureState.VALID, result.reason
+    assert result.verified_xml == oracle.signed_data
+
+
+@pytest.mark.parametrize("method", [SignatureMethod.ECDSA_SHA384, SignatureMethod.ECDSA_SHA512])
+def test_ecdsa_with_longer_hashes_verifies(
+    district_ec: SigningIdentity, method: SignatureMethod
+) -> None:
+    signed = sign_by_hand(package(), district_ec, method=method, digest=DigestAlgorithm.SHA384)
+    result = verify_package(signed)
+    assert result.state is SignatureState.VALID, result.reason
+    assert result.algorithm == method.value.rsplit("#", 1)[-1]
+
+
+def _edited(signed: bytes, path: str, change: str, attribute: str | None = None) -> bytes:
+    root = parse(signed)
+    node = root.find(f".//{path}", _DS)
+    assert node is not None
+    if attribute is None:
+        node.text = change
+    else:
+        node.set(attribute, change)
+    return serialize(root)
+
+
+def test_a_signature_method_that_is_not_the_keys_is_refused(
+    district_ec: SigningIdentity,
+) -> None:
+    signed = sign_package(package(), district_ec)
+    relabelled = _edited(
+        signed, "ds:SignatureMethod", SignatureMethod.RSA_SHA256.value, attribute="Algorithm"
+    )
+    result = verify_package(relabelled)
+    assert result.state is SignatureState.INVALID
+    assert result.reason == "the signature method does not match the signer's key type"
+
+
+def test_an_ecdsa_value_of_the_wrong_length_does_not_verify(
+    district_ec: SigningIdentity,
+) -> None:
+    signed = sign_package(package(), district_ec)
+    value = parse(signed).findtext(".//ds:SignatureValue", None, _DS)
+    assert value is not None
+    shortened = base64.b64encode(base64.b64decode(value)[:-1]).decode()
+    result = verify_package(_edited(signed, "ds:SignatureValue", shortened))
+    assert result.state is SignatureState.INVALID
+    assert result.reason is not None and "does not verify" in result.reason
+
+
+@pytest.mark.parametrize(
+    "c14n",
+    [
+        CanonicalizationMethod.CANONICAL_XML_1_0_WITH_COMMENTS,
+        CanonicalizationMethod.CANONICAL_XML_1_0,
+    ],
+    ids=lambda c: c.name,
+)
+def test_comments_are_outside_what_a_whole_document_reference_covers(
+    district: SigningIdentity, c14n: CanonicalizationMethod
+) -> None:
+    signed = sign_by_hand(package(), district, c14n=c14n)
+    commented = signed.replace(_HEADER_OPENS, _HEADER_OPENS + b"<!-- added on the way -->", 1)
+    assert commented != signed
+    result = verify_package(commented)
+    assert result.state is SignatureState.VALID, result.reason
+    assert result.verified_xml is not None and b"added on the way" not in result.verified_xml
+    assert read_verified(result) == read_package(result.verified_xml)
+    tree = result.verified_tree
+    assert tree is not None and not list(tree.iter(etree.Comment))
