@@ -19,14 +19,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from lxml import etree
-from signxml.algorithms import (
-    CanonicalizationMethod,
-    DigestAlgorithm,
-    SignatureConstructionMethod,
-    SignatureMethod,
-)
-from signxml.exceptions import SignXMLException
-from signxml.signer import XMLSigner
+from signxml.algorithms import DigestAlgorithm, SignatureMethod
 
 from schemas.errors import SignatureError
 from schemas.keys import CertificateInfo, SigningIdentity, certificate_info, key_matches_certificate
@@ -46,7 +39,7 @@ from schemas.signature_shape import (
     signer_path,
 )
 from schemas.trust import trust_problem, validity_problem
-from schemas.xmldsig import InvalidDigest, verify_enveloped
+from schemas.xmldsig import InvalidDigest, SigningKey, sign_enveloped, verify_enveloped
 
 __all__ = [
     "SignatureState",
@@ -57,13 +50,11 @@ __all__ = [
     "verify_package",
 ]
 
-_C14N_1_0 = CanonicalizationMethod.CANONICAL_XML_1_0
 _XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 _ACCEPTED_CURVES = (ec.SECP256R1, ec.SECP384R1, ec.SECP521R1)
 _MIN_RSA_BITS = 2048
-# Everything signxml (signing), lxml or cryptography may raise on hostile signature content.
+# Everything lxml or cryptography may raise on hostile signature content.
 _PROCESSING_FAILURES = (
-    SignXMLException,
     InvalidSignature,
     InvalidDigest,
     UnsupportedAlgorithm,
@@ -136,25 +127,26 @@ def _remove_signatures(root: etree._Element, header: etree._Element) -> None:
         _detach(element)
 
 
-def _append_placeholder(header: etree._Element) -> None:
-    # signxml replaces <ds:Signature Id="placeholder"/> in place and deletes the Id attribute.
+def _append_signature(header: etree._Element) -> etree._Element:
+    """An empty ds:Signature, last in the header, laid out like the header's other children."""
     last = header[-1] if len(header) else None
-    placeholder = etree.SubElement(header, DS_SIGNATURE, {"Id": "placeholder"}, nsmap={"ds": DS_NS})
+    signature = etree.SubElement(header, DS_SIGNATURE, nsmap={"ds": DS_NS})
     if last is not None:
         # Take over the closing indentation; the previous sibling gets the siblings' one.
-        placeholder.tail = last.tail
+        signature.tail = last.tail
         if header.text and not header.text.strip():
             last.tail = header.text
+    return signature
 
 
-def _signature_method(identity: SigningIdentity) -> SignatureMethod:
+def _signing_key(identity: SigningIdentity) -> SigningKey:
     key = identity.private_key
     if not key_matches_certificate(key, identity.certificate):
         raise SignatureError("the private key does not match the signing certificate")
     if isinstance(key, rsa.RSAPrivateKey) and key.key_size >= _MIN_RSA_BITS:
-        return SignatureMethod.RSA_SHA256
+        return key
     if isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(key.curve, ec.SECP256R1):
-        return SignatureMethod.ECDSA_SHA256
+        return key
     raise SignatureError("only RSA keys of 2048 bits or more and EC P-256 keys may sign packages")
 
 
@@ -174,21 +166,14 @@ def sign_tree(root: etree._Element, identity: SigningIdentity) -> bytes:
     header = header_of(root)
     if root.tag != EDXML_ROOT or header is None:
         raise SignatureError("not an edXML package: no edXML/edXMLEnvelope/edXMLHeader to sign")
-    method = _signature_method(identity)
+    key = _signing_key(identity)
     _remove_signatures(root, header)
-    _append_placeholder(header)
-    signer = XMLSigner(
-        method=SignatureConstructionMethod.enveloped,
-        signature_algorithm=method,
-        digest_algorithm=DigestAlgorithm.SHA256,
-        c14n_algorithm=_C14N_1_0,
-    )
+    signature = _append_signature(header)
     try:
-        certs = [identity.certificate, *identity.chain]
-        signed = signer.sign(root, key=identity.private_key, cert=certs)
+        sign_enveloped(root, signature, key, [identity.certificate, *identity.chain])
     except _PROCESSING_FAILURES as error:
         raise SignatureError(f"cannot sign the package: {error}") from error
-    return _XML_DECLARATION + bytes(etree.tostring(signed, xml_declaration=False, encoding="UTF-8"))
+    return _XML_DECLARATION + bytes(etree.tostring(root, xml_declaration=False, encoding="UTF-8"))
 
 
 # --- verifying: certificate, cryptography, verdict ---------------------------------------------

@@ -1,31 +1,40 @@
-"""The arithmetic of verifying the one kind of XMLDSig signature lienthong accepts.
+"""The arithmetic of the one kind of XMLDSig signature lienthong makes and accepts.
 
-:mod:`schemas.signature_shape` has already refused anything but one enveloped signature with
-one reference to the whole document (URI="") and the canonicalizations it allows. What is left
-is canonicalizing SignedInfo, checking the signature value over it with the signer's key, and
-checking the reference's digest over the document without its signature.
+An enveloped signature with one reference to the whole document (URI=""). Signing writes it
+with C14N 1.0 and SHA-256. For verifying, :mod:`schemas.signature_shape` has already refused
+every other shape and any canonicalization it does not allow; what is left is canonicalizing
+SignedInfo, checking the signature value over it with the signer's key, and checking the
+reference's digest over the document without its signature.
 
-This is done here rather than by signxml's verifier because that one serializes and parses the
-package again for each step; on a 10 KB document it cost four times as much as all of this.
+This is done here rather than by signxml because signxml serializes and parses the package
+again for each step: on a 10 KB document that cost four times as much as all of this when
+verifying, and twice as much when signing.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
+from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
 from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
 
 from schemas.namespaces import DSIG as DS_NS
 from schemas.signature_shape import ALLOWED_CANONICALIZATIONS, SignatureRefused, strict_base64
 
-__all__ = ["InvalidDigest", "verify_enveloped"]
+__all__ = ["InvalidDigest", "sign_enveloped", "verify_enveloped"]
 
 _DS = {"ds": DS_NS}
 _EXCLUSIVE_NS = "http://www.w3.org/2001/10/xml-exc-c14n#"
@@ -47,6 +56,11 @@ _DIGESTS = {
 # XMLDSig: a reference whose transforms end without a canonicalization is canonicalized with
 # C14N 1.0.
 _DEFAULT_C14N = CanonicalizationMethod.CANONICAL_XML_1_0.value
+_ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
+_SIGNING_DIGEST = DigestAlgorithm.SHA256
+
+
+SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 
 class InvalidDigest(Exception):
@@ -178,3 +192,80 @@ def _without_signature(
                 previous.tail = (previous.tail or "") + signature.tail
         parent.remove(signature)
     return canonicalization.apply(root.getroottree(), comments=False)
+
+
+# --- signing ----------------------------------------------------------------------------------
+
+
+def _child(parent: etree._Element, local: str, algorithm: str | None = None) -> etree._Element:
+    attributes = {} if algorithm is None else {"Algorithm": algorithm}
+    return etree.SubElement(parent, f"{{{DS_NS}}}{local}", attributes)
+
+
+def _fill_in(
+    signature: etree._Element, method: SignatureMethod, certificates: Sequence[x509.Certificate]
+) -> tuple[etree._Element, etree._Element, etree._Element]:
+    """SignedInfo, SignatureValue and KeyInfo; their DigestValue, SignatureValue and
+    SignedInfo are returned for the values still to be written."""
+    signed_info = _child(signature, "SignedInfo")
+    _child(signed_info, "CanonicalizationMethod", _DEFAULT_C14N)
+    _child(signed_info, "SignatureMethod", method.value)
+    reference = _child(signed_info, "Reference")
+    reference.set("URI", "")
+    transforms = _child(reference, "Transforms")
+    _child(transforms, "Transform", _ENVELOPED)
+    _child(transforms, "Transform", _DEFAULT_C14N)
+    _child(reference, "DigestMethod", _SIGNING_DIGEST.value)
+    digest_value = _child(reference, "DigestValue")
+    signature_value = _child(signature, "SignatureValue")
+    x509_data = _child(_child(signature, "KeyInfo"), "X509Data")
+    for certificate in certificates:
+        der = certificate.public_bytes(Encoding.DER)
+        _child(x509_data, "X509Certificate").text = base64.b64encode(der).decode()
+    return signed_info, digest_value, signature_value
+
+
+def _canonical_without(root: etree._Element, signature: etree._Element) -> bytes:
+    """What a verifier will digest, the tree left as it was (lxml moves an element's tail
+    with it)."""
+    parent, previous = signature.getparent(), signature.getprevious()
+    if parent is None:
+        raise ValueError("the signature must be placed in the document before it is signed")
+    index = parent.index(signature)
+    text_before = parent.text if previous is None else previous.tail
+    content = _without_signature(root, signature, _Canonicalization(False, False, None))
+    parent.insert(index, signature)
+    if previous is None:
+        parent.text = text_before
+    else:
+        previous.tail = text_before
+    return content
+
+
+def _signature_value(signed_info: bytes, key: SigningKey, method: SignatureMethod) -> bytes:
+    algorithm = _HASHES[method]()
+    if isinstance(key, rsa.RSAPrivateKey):
+        return key.sign(signed_info, padding.PKCS1v15(), algorithm)
+    r, s = decode_dss_signature(key.sign(signed_info, ec.ECDSA(algorithm)))
+    size = (key.key_size + 7) // 8
+    return r.to_bytes(size, "big") + s.to_bytes(size, "big")
+
+
+def sign_enveloped(
+    root: etree._Element,
+    signature: etree._Element,
+    key: SigningKey,
+    certificates: Sequence[x509.Certificate],
+) -> None:
+    """Sign `root`'s whole document into `signature`, an empty ds:Signature already where it
+    belongs in that document; the certificates go into KeyInfo, the signer's first."""
+    method = (
+        SignatureMethod.RSA_SHA256
+        if isinstance(key, rsa.RSAPrivateKey)
+        else (SignatureMethod.ECDSA_SHA256)
+    )
+    signed_info, digest_value, signature_value = _fill_in(signature, method, certificates)
+    digest = hashlib.sha256(_canonical_without(root, signature)).digest()
+    digest_value.text = base64.b64encode(digest).decode()
+    canonical = _Canonicalization(False, False, None).apply(signed_info, comments=False)
+    signature_value.text = base64.b64encode(_signature_value(canonical, key, method)).decode()

@@ -13,7 +13,7 @@ from lxml import etree
 from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
 from signxml.verifier import VerifyResult, XMLVerifier
 
-from schemas.keys import SigningIdentity
+from schemas.keys import Algorithm, SigningIdentity
 from schemas.namespaces import DSIG as DS_NS
 from schemas.reader import read_package
 from schemas.signature_shape import ALLOWED_CANONICALIZATIONS
@@ -49,6 +49,15 @@ def test_every_accepted_canonicalization_verifies_as_signxml_verifies_it(
     assert isinstance(oracle, VerifyResult)
     assert result.state is SignatureState.VALID, result.reason
     assert result.verified_xml == oracle.signed_data
+
+
+@pytest.mark.parametrize("algorithm", ["rsa", "ec"])
+def test_what_lienthong_signs_verifies_with_signxml(algorithm: Algorithm) -> None:
+    signer = agency(fresh_ca(algorithm=algorithm), algorithm=algorithm)
+    signed = sign_package(package(), signer)
+    oracle = XMLVerifier().verify(signed, x509_cert=signer.certificate)
+    assert isinstance(oracle, VerifyResult)
+    assert oracle.signed_data == verify_package(signed).verified_xml
 
 
 @pytest.mark.parametrize("method", [SignatureMethod.ECDSA_SHA384, SignatureMethod.ECDSA_SHA512])
