@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from agency_adapter import events
 from agency_adapter.documents.service import now
@@ -24,6 +25,8 @@ _UNANNOUNCED = (  # built once (see db.py)
     select(Document)
     .where(Document.box == Box.INBOX, Document.announced_at.is_(None))
     .order_by(Document.created_at, Document.id)
+    # Not the signed package, which can be megabytes and the announcement never reads.
+    .options(defer(Document.body, raiseload=True))
 )
 
 

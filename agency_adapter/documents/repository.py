@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defer, selectinload
 
 from agency_adapter.models import Box, Document, ExternalFile
 from schemas.model import DocumentPackage
@@ -74,6 +74,8 @@ _SENT_WITH_DOCUMENT_ID = (
     .where(Document.box == Box.OUTBOX, Document.document_id == bindparam("document_id"))
     .order_by(Document.created_at.desc())
     .limit(1)
+    # Not the signed package, which can be megabytes and a status never reads.
+    .options(defer(Document.body, raiseload=True))
 )
 _SENT_WITH_HISTORY = _SENT_WITH_DOCUMENT_ID.options(*WITH_HISTORY)
 
