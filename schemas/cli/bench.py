@@ -26,6 +26,7 @@ from typing import Annotated, Any
 import httpx
 import typer
 
+from schemas.cli.bench_cpu import Sharing, cpu_s
 from schemas.cli.bench_large import (
     fetch_digest,
     large_table,
@@ -39,7 +40,6 @@ from schemas.cli.dev import AGENCIES, LIENTHONG, STACK_FILE, VAR, down, up
 from schemas.event_loop import run_on_uvloop
 
 UNITS = {"K": 1024, "M": 1024**2, "G": 1024**3}
-TICKS = os.sysconf("SC_CLK_TCK")
 WAIT_S = 600.0
 TIMEOUT_S = 300.0  # a gigabyte's POST is answered once the adapter has stored and hashed it
 LARGE = 16 * 1024**2  # from this size on, one document is timed instead of a stream of them
@@ -135,12 +135,6 @@ def _processes() -> dict[str, int]:
     return dict(zip(names, pids, strict=False))
 
 
-def _cpu_s(pid: int) -> float:
-    """User and system CPU seconds of a process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
 # --- the phases ----------------------------------------------------------------------------
 
 
@@ -210,15 +204,18 @@ def _desks() -> tuple[Desk, Desk, dict[str, int]]:
 async def _full_path(count: int, clients: int, rate: float, latency_count: int,
                      attachment: bytes) -> dict[str, Any]:  # fmt: skip
     sender, recipient, watched = _desks()
-    before = {name: _cpu_s(pid) for name, pid in watched.items()}
+    before, sharing = {name: cpu_s(pid) for name, pid in watched.items()}, Sharing.now()
     per_s = await _throughput(sender, recipient, count, clients, attachment)
-    cpu = {name: round((_cpu_s(pid) - before[name]) / count, 5) for name, pid in watched.items()}
+    cpu = {name: round((cpu_s(pid) - before[name]) / count, 5) for name, pid in watched.items()}
+    beside, busy = Sharing.now().since(sharing, count)
     latencies = await _latencies(sender, recipient, rate, latency_count, attachment)
     return {
         "documents_per_s": round(per_s, 1),
         "latency_ms": {f"p{p}": round(percentile(latencies, p / 100), 1) for p in (50, 95, 99)},
         "cpu_s_per_document": cpu,
         "peak_rss_mb": {name: round(rss_mb(pid, "VmHWM"), 1) for name, pid in watched.items()},
+        "cpu_s_per_document_beside": beside,
+        "machine_busy": busy,
     }
 
 
@@ -261,6 +258,12 @@ def _table(result: dict[str, Any], size: int, rate: float) -> list[str]:
     ]
     for name, cpu in result["cpu_s_per_document"].items():
         lines.append(f"  {name:<38} {cpu:>14.4f} {result['peak_rss_mb'][name]:>13.1f}")
+    lines.append("sharing the machine                      CPU s/document")
+    for name, cpu in result["cpu_s_per_document_beside"].items():
+        lines.append(f"  {name:<38} {cpu:>14.4f}")
+    cores = os.cpu_count() or 1
+    lines.append(f"machine CPU busy while documents flowed {result['machine_busy']:.0%} "
+                 f"of {cores} core{'s' if cores > 1 else ''}")  # fmt: skip
     return lines
 
 

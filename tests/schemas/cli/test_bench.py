@@ -46,6 +46,12 @@ def test_the_bench_runs_the_whole_path_and_reports(tmp_path: Path) -> None:
         report["cpu_s_per_document"]
     )
     assert all(mb > 10 for mb in report["peak_rss_mb"].values())
+    # What shares the machine (/proc counts in ticks of 10 ms: ten documents may cost the
+    # broker less than one, but the clients' own CPU clock is finer).
+    beside = report["cpu_s_per_document_beside"]
+    assert set(beside) == {"rabbitmq", "postgresql", "bench clients (this command)"}
+    assert beside["bench clients (this command)"] > 0 and min(beside.values()) >= 0
+    assert 0 < report["machine_busy"] <= 1 and "sharing the machine" in done.stdout
     assert not (tmp_path / "var" / "dev" / "pids").exists()  # the stack was stopped
 
 
