@@ -9,7 +9,6 @@ operator can act on; :mod:`schemas.signing` then does the cryptography.
 from __future__ import annotations
 
 import base64
-import binascii
 import re
 from functools import lru_cache
 
@@ -36,7 +35,7 @@ ALLOWED_CANONICALIZATIONS = frozenset(
         CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0_WITH_COMMENTS,
     )
 )
-_XML_SPACE = re.compile(r"[ \t\r\n]")
+XML_SPACE = re.compile(r"[ \t\r\n]")
 # Signers whose certificate paths are kept (a province's agencies, each with a path of a
 # few KB).
 PATHS_KEPT = 512
@@ -130,6 +129,13 @@ def _check_reference(signed_info: etree._Element) -> None:
         raise SignatureRefused(f"the signature uses a transform that is not allowed: {unknown[0]}")
     if _ENVELOPED not in transforms:
         raise SignatureRefused("the signature's reference lacks the enveloped-signature transform")
+    canonicalizations = [t for t in transforms if t in ALLOWED_CANONICALIZATIONS]
+    if len(canonicalizations) > 1:
+        # One after another they need not give what either gives alone; signers use one.
+        raise SignatureRefused(
+            f"the signature's reference has {len(canonicalizations)} canonicalization "
+            "transforms; at most one is accepted"
+        )
 
 
 def check_signed_info(signature: etree._Element) -> tuple[SignatureMethod, DigestAlgorithm]:
@@ -153,10 +159,10 @@ def check_signed_info(signature: etree._Element) -> tuple[SignatureMethod, Diges
 
 def strict_base64(text: str | None) -> bytes | None:
     """Decoded bytes, or None unless the text is canonical base64 (one encoding per value)."""
-    compact = _XML_SPACE.sub("", text or "")
+    compact = XML_SPACE.sub("", text or "")
     try:
         raw = base64.b64decode(compact, validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or characters outside ASCII
         return None
     return raw if raw and base64.b64encode(raw).decode() == compact else None
 
@@ -174,7 +180,7 @@ def _certificates(texts: tuple[str, ...]) -> list[x509.Certificate]:
         der = strict_base64(text)
         try:
             certs.append(x509.load_der_x509_certificate(der or b""))
-        except ValueError:
+        except (ValueError, x509.InvalidVersion):
             raise SignatureRefused(
                 f"X509Certificate number {number} is not a readable certificate"
             ) from None

@@ -53,9 +53,12 @@ __all__ = [
 _XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 _ACCEPTED_CURVES = (ec.SECP256R1, ec.SECP384R1, ec.SECP521R1)
 _MIN_RSA_BITS = 2048
-# Everything lxml or cryptography may raise on hostile signature content.
+# Everything lxml or cryptography may raise on hostile signature content (cryptography reads
+# parts of a certificate, such as its extensions, only when they are asked for).
 _PROCESSING_FAILURES = (
     InvalidSignature,
+    x509.InvalidVersion,
+    x509.DuplicateExtension,
     InvalidDigest,
     UnsupportedAlgorithm,
     etree.LxmlError,
@@ -173,7 +176,11 @@ def sign_tree(root: etree._Element, identity: SigningIdentity) -> bytes:
         sign_enveloped(root, signature, key, [identity.certificate, *identity.chain])
     except _PROCESSING_FAILURES as error:
         raise SignatureError(f"cannot sign the package: {error}") from error
-    return _XML_DECLARATION + bytes(etree.tostring(root, xml_declaration=False, encoding="UTF-8"))
+    # The whole document, as the digest covers it (processing instructions beside the root).
+    document = root.getroottree()
+    return _XML_DECLARATION + bytes(
+        etree.tostring(document, xml_declaration=False, encoding="UTF-8")
+    )
 
 
 # --- verifying: certificate, cryptography, verdict ---------------------------------------------

@@ -32,12 +32,19 @@ from lxml import etree
 from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
 
 from schemas.namespaces import DSIG as DS_NS
-from schemas.signature_shape import ALLOWED_CANONICALIZATIONS, SignatureRefused, strict_base64
+from schemas.safe_xml import parse_canonical
+from schemas.signature_shape import (
+    ALLOWED_CANONICALIZATIONS,
+    XML_SPACE,
+    SignatureRefused,
+    strict_base64,
+)
 
-__all__ = ["InvalidDigest", "sign_enveloped", "verify_enveloped"]
+__all__ = ["InvalidDigest", "canonical_signed_info", "sign_enveloped", "verify_enveloped"]
 
 _DS = {"ds": DS_NS}
 _EXCLUSIVE_NS = "http://www.w3.org/2001/10/xml-exc-c14n#"
+_XML_ATTRIBUTE = "{http://www.w3.org/XML/1998/namespace}"
 _HASHES: dict[SignatureMethod, type[hashes.HashAlgorithm]] = {
     SignatureMethod.RSA_SHA1: hashes.SHA1,
     SignatureMethod.RSA_SHA256: hashes.SHA256,
@@ -80,7 +87,7 @@ class _Canonicalization:
         listed = None
         if exclusive and method is not None:
             listed = method.find(f"{{{_EXCLUSIVE_NS}}}InclusiveNamespaces")
-        prefixes = None if listed is None else tuple((listed.get("PrefixList") or "").split())
+        prefixes = None if listed is None else _prefixes(listed.get("PrefixList") or "")
         return cls(exclusive, algorithm.endswith("#WithComments"), prefixes)
 
     def apply(self, node: etree._Element | etree._ElementTree, *, comments: bool) -> bytes:
@@ -91,6 +98,46 @@ class _Canonicalization:
             with_comments=self.with_comments and comments,
             inclusive_ns_prefixes=self.prefixes,
         )
+
+
+def _prefixes(prefix_list: str) -> tuple[str, ...]:
+    prefixes = tuple(XML_SPACE.split(prefix_list.strip(" \t\r\n")))
+    if "#default" in prefixes:
+        # lxml's exclusive canonicalization drops it without a word; a signature that relies
+        # on it could only fail, and with a misleading reason.
+        raise SignatureRefused(
+            "the exclusive canonicalization keeps the default namespace (#default in its "
+            "InclusiveNamespaces), which lienthong cannot reproduce; sign without it"
+        )
+    return tuple(prefix for prefix in prefixes if prefix)
+
+
+def _standalone(signed_info: etree._Element, inherit_xml_attributes: bool) -> etree._Element:
+    """SignedInfo as a document of its own, as C14N 1.0 sees it where it sits: every namespace
+    in scope declared on it and, unless exclusive, the xml:* attributes of its ancestors
+    (nearest first). lxml's canonicalization of a sub-element in place gets both wrong: it
+    drops inherited xml:lang or xml:space and renders a default namespace declared above it as
+    xmlns="" on its grandchildren (JSR 105 signers write ds unprefixed by default)."""
+    copy = parse_canonical(etree.tostring(signed_info, with_tail=False))
+    if inherit_xml_attributes:
+        for ancestor in signed_info.iterancestors():
+            for name, value in ancestor.attrib.items():
+                if name.startswith(_XML_ATTRIBUTE) and name not in copy.attrib:
+                    copy.set(name, value)
+    return copy
+
+
+def canonical_signed_info(signed_info: etree._Element) -> bytes:
+    """SignedInfo's canonical bytes, by its CanonicalizationMethod: what is signed."""
+    method = signed_info.find("ds:CanonicalizationMethod", _DS)
+    algorithm = "" if method is None else method.get("Algorithm", "")
+    if algorithm not in ALLOWED_CANONICALIZATIONS:
+        raise SignatureRefused(
+            f"the signature's canonicalization method is not allowed: {algorithm}"
+        )
+    canonicalization = _Canonicalization.of(algorithm, method)
+    standalone = _standalone(signed_info, not canonicalization.exclusive)
+    return canonicalization.apply(standalone.getroottree(), comments=True)
 
 
 def verify_enveloped(
@@ -106,11 +153,12 @@ def verify_enveloped(
     not verify, InvalidDigest when the document was changed, SignatureRefused otherwise.
     """
     method, digest = algorithms
-    signed_info = _only(signature, "ds:SignedInfo")
-    value = strict_base64(signature.findtext("ds:SignatureValue", None, _DS))
-    _check_value(_canonical_signed_info(signed_info), value or b"", method, key)
-    reference = _only(signed_info, "ds:Reference")
-    expected = strict_base64(reference.findtext("ds:DigestValue", None, _DS))
+    canonical = canonical_signed_info(_only(signature, "ds:SignedInfo"))
+    value = strict_base64(_text(signature, "ds:SignatureValue"))
+    _check_value(canonical, value or b"", method, key)
+    # The reference is read from the bytes the signature value covers, not the received tree.
+    reference = _only(parse_canonical(canonical), "ds:Reference")
+    expected = strict_base64(_text(reference, "ds:DigestValue"))
     if expected is None:
         raise SignatureRefused("the reference's DigestValue is missing or not canonical base64")
     name = _DIGESTS.get(digest)
@@ -122,23 +170,17 @@ def verify_enveloped(
     return content
 
 
+def _text(parent: etree._Element, path: str) -> str:
+    """The string value of a child: all its text, comments left out (a comment would end
+    `.text` early)."""
+    return str(parent.xpath(f"string({path})", namespaces=_DS))
+
+
 def _only(parent: etree._Element, path: str) -> etree._Element:
     found = parent.find(path, _DS)
     if found is None:
         raise SignatureRefused(f"the signature has no {path.removeprefix('ds:')}")
     return found
-
-
-def _canonical_signed_info(signed_info: etree._Element) -> bytes:
-    """SignedInfo as its CanonicalizationMethod renders it where it sits in the document
-    (C14N 1.0 renders the namespaces declared on its ancestors too)."""
-    method = signed_info.find("ds:CanonicalizationMethod", _DS)
-    algorithm = "" if method is None else method.get("Algorithm", "")
-    if algorithm not in ALLOWED_CANONICALIZATIONS:
-        raise SignatureRefused(
-            f"the signature's canonicalization method is not allowed: {algorithm}"
-        )
-    return _Canonicalization.of(algorithm, method).apply(signed_info, comments=True)
 
 
 def _as_dss(raw: bytes, key: ec.EllipticCurvePublicKey) -> bytes:
@@ -164,11 +206,8 @@ def _check_value(signed_info: bytes, value: bytes, method: SignatureMethod, key:
 
 
 def _reference_canonicalization(reference: etree._Element) -> _Canonicalization:
-    """The last canonicalization among the reference's transforms, else C14N 1.0.
-
-    For a reference to the whole document, canonicalizing the output of an earlier
-    canonicalization again gives what the last one alone gives.
-    """
+    """The reference's canonicalization transform (signature_shape lets one at most through),
+    else C14N 1.0."""
     chosen, element = _DEFAULT_C14N, None
     for transform in reference.findall("ds:Transforms/ds:Transform", _DS):
         if transform.get("Algorithm") in ALLOWED_CANONICALIZATIONS:
@@ -259,13 +298,10 @@ def sign_enveloped(
 ) -> None:
     """Sign `root`'s whole document into `signature`, an empty ds:Signature already where it
     belongs in that document; the certificates go into KeyInfo, the signer's first."""
-    method = (
-        SignatureMethod.RSA_SHA256
-        if isinstance(key, rsa.RSAPrivateKey)
-        else (SignatureMethod.ECDSA_SHA256)
-    )
+    rsa_key = isinstance(key, rsa.RSAPrivateKey)
+    method = SignatureMethod.RSA_SHA256 if rsa_key else SignatureMethod.ECDSA_SHA256
     signed_info, digest_value, signature_value = _fill_in(signature, method, certificates)
     digest = hashlib.sha256(_canonical_without(root, signature)).digest()
     digest_value.text = base64.b64encode(digest).decode()
-    canonical = _Canonicalization(False, False, None).apply(signed_info, comments=False)
+    canonical = canonical_signed_info(signed_info)
     signature_value.text = base64.b64encode(_signature_value(canonical, key, method)).decode()
