@@ -150,7 +150,9 @@ def verify_enveloped(
     canonical document without it, which is what it covers.
 
     The signature is taken out of `root`'s tree. Raises InvalidSignature when the value does
-    not verify, InvalidDigest when the document was changed, SignatureRefused otherwise.
+    not verify, InvalidDigest when the document was changed, SignatureRefused for what
+    lienthong does not accept; lxml's and cryptography's errors on hostile input pass through
+    (`signing` turns each into a verdict).
     """
     method, digest = algorithms
     canonical = canonical_signed_info(_only(signature, "ds:SignedInfo"))
@@ -244,8 +246,8 @@ def _child(parent: etree._Element, local: str, algorithm: str | None = None) -> 
 def _fill_in(
     signature: etree._Element, method: SignatureMethod, certificates: Sequence[x509.Certificate]
 ) -> tuple[etree._Element, etree._Element, etree._Element]:
-    """SignedInfo, SignatureValue and KeyInfo; their DigestValue, SignatureValue and
-    SignedInfo are returned for the values still to be written."""
+    """Write SignedInfo, SignatureValue and KeyInfo into `signature`; return SignedInfo and
+    the DigestValue and SignatureValue elements whose text is still to be written."""
     signed_info = _child(signature, "SignedInfo")
     _child(signed_info, "CanonicalizationMethod", _DEFAULT_C14N)
     _child(signed_info, "SignatureMethod", method.value)
