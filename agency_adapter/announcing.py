@@ -9,7 +9,7 @@ announced and its content never reaches the local system.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
@@ -26,6 +26,15 @@ _UNANNOUNCED = (  # built once (see db.py)
     .where(Document.box == Box.INBOX, Document.announced_at.is_(None))
     .order_by(Document.created_at, Document.id)
     # Not the signed package, which can be megabytes and the announcement never reads.
+    .options(defer(Document.body, raiseload=True))
+)
+# The same documents marked announced in one statement, version bumped as the unit of work
+# would (a request holding an older copy then fails its versioned update, as before).
+_CLAIM = (
+    update(Document)
+    .where(Document.box == Box.INBOX, Document.announced_at.is_(None))
+    .values(announced_at=bindparam("at"), version=Document.version + 1)
+    .returning(Document)
     .options(defer(Document.body, raiseload=True))
 )
 
@@ -47,9 +56,22 @@ async def announce_waiting(session: AsyncSession) -> int:
     """Announce every received document not announced yet, in arrival order; those
     withdrawn or deleted meanwhile are settled without a word. Returns how many were told."""
     told = 0
-    for document in await session.scalars(_UNANNOUNCED):
-        document.announced_at = now()
+    for document in await _claim_unannounced(session):
         if document.state not in GONE:
             await events.append(session, "document.received", document, _payload(document))
             told += 1
     return told
+
+
+async def _claim_unannounced(session: AsyncSession) -> list[Document]:
+    """The received documents not announced yet, marked announced, in arrival order. With
+    UPDATE … RETURNING one statement marks them and reads what it marked (one UPDATE per
+    document otherwise, at the flush); a SQLite older than 3.35 has no RETURNING."""
+    at = now()
+    if session.get_bind().dialect.update_returning:
+        claimed = await session.scalars(_CLAIM, {"at": at})
+        return sorted(claimed, key=lambda document: (document.created_at, document.id))
+    documents = list(await session.scalars(_UNANNOUNCED))
+    for document in documents:
+        document.announced_at = at
+    return documents
