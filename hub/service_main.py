@@ -12,7 +12,7 @@ from hub.api.app import create_app
 from hub.attachments.retention import run_sweeper
 from hub.directory import repository
 from hub.intake.consumers import IntakeWorker
-from hub.migrate import upgrade_async
+from hub.migrate import upgrade_in_child
 from hub.models import AgencyState
 from hub.operations.keeper import run_keeper
 from hub.runtime import Runtime, intake_context
@@ -51,7 +51,7 @@ async def run_api(runtime: Runtime) -> None:
 
 async def serve(settings: HubSettings, role: ServeRole) -> None:
     """Migrate, connect, then run what the role asks for until stopped."""
-    await upgrade_async(settings.database_url)
+    await upgrade_in_child(settings.database_url)
     runtime = Runtime.create(settings)
     await runtime.broker.connect()
     try:
