@@ -21,6 +21,11 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _group() -> None:
+    """Keeps `lienthong` a group even when one single command is loaded (`lienthong queues`)."""
+
+
 BUILT_IN = ("validate", "compose", "keys", "dev", "demo", "bench")
 
 
