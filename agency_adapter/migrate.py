@@ -1,28 +1,24 @@
 """Apply the adapter's Alembic migrations (migrations/adapter) to its store.
 
-A running adapter migrates through `upgrade_in_child`, leaving Alembic out of the serving
-process; see `schemas.migration_child`.
+A running adapter runs this module as a child process (`schemas.migration_child`), so that
+Alembic never stays in it; the tests import it.
 """
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from alembic import command
+from alembic.config import Config
 from sqlalchemy.engine import make_url
 
 from schemas import migration_child
-
-if TYPE_CHECKING:
-    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations" / "adapter"
 
 
 def _config(database_url: str) -> Config:
-    from alembic.config import Config  # noqa: PLC0415 - Alembic only where it migrates
-
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", database_url)
@@ -36,28 +32,19 @@ def _prepare(database_url: str) -> None:
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
 
 
-async def upgrade_async(database_url: str) -> None:
-    await asyncio.to_thread(upgrade, database_url)
-
-
 def upgrade(database_url: str) -> None:
     """Bring the store to head (blocking)."""
     _prepare(database_url)
-    from alembic import command  # noqa: PLC0415 - Alembic only where it migrates
-
     command.upgrade(_config(database_url), "head")
 
 
-async def upgrade_in_child(database_url: str) -> None:
-    """The same in a child process: what a running adapter does."""
-    await migration_child.upgrade_in_child(__name__, database_url)
+async def upgrade_async(database_url: str) -> None:
+    await asyncio.to_thread(upgrade, database_url)
 
 
 def revision(database_url: str, message: str, rev_id: str) -> None:
     """For developers: autogenerate a migration against an up-to-date database."""
     _prepare(database_url)
-    from alembic import command  # noqa: PLC0415 - Alembic only where it migrates
-
     command.revision(_config(database_url), message=message, autogenerate=True, rev_id=rev_id)
 
 

@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from agency_adapter.broker import AdapterBroker
 from agency_adapter.context import AdapterContext, load_context
 from agency_adapter.db import make_engine, make_sessions
-from agency_adapter.migrate import upgrade_in_child
 from agency_adapter.settings import AdapterSettings
 from agency_adapter.workers import Workers
+from schemas.migration_child import upgrade_in_child
 
 
 @dataclass
@@ -25,7 +25,7 @@ class AdapterRuntime:
     @classmethod
     async def start(cls, settings: AdapterSettings) -> AdapterRuntime:
         """Migrate the store, load keys and trust, connect to the broker."""
-        await upgrade_in_child(settings.database_url)
+        await upgrade_in_child("agency_adapter.migrate", settings.database_url)
         ctx = await load_context(settings)
         engine = make_engine(settings.database_url)
         sessions = make_sessions(engine)

@@ -30,7 +30,6 @@ from hub.broker_admin import BrokerAdmin
 from hub.db import transaction
 from hub.directory import service
 from hub.directory.payloads import AgencyIn
-from hub.migrate import upgrade_async
 from hub.models import AgencyLevel, Delivery, DeliveryState
 from hub.runtime import BrokerProvisioner, Runtime
 from hub.settings import HubSettings
@@ -42,6 +41,7 @@ from schemas.keys import (
     write_certificates,
     write_private_key,
 )
+from schemas.migration_child import upgrade_in_child
 from schemas.model import Attachment, DocumentPackage, Organization
 from schemas.signing import sign_package
 from schemas.writer import write_package
@@ -191,7 +191,7 @@ def _worker(settings: HubSettings, log: Path) -> subprocess.Popen[bytes]:
 async def bench_intake(recipients: int, envelopes: int, size: int, directory: Path) -> IntakeResult:
     """One worker process against a full intake queue; the rate between first and last delivery."""
     async with _bench_hub(directory) as (settings, ca):
-        await upgrade_async(settings.database_url)
+        await upgrade_in_child("hub.migrate", settings.database_url)
         runtime = Runtime.create(settings)
         await runtime.broker.connect()
         try:

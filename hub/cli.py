@@ -21,7 +21,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from pydantic import ValidationError
 from pydantic_settings.exceptions import SettingsError
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit import verify_chain
@@ -32,7 +32,6 @@ from hub.broker_admin import BrokerAdmin
 from hub.db import transaction
 from hub.directory import repository, service
 from hub.directory.payloads import AgencyIn, AgencyOut, Registered
-from hub.migrate import upgrade
 from hub.models import AgencyLevel, AgencyState
 from hub.runtime import BrokerProvisioner, Runtime, load_trust
 from hub.service_main import ServeRole, serve
@@ -41,6 +40,7 @@ from hub.timeline.service import by_envelope_id
 from schemas.errors import LienthongError
 from schemas.event_loop import run_on_uvloop
 from schemas.keys import create_ca, issue_agency_certificate, write_certificates, write_private_key
+from schemas.migration_child import MigrationFailed, upgrade_in_child
 from schemas.model import VIETNAM_TIME
 
 T = TypeVar("T")
@@ -130,12 +130,10 @@ def init_pki(
 def db_upgrade() -> None:
     """Apply the database migrations (idempotent)."""
     try:
-        upgrade(settings().database_url)
-    except (DBAPIError, OSError, ArgumentError, ValueError) as error:
-        reason = getattr(error, "orig", None) or error
-        typer.echo(
-            f"lienthong: cannot migrate the database (LIENTHONG_DATABASE_URL): {reason}", err=True
-        )
+        run_on_uvloop(upgrade_in_child("hub.migrate", settings().database_url))
+    except MigrationFailed as error:
+        typer.echo(f"lienthong: cannot migrate the database (LIENTHONG_DATABASE_URL): {error}",
+                   err=True)  # fmt: skip
         raise typer.Exit(1) from None
     typer.echo("database is at the latest migration")
 

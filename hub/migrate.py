@@ -1,30 +1,25 @@
 """Apply the Alembic migrations in migrations/ (the only way the hub's schema changes).
 
-The running hub migrates through `upgrade_in_child`, so that Alembic is imported only by this
-module's short-lived child and by the commands that migrate in-process (`lienthong db upgrade`,
-the benches, the tests); see `schemas.migration_child`.
+The serving hub, `lienthong db upgrade` and the bench run this module as a child process
+(`schemas.migration_child`), so that Alembic never stays in them; the tests import it.
 """
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import asyncpg
+from alembic import command
+from alembic.config import Config
 from sqlalchemy.engine import make_url
 
 from schemas import migration_child
-
-if TYPE_CHECKING:
-    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations" / "hub"
 
 
 def alembic_config(database_url: str) -> Config:
-    from alembic.config import Config  # noqa: PLC0415 - Alembic only where it migrates
-
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", database_url)
@@ -48,27 +43,16 @@ async def ensure_database(database_url: str) -> bool:
         await admin.close()
 
 
-def _apply(database_url: str, revision: str) -> None:
-    from alembic import command  # noqa: PLC0415 - Alembic only where it migrates
-
-    command.upgrade(alembic_config(database_url), revision)
-
-
 def upgrade(database_url: str, revision: str = "head") -> None:
     """Bring the database to `revision` (blocking; run it outside an event loop)."""
     asyncio.run(ensure_database(database_url))
-    _apply(database_url, revision)
+    command.upgrade(alembic_config(database_url), revision)
 
 
 async def upgrade_async(database_url: str) -> None:
     """The same from async code: Alembic's env runs its own loop, so give it a thread."""
     await ensure_database(database_url)
-    await asyncio.to_thread(_apply, database_url, "head")
-
-
-async def upgrade_in_child(database_url: str) -> None:
-    """The same in a child process: what the serving hub runs, leaving Alembic out of it."""
-    await migration_child.upgrade_in_child(__name__, database_url)
+    await asyncio.to_thread(command.upgrade, alembic_config(database_url), "head")
 
 
 if __name__ == "__main__":

@@ -12,11 +12,11 @@ from hub.api.app import create_app
 from hub.attachments.retention import run_sweeper
 from hub.directory import repository
 from hub.intake.consumers import IntakeWorker
-from hub.migrate import upgrade_in_child
 from hub.models import AgencyState
 from hub.operations.keeper import run_keeper
 from hub.runtime import Runtime, intake_context
 from hub.settings import HubSettings
+from schemas.migration_child import upgrade_in_child
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ async def run_api(runtime: Runtime) -> None:
 
 async def serve(settings: HubSettings, role: ServeRole) -> None:
     """Migrate, connect, then run what the role asks for until stopped."""
-    await upgrade_in_child(settings.database_url)
+    await upgrade_in_child("hub.migrate", settings.database_url)
     runtime = Runtime.create(settings)
     await runtime.broker.connect()
     try:

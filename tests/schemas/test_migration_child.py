@@ -3,6 +3,7 @@ in the serving process."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -29,24 +30,23 @@ async def test_a_failed_migration_is_one_line_naming_the_cause() -> None:
     assert "Traceback" not in str(caught.value)
 
 
+def _loaded_by_serving(group: str, module: str, unwanted: set[str]) -> list[str]:
+    """Which of `unwanted` (top-level packages) `lienthong <group> serve` and `module` load."""
+    probe = (
+        f"import json, sys; sys.argv = ['lienthong', '{group}', 'serve'];"
+        "import schemas.cli.main as m; m._register_commands(sys.argv);"
+        f"import {module};"
+        "print(json.dumps(sorted({n.split('.')[0] for n in sys.modules} & " + repr(unwanted) + ")))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return list(json.loads(done.stdout))
+
+
 def test_serving_an_adapter_loads_neither_alembic_nor_the_hub() -> None:
-    probe = (
-        "import sys; sys.argv = ['lienthong', 'adapter', 'serve'];"
-        "import schemas.cli.main as m; m._register_commands(sys.argv);"
-        "import agency_adapter.runtime, agency_adapter.api.app;"
-        "print(sorted({n.split('.')[0] for n in sys.modules} & {'alembic', 'mako', 'hub'}))"
-    )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]"
+    modules = "agency_adapter.runtime, agency_adapter.api.app"
+    assert _loaded_by_serving("adapter", modules, {"alembic", "mako", "hub"}) == []
 
 
-def test_serving_the_hub_does_not_load_alembic() -> None:
-    probe = (
-        "import sys; sys.argv = ['lienthong', 'hub', 'serve'];"
-        "import schemas.cli.main as m; m._register_commands(sys.argv);"
-        "import hub.service_main;"
-        "tops = {n.split('.')[0] for n in sys.modules};"
-        "print(sorted(tops & {'alembic', 'mako', 'agency_adapter'}))"
-    )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]"
+def test_serving_the_hub_loads_neither_alembic_nor_the_adapter() -> None:
+    unwanted = {"alembic", "mako", "agency_adapter"}
+    assert _loaded_by_serving("hub", "hub.service_main", unwanted) == []
