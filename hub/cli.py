@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import getpass
 import json
-import logging
 import os
 import secrets
 import tempfile
@@ -34,7 +33,7 @@ from hub.directory import repository, service
 from hub.directory.payloads import AgencyIn, AgencyOut, Registered
 from hub.models import AgencyLevel, AgencyState
 from hub.runtime import BrokerProvisioner, Runtime, load_trust
-from hub.service_main import ServeRole, serve
+from hub.service_main import ServeRole
 from hub.settings import HubSettings
 from hub.timeline.service import by_envelope_id
 from schemas.errors import LienthongError
@@ -42,6 +41,7 @@ from schemas.event_loop import run_on_uvloop
 from schemas.keys import create_ca, issue_agency_certificate, write_certificates, write_private_key
 from schemas.migration_child import MigrationFailed, upgrade_in_child
 from schemas.model import VIETNAM_TIME
+from schemas.serving import replace_with_service
 
 T = TypeVar("T")
 OPERATOR = f"cli:{getpass.getuser()}"
@@ -105,10 +105,8 @@ def serve_command(
     role: Annotated[ServeRole, typer.Option(help="api, worker, or both.")] = ServeRole.ALL,
 ) -> None:
     """Run the hub: migrate, then the HTTP API and/or the intake worker."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    run(serve(settings(), role))
+    settings()  # a bad setting is said here, as a usage error, before the service starts
+    replace_with_service("hub", "--role", role.value)
 
 
 @hub_app.command("init-pki")

@@ -1,0 +1,61 @@
+"""How a serving process starts: lean, without the command line's libraries.
+
+`lienthong hub serve` and `lienthong adapter serve` check their settings, then replace
+themselves (same pid, same environment) with `python -m hub` / `python -m agency_adapter`.
+A service runs for months; the command line (typer, and the rich, click and pygments it
+installs) would hold about 4 MB in it that serving never uses, and httpx would hold 5 MB more
+by importing its own command-line client because those libraries are installed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any, NoReturn
+
+from schemas.errors import LienthongError
+from schemas.event_loop import run_on_uvloop
+
+
+def replace_with_service(module: str, *args: str) -> NoReturn:
+    """Become `python -m module args` in this same process (its pid is what was started)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-m", module, *args])  # noqa: S606 (no shell: argv as is)
+
+
+def without_httpx_command_line() -> None:
+    """Make httpx skip its command-line client; call before anything imports httpx.
+
+    httpx imports `httpx._main` (rich, pygments, click) whenever those are importable and
+    falls back to a stub on ImportError; a None entry in sys.modules is that ImportError.
+    """
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+
+def run_service(
+    start: Callable[[], Coroutine[Any, Any, None]],
+    name: str,
+    explain: Callable[[Exception], str | None] = lambda _: None,
+) -> NoReturn:
+    """Log to stderr, run what `start` returns on uvloop until it stops; a deliberate error
+    (or one `explain` puts into words) is one line naming the service, and exit status 1."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        run_on_uvloop(start())
+    except LienthongError as error:
+        _fail(name, str(error))
+    except Exception as error:
+        if (said := explain(error)) is None:
+            raise
+        _fail(name, said)
+    raise SystemExit(0)
+
+
+def _fail(name: str, reason: str) -> NoReturn:
+    print(f"lienthong {name}: {reason}", file=sys.stderr)
+    raise SystemExit(1)

@@ -1,0 +1,55 @@
+"""Serving processes start lean: `python -m hub` / `python -m agency_adapter`, what they
+import, and how they fail."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+# What a serving process must not hold: the migrations, the other service, the command line.
+NOT_SERVING = {"alembic", "mako", "typer", "rich", "pygments"}
+
+
+def _loaded_by(module: str, unwanted: set[str]) -> list[str]:
+    """Which of `unwanted` (top-level packages) importing `module` loads."""
+    probe = (
+        f"import json, sys; import {module};"
+        "print(json.dumps(sorted({n.split('.')[0] for n in sys.modules} & " + repr(unwanted) + ")))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return list(json.loads(done.stdout))
+
+
+def _python_m(module: str, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", module, *args], env=env, capture_output=True,
+                          text=True, timeout=120, check=False)  # fmt: skip
+
+
+def test_the_serving_adapter_holds_neither_migrations_nor_hub_nor_command_line() -> None:
+    assert _loaded_by("agency_adapter.__main__", NOT_SERVING | {"hub"}) == []
+
+
+def test_the_serving_hub_holds_neither_migrations_nor_adapter_nor_command_line() -> None:
+    assert _loaded_by("hub.__main__", NOT_SERVING | {"agency_adapter"}) == []
+
+
+def test_an_unknown_role_is_a_usage_error() -> None:
+    done = _python_m("hub", "--role", "everything", env={"PATH": "/usr/bin"})
+    assert done.returncode == 2
+    assert "argument --role: invalid choice: 'everything'" in done.stderr
+
+
+def test_an_adapter_without_settings_says_which_are_missing() -> None:
+    done = _python_m("agency_adapter", env={"PATH": "/usr/bin"})
+    assert done.returncode == 1
+    assert done.stderr.startswith("lienthong adapter: bad LIENTHONG_ADAPTER_ settings")
+    assert "agency_code" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_hub_whose_database_is_away_says_so_in_one_line() -> None:
+    url = "postgresql+asyncpg://postgres@127.0.0.1:1/lienthong_nowhere"  # nothing listens on 1
+    done = _python_m("hub", env={"PATH": "/usr/bin", "LIENTHONG_DATABASE_URL": url})
+    assert done.returncode == 1
+    assert done.stderr.startswith("lienthong hub: migrating the database failed")
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
