@@ -14,8 +14,8 @@ from functools import lru_cache
 
 from cryptography import x509
 from lxml import etree
-from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
 
+from schemas.dsig_algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
 from schemas.namespaces import DSIG as DS_NS
 from schemas.namespaces import EDXML as EDXML_NS
 from schemas.reader_nodes import element_path

@@ -19,8 +19,8 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from lxml import etree
-from signxml.algorithms import DigestAlgorithm, SignatureMethod
 
+from schemas.dsig_algorithms import DigestAlgorithm, SignatureMethod
 from schemas.errors import SignatureError
 from schemas.keys import CertificateInfo, SigningIdentity, certificate_info, key_matches_certificate
 from schemas.namespaces import DSIG as DS_NS

@@ -29,8 +29,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 )
 from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
-from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
 
+from schemas.dsig_algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
 from schemas.namespaces import DSIG as DS_NS
 from schemas.safe_xml import parse_canonical
 from schemas.signature_shape import (
