@@ -20,10 +20,15 @@ from schemas.event_loop import run_on_uvloop
 
 
 def replace_with_service(module: str, *args: str) -> NoReturn:
-    """Become `python -m module args` in this same process (its pid is what was started)."""
+    """Become `python -m module args` in this same process (its pid is what was started).
+
+    With -P: `python -m` would otherwise look in the working directory first, where a folder
+    that happens to be called `hub` would run instead of the installed service.
+    """
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execv(sys.executable, [sys.executable, "-m", module, *args])  # noqa: S606 (no shell: argv as is)
+    argv = [sys.executable, "-P", "-m", module, *args]
+    os.execv(sys.executable, argv)  # noqa: S606 (no shell: argv as is)
 
 
 def without_httpx_command_line() -> None:

@@ -131,7 +131,7 @@ async def test_serve_answers_over_http(stack: HubStack) -> None:
             assert (await client.get("/readyz")).json() == {"database": "ok", "broker": "ok"}
             # the command became the lean serving process, under the pid that was started
             cmdline = Path(f"/proc/{process.pid}/cmdline").read_bytes().split(b"\0")
-            assert cmdline[1:5] == [b"-m", b"hub", b"--role", b"api"]
+            assert cmdline[1:6] == [b"-P", b"-m", b"hub", b"--role", b"api"]
             assert (await client.get("/v1/agencies")).status_code == 401
             listed = await client.get("/v1/agencies", headers={"Authorization": "Bearer ops-token"})
             assert listed.status_code == 200 and listed.json() == []

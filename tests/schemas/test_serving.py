@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 # What a serving process must not hold: the migrations, the other service, the command line.
 NOT_SERVING = {"alembic", "mako", "typer", "rich", "pygments"}
@@ -53,3 +54,17 @@ def test_a_hub_whose_database_is_away_says_so_in_one_line() -> None:
     assert done.returncode == 1
     assert done.stderr.startswith("lienthong hub: migrating the database failed")
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_folder_named_like_the_service_in_the_working_directory_is_not_run(
+    tmp_path: Path,
+) -> None:
+    impostor = tmp_path / "hub"
+    impostor.mkdir()
+    (impostor / "__init__.py").write_text("")
+    (impostor / "__main__.py").write_text("print('impostor')")
+    become = "from schemas.serving import replace_with_service as r; r('hub', '--role', 'x')"
+    done = subprocess.run([sys.executable, "-c", become], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120, check=False)  # fmt: skip
+    assert "impostor" not in done.stdout
+    assert done.returncode == 2 and "argument --role: invalid choice: 'x'" in done.stderr
