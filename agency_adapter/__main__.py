@@ -10,18 +10,8 @@ from schemas.serving import run_service, without_httpx_command_line
 
 without_httpx_command_line()  # before the adapter's modules import httpx
 
-from pydantic import ValidationError  # noqa: E402
-from pydantic_settings.exceptions import SettingsError  # noqa: E402
-
 from agency_adapter.service_main import serve  # noqa: E402
 from agency_adapter.settings import AdapterSettings  # noqa: E402
 
-
-def _explain(error: Exception) -> str | None:
-    if isinstance(error, SettingsError | ValidationError):
-        return f"bad LIENTHONG_ADAPTER_ settings: {error}"
-    return None
-
-
 if __name__ == "__main__":
-    run_service(lambda: serve(AdapterSettings()), "adapter", _explain)
+    run_service(lambda: serve(AdapterSettings()), "adapter", "LIENTHONG_ADAPTER_")

@@ -12,6 +12,7 @@ from hub.api.app import create_app
 from hub.attachments.retention import run_sweeper
 from hub.directory import repository
 from hub.intake.consumers import IntakeWorker
+from hub.intake.service import IntakeContext
 from hub.models import AgencyState
 from hub.operations.keeper import run_keeper
 from hub.runtime import Runtime, intake_context
@@ -32,9 +33,8 @@ async def _mailboxes(runtime: Runtime) -> list[str]:
         return [a.code for a in await repository.agencies(session) if a.state == AgencyState.ACTIVE]
 
 
-async def run_worker(runtime: Runtime) -> None:
+async def run_worker(runtime: Runtime, context: IntakeContext) -> None:
     """Declare the topology (every active agency's mailbox too) and consume intake forever."""
-    context = intake_context(runtime.settings, runtime.store)
     await runtime.broker.declare_topology(await _mailboxes(runtime))
     log.info("intake worker consuming %s", runtime.settings.intake_queue)
     await IntakeWorker(runtime.settings, runtime.sessions, runtime.broker, context).run()
@@ -57,7 +57,10 @@ async def serve(settings: HubSettings, role: ServeRole) -> None:
     try:
         tasks = []
         if role in (ServeRole.ALL, ServeRole.WORKER):
-            tasks.append(asyncio.create_task(run_worker(runtime), name="intake"))
+            # Keys and trust are read before anything is served: a bad one stops the process
+            # with one line, not with the API already up and then torn down.
+            context = intake_context(settings, runtime.store)
+            tasks.append(asyncio.create_task(run_worker(runtime, context), name="intake"))
             tasks.append(asyncio.create_task(run_keeper(runtime), name="dead-letters"))
             tasks.append(asyncio.create_task(run_sweeper(runtime), name="attachments"))
         if role in (ServeRole.ALL, ServeRole.API):

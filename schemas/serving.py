@@ -15,6 +15,9 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any, NoReturn
 
+from pydantic import ValidationError
+from pydantic_settings.exceptions import SettingsError
+
 from schemas.errors import LienthongError
 from schemas.event_loop import run_on_uvloop
 
@@ -43,10 +46,12 @@ def without_httpx_command_line() -> None:
 def run_service(
     start: Callable[[], Coroutine[Any, Any, None]],
     name: str,
+    settings_prefix: str,
     explain: Callable[[Exception], str | None] = lambda _: None,
 ) -> NoReturn:
-    """Log to stderr, run what `start` returns on uvloop until it stops; a deliberate error
-    (or one `explain` puts into words) is one line naming the service, and exit status 1."""
+    """Log to stderr, run what `start` returns on uvloop until it stops. A deliberate error, a
+    bad setting (its variables named by `settings_prefix`) or an error `explain` puts into
+    words is one line naming the service, and exit status 1."""
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -54,6 +59,8 @@ def run_service(
         run_on_uvloop(start())
     except LienthongError as error:
         _fail(name, str(error))
+    except (SettingsError, ValidationError) as error:
+        _fail(name, f"bad {settings_prefix} settings: {error}")
     except Exception as error:
         if (said := explain(error)) is None:
             raise

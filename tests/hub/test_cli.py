@@ -140,6 +140,19 @@ async def test_serve_answers_over_http(stack: HubStack) -> None:
         await asyncio.to_thread(process.wait, 30)
 
 
+async def test_serve_with_an_unreadable_trust_bundle_stops_with_one_line(
+    stack: HubStack, tmp_path: Path
+) -> None:
+    env = stack.env(api_port=str(free_port()), trust_bundle=str(tmp_path / "missing.pem"))
+    done = await asyncio.to_thread(
+        subprocess.run, [str(LIENTHONG), "hub", "serve"], env=env, capture_output=True,
+        text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "lienthong hub: the trust bundle (LIENTHONG_TRUST_BUNDLE) cannot be used" in done.stderr
+    assert "Traceback" not in done.stderr and "Uvicorn running" not in done.stderr
+
+
 async def test_db_upgrade_creates_a_missing_database(stack: HubStack) -> None:
     name = unique_name("lienthong_fresh")
     url = stack.settings.database_url.rsplit("/", 1)[0] + f"/{name}"
