@@ -1,10 +1,11 @@
 """How a serving process starts: lean, without the command line's libraries.
 
 `lienthong hub serve` and `lienthong adapter serve` check their settings, then replace
-themselves (same pid, same environment) with `python -m hub` / `python -m agency_adapter`.
-A service runs for months; the command line (typer, and the rich, click and pygments it
-installs) would hold about 4 MB in it that serving never uses, and httpx would hold 5 MB more
-by importing its own command-line client because those libraries are installed.
+themselves (same pid, same environment) with `python -P -m hub` / `python -P -m
+agency_adapter`. A service runs for months; the command line (typer, and the rich and pygments
+it installs) would hold about 4 MB in it that serving never uses, and httpx would hold 5 MB
+more by importing its own command-line client because those libraries are installed. (click
+stays: uvicorn imports it.)
 """
 
 from __future__ import annotations
@@ -57,15 +58,26 @@ def run_service(
     )
     try:
         run_on_uvloop(start())
+    except KeyboardInterrupt:  # Ctrl-C: stopped as asked, with the shell's status for it
+        raise SystemExit(130) from None
     except LienthongError as error:
         _fail(name, str(error))
     except (SettingsError, ValidationError) as error:
-        _fail(name, f"bad {settings_prefix} settings: {error}")
+        _fail(name, f"bad {settings_prefix} settings: {_faults(error, settings_prefix)}")
     except Exception as error:
         if (said := explain(error)) is None:
             raise
         _fail(name, said)
     raise SystemExit(0)
+
+
+def _faults(error: SettingsError | ValidationError, prefix: str) -> str:
+    """pydantic's faults on one line, each named by its environment variable."""
+    if isinstance(error, SettingsError):
+        return str(error)
+    named = (f"{prefix}{'.'.join(map(str, fault['loc'])).upper()}: {fault['msg']}"
+             for fault in error.errors())  # fmt: skip
+    return "; ".join(named)
 
 
 def _fail(name: str, reason: str) -> NoReturn:
