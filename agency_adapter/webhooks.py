@@ -53,6 +53,7 @@ from agency_adapter.documents.payloads import EventOut
 from agency_adapter.errors import ConfigurationError
 from agency_adapter.models import Event
 from agency_adapter.settings import AdapterSettings
+from schemas.http_tls import client_tls
 
 log = logging.getLogger(__name__)
 BATCH = 100
@@ -107,37 +108,49 @@ class WebhookSender:
         self._failures = 0
         self._retry_at = 0.0  # time.monotonic(): wall-clock jumps must not stall or rush retries
 
-    async def deliver_due(self) -> int:
-        """POST undelivered events in seq order until one fails; returns how many were taken."""
+    def _client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(timeout=self.settings.webhook_timeout_s, verify=client_tls())
+
+    async def deliver_due(self, client: httpx.AsyncClient | None = None) -> int:
+        """POST undelivered events in seq order until one fails; returns how many were taken.
+        `client`: the one `run` keeps open between rounds; without it the round opens its own."""
         url = self.settings.webhook_url
         if not url or time.monotonic() < self._retry_at:
             return 0
-        delivered, batch = 0, await self._pending()
+        batch = await self._pending()
         if not batch:  # the usual case when woken by a commit: no client to open
             return 0
-        async with httpx.AsyncClient(timeout=self.settings.webhook_timeout_s) as client:
-            while batch:
-                for event in batch:
-                    if not await self._deliver(client, url, event):
-                        return delivered
-                    delivered += 1
-                batch = await self._pending()
+        if client is not None:
+            return await self._deliver_all(client, url, batch)
+        async with self._client() as own:
+            return await self._deliver_all(own, url, batch)
+
+    async def _deliver_all(self, client: httpx.AsyncClient, url: str, batch: list[Event]) -> int:
+        delivered = 0
+        while batch:
+            for event in batch:
+                if not await self._deliver(client, url, event):
+                    return delivered
+                delivered += 1
+            batch = await self._pending()
         return delivered
 
     async def run(self) -> None:
         """Deliver forever: a round as soon as this process commits events, and at least every
-        webhook_retry_s; return at once without a webhook URL."""
+        webhook_retry_s; return at once without a webhook URL. One client serves every round,
+        so its connection to the receiver is kept alive between them."""
         if not self.settings.webhook_url:
             log.info("no webhook URL: the local system reads events from GET /v1/events only")
             return
         feed = feed_of(self.sessions)
-        while True:
-            seen = feed.generation
-            try:
-                await self.deliver_due()
-            except (DBAPIError, OSError) as error:
-                log.warning("webhook round postponed, the store failed: %s", error)
-            await feed.wait(seen, self.settings.webhook_retry_s)
+        async with self._client() as client:
+            while True:
+                seen = feed.generation
+                try:
+                    await self.deliver_due(client)
+                except (DBAPIError, OSError) as error:
+                    log.warning("webhook round postponed, the store failed: %s", error)
+                await feed.wait(seen, self.settings.webhook_retry_s)
 
     async def _pending(self) -> list[Event]:
         # A short read-only session: no transaction stays open while we wait on the receiver.

@@ -31,6 +31,7 @@ import httpx
 
 from hub.errors import Transient
 from hub.settings import HubSettings
+from schemas.http_tls import client_tls
 
 # No real resource has an empty name (a server-named queue gets "amq.gen-…" before the check),
 # so this pattern grants nothing.
@@ -149,7 +150,10 @@ class BrokerAdmin:
             base = f"{settings.management_base}/api"
             username, password = settings.management_credentials
             self._client = httpx.AsyncClient(
-                base_url=base, auth=(username, password.get_secret_value()), timeout=timeout_s
+                base_url=base,
+                auth=(username, password.get_secret_value()),
+                timeout=timeout_s,
+                verify=client_tls(),
             )
         except (ValueError, httpx.InvalidURL) as exc:
             # A malformed management URL (bad port, bad host) is a settings error, said plainly.

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -48,11 +49,16 @@ class Receiver:
         self.answers: list[int] = []
         self.requests: list[Request] = []
         self.port = 0  # ephemeral on the first start, then the same port again
+        self.keep_alive = False  # answer more than one request per connection
+        self.connections = 0
         self._server: asyncio.Server | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/hooks/lienthong"
+
+    async def has_received(self, count: int) -> bool:
+        return len(self.requests) == count
 
     @property
     def seqs(self) -> list[int]:
@@ -68,21 +74,29 @@ class Receiver:
         await self._server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
         try:
-            head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-            fields = (line.partition(":") for line in head[1:] if line)
-            headers = {name.strip().lower(): value.strip() for name, _, value in fields}
-            body = await reader.readexactly(int(headers.get("content-length", "0")))
-            self.requests.append(Request(headers, body, time.monotonic()))
-            status = self.answers.pop(0) if self.answers else 200
-            if status == HANG:
-                await reader.read()  # until the sender gives up and hangs up
-                return
-            writer.write(f"HTTP/1.1 {status} Scripted\r\nContent-Length: 0\r\n"
-                         "Connection: close\r\n\r\n".encode())  # fmt: skip
-            await writer.drain()
+            while await self._answer_one(reader, writer) and self.keep_alive:
+                pass
+        except asyncio.IncompleteReadError:
+            pass  # the sender closed a kept-alive connection
         finally:
             writer.close()
+
+    async def _answer_one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        fields = (line.partition(":") for line in head[1:] if line)
+        headers = {name.strip().lower(): value.strip() for name, _, value in fields}
+        body = await reader.readexactly(int(headers.get("content-length", "0")))
+        self.requests.append(Request(headers, body, time.monotonic()))
+        status = self.answers.pop(0) if self.answers else 200
+        if status == HANG:
+            await reader.read()  # until the sender gives up and hangs up
+            return False
+        closing = "" if self.keep_alive else "Connection: close\r\n"
+        writer.write(f"HTTP/1.1 {status} Scripted\r\nContent-Length: 0\r\n{closing}\r\n".encode())
+        await writer.drain()
+        return True
 
 
 def verified(request: Request) -> bool:
@@ -176,6 +190,18 @@ async def test_a_committed_event_goes_out_at_once_not_at_the_next_idle_poll(
         await add_events(sessions, "document.received")
         await until(lambda: asyncio.sleep(0, len(receiver.requests) == 1))  # not in 60 s
     assert receiver.seqs == [1]
+
+
+async def test_rounds_share_one_connection_to_the_receiver(
+    tmp_path: Path, sessions: Sessions, receiver: Receiver
+) -> None:
+    receiver.keep_alive = True
+    sender = WebhookSender(adapter_settings(tmp_path, receiver.url, webhook_retry_s=60.0), sessions)
+    async with running(sender):
+        for delivered in (1, 2, 3):  # three commits, three rounds
+            await add_events(sessions, "document.received")
+            await until(partial(receiver.has_received, delivered))
+    assert receiver.seqs == [1, 2, 3] and receiver.connections == 1
 
 
 async def test_a_failing_event_is_retried_with_back_off_and_holds_back_the_next(
