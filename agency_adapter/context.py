@@ -11,7 +11,7 @@ from agency_adapter.attachments.store import AttachmentStore
 from agency_adapter.errors import ConfigurationError
 from agency_adapter.settings import AdapterSettings
 from schemas.errors import KeyMaterialError
-from schemas.http_tls import client_tls
+from schemas.http_tls import outgoing_client
 from schemas.keys import SigningIdentity, load_certificates, load_signing_identity
 from schemas.model import Organization
 
@@ -49,8 +49,7 @@ async def _refresh_trust(settings: AdapterSettings) -> None:
         return
     headers = {"Authorization": f"Bearer {settings.hub_token}"} if settings.hub_token else {}
     try:
-        async with httpx.AsyncClient(base_url=settings.hub_url, timeout=10,
-                                     verify=client_tls()) as client:  # fmt: skip
+        async with outgoing_client(base_url=settings.hub_url, timeout=10) as client:
             answer = await client.get("/v1/trust-bundle", headers=headers)
             answer.raise_for_status()
     except httpx.HTTPError:

@@ -53,7 +53,7 @@ from agency_adapter.documents.payloads import EventOut
 from agency_adapter.errors import ConfigurationError
 from agency_adapter.models import Event
 from agency_adapter.settings import AdapterSettings
-from schemas.http_tls import client_tls
+from schemas.http_tls import outgoing_client
 
 log = logging.getLogger(__name__)
 BATCH = 100
@@ -109,7 +109,7 @@ class WebhookSender:
         self._retry_at = 0.0  # time.monotonic(): wall-clock jumps must not stall or rush retries
 
     def _client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(timeout=self.settings.webhook_timeout_s, verify=client_tls())
+        return outgoing_client(timeout=self.settings.webhook_timeout_s)
 
     async def deliver_due(self, client: httpx.AsyncClient | None = None) -> int:
         """POST undelivered events in seq order until one fails; returns how many were taken.

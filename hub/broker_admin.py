@@ -31,7 +31,7 @@ import httpx
 
 from hub.errors import Transient
 from hub.settings import HubSettings
-from schemas.http_tls import client_tls
+from schemas.http_tls import outgoing_client
 
 # No real resource has an empty name (a server-named queue gets "amq.gen-…" before the check),
 # so this pattern grants nothing.
@@ -149,11 +149,8 @@ class BrokerAdmin:
         try:
             base = f"{settings.management_base}/api"
             username, password = settings.management_credentials
-            self._client = httpx.AsyncClient(
-                base_url=base,
-                auth=(username, password.get_secret_value()),
-                timeout=timeout_s,
-                verify=client_tls(),
+            self._client = outgoing_client(
+                base_url=base, auth=(username, password.get_secret_value()), timeout=timeout_s
             )
         except (ValueError, httpx.InvalidURL) as exc:
             # A malformed management URL (bad port, bad host) is a settings error, said plainly.

@@ -28,7 +28,7 @@ from hub.bench import bench_intake
 from hub.bench_baseline import bare_pipeline
 from hub.broker import publish_as
 from hub.broker_admin import BrokerAdmin
-from hub.db import transaction
+from hub.db import transaction, unusable_database
 from hub.directory import repository, service
 from hub.directory.payloads import AgencyIn, AgencyOut, Registered
 from hub.models import AgencyLevel, AgencyState
@@ -75,10 +75,7 @@ def run(work: Coroutine[Any, Any, T]) -> T:
     except LienthongError as error:
         typer.echo(f"lienthong: {error}", err=True)
     except (DBAPIError, OSError) as error:
-        reason = getattr(error, "orig", None) or error
-        typer.echo(
-            f"lienthong: cannot use the database (LIENTHONG_DATABASE_URL): {reason}", err=True
-        )
+        typer.echo(f"lienthong: {unusable_database(error)}", err=True)
     raise typer.Exit(1)
 
 

@@ -50,6 +50,15 @@ _UNAVAILABLE_CLASSES = {"08", "53", "57", "58"}
 _NOT_ACCEPTING = "55000"  # "database ... is not currently accepting connections"
 
 
+def unusable_database(error: Exception) -> str | None:
+    """What a command or the serving hub says when the database cannot be used; None for an
+    error of another kind."""
+    if not isinstance(error, DBAPIError | OSError):
+        return None
+    reason = getattr(error, "orig", None) or error
+    return f"cannot use the database (LIENTHONG_DATABASE_URL): {reason}"
+
+
 def database_away(error: DBAPIError) -> bool:
     """Connection-level failures (no SQLSTATE, or classes 08, 53, 57, 58, or 'not accepting
     connections'); errors about the data or the SQL are no reason to wait."""

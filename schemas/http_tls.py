@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ssl
 from functools import cache
+from typing import Any
 
 import httpx
 
@@ -20,3 +21,8 @@ import httpx
 def client_tls() -> ssl.SSLContext:
     """The verifying TLS context every outgoing client shares."""
     return httpx.create_ssl_context()
+
+
+def outgoing_client(**options: Any) -> httpx.AsyncClient:
+    """An httpx client (`options` as httpx takes them) that verifies with the shared context."""
+    return httpx.AsyncClient(verify=client_tls(), **options)

@@ -28,7 +28,7 @@ from agency_adapter.errors import (
     HubUnavailable,
     UploadDigestMismatch,
 )
-from schemas.http_tls import client_tls
+from schemas.http_tls import outgoing_client
 from schemas.request_auth import authorization
 
 log = logging.getLogger(__name__)
@@ -75,8 +75,7 @@ class HubAttachments:
     async def _client(self) -> AsyncIterator[httpx.AsyncClient]:
         if not self.ctx.settings.hub_url:
             raise HubUnavailable("hub_url is not set: files kept outside packages cannot move")
-        async with httpx.AsyncClient(base_url=self.ctx.settings.hub_url, timeout=TIMEOUT,
-                                     verify=client_tls()) as client:  # fmt: skip
+        async with outgoing_client(base_url=self.ctx.settings.hub_url, timeout=TIMEOUT) as client:
             yield client
 
     def _signed(self, client: httpx.AsyncClient, method: str, path: str,
