@@ -6,9 +6,9 @@ Kept apart from the command line so that a serving adapter holds none of its lib
 
 from __future__ import annotations
 
-from schemas.serving import run_service, without_httpx_command_line
+from schemas.serving import run_service, without_unused_modules
 
-without_httpx_command_line()  # before the adapter's modules import httpx
+without_unused_modules()  # before the adapter's modules import httpx or FastAPI
 
 from agency_adapter.service_main import serve  # noqa: E402
 from agency_adapter.settings import AdapterSettings  # noqa: E402

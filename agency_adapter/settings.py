@@ -62,6 +62,11 @@ class AdapterSettings(BaseSettings):
     inline_limit_bytes: int = Field(default=4 * MIB, ge=0)
     max_attachment_bytes: int = Field(default=2 * GIB, gt=0)
     upload_chunk_bytes: int = Field(default=8 * MIB, gt=0)
+    # What the kernel may hold of a download from the hub before the adapter reads it. Unbound,
+    # the event loop takes in several MB at each wake-up on a fast link. A download moves at
+    # most about this much per round trip (256 KiB: some 100 Mbit/s at 20 ms); raise it on a
+    # long, fast link; 0 leaves the size to the kernel.
+    download_buffer_bytes: int = Field(default=256 * 1024, ge=0)
     # A received document whose files the hub cannot give yet (away, or the file missing) is
     # tried again after attachment_retry_s, then twice as long each time, up to this; for as
     # long as it takes (the metrics show how many wait, and since when).

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import argparse
 
-from schemas.serving import run_service, without_httpx_command_line
+from schemas.serving import run_service, without_unused_modules
 
-without_httpx_command_line()  # before the hub's modules import httpx
+without_unused_modules()  # before the hub's modules import httpx or FastAPI
 
 from hub.db import unusable_database  # noqa: E402
 from hub.service_main import ServeRole, serve  # noqa: E402

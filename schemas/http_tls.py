@@ -10,6 +10,7 @@ built once, when first needed.
 
 from __future__ import annotations
 
+import socket
 import ssl
 from functools import cache
 from typing import Any
@@ -23,6 +24,11 @@ def client_tls() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-def outgoing_client(**options: Any) -> httpx.AsyncClient:
-    """An httpx client (`options` as httpx takes them) that verifies with the shared context."""
-    return httpx.AsyncClient(verify=client_tls(), **options)
+def outgoing_client(*, receive_buffer: int = 0, **options: Any) -> httpx.AsyncClient:
+    """An httpx client (`options` as httpx takes them) that verifies with the shared context;
+    `receive_buffer` bounds each connection's socket receive buffer (0: the kernel's sizing)."""
+    if not receive_buffer:
+        return httpx.AsyncClient(verify=client_tls(), **options)
+    bounded = [(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)]
+    transport = httpx.AsyncHTTPTransport(verify=client_tls(), socket_options=bounded)
+    return httpx.AsyncClient(transport=transport, **options)

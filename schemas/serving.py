@@ -22,6 +22,12 @@ from pydantic_settings.exceptions import SettingsError
 from schemas.errors import LienthongError
 from schemas.event_loop import run_on_uvloop
 
+# glibc serves a block larger than its mmap threshold with a mapping of its own, returned to
+# the system when freed, but raises the threshold (up to 32 MB) each time such a block is
+# freed: after the first attachment, its MiB chunks come from the heap, which keeps them.
+# Setting the threshold fixes it (and the trim threshold with it) for the process's life.
+SERVING_MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(128 * 1024)}
+
 
 def replace_with_service(module: str, *args: str) -> NoReturn:
     """Become `python -m module args` in this same process (its pid is what was started).
@@ -32,16 +38,21 @@ def replace_with_service(module: str, *args: str) -> NoReturn:
     sys.stdout.flush()
     sys.stderr.flush()
     argv = [sys.executable, "-P", "-m", module, *args]
-    os.execv(sys.executable, argv)  # noqa: S606 (no shell: argv as is)
+    environment = {**SERVING_MALLOC, **os.environ}  # what the operator set comes first
+    os.execve(sys.executable, argv, environment)  # noqa: S606 (no shell: argv as is)
 
 
-def without_httpx_command_line() -> None:
-    """Make httpx skip its command-line client; call before anything imports httpx.
+# Modules a library imports only to find out whether it may use them, and does without when
+# the import fails: httpx its command-line client (rich, pygments, click) whenever those are
+# installed, FastAPI pydantic's v1 compatibility layer, to tell whether a route's model is a
+# v1 one (lienthong has none). A None entry in sys.modules is that failed import.
+NEVER_USED = ("httpx._main", "pydantic.v1")
 
-    httpx imports `httpx._main` (rich, pygments, click) whenever those are importable and
-    falls back to a stub on ImportError; a None entry in sys.modules is that ImportError.
-    """
-    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+def without_unused_modules() -> None:
+    """Keep `NEVER_USED` out of this process; call before anything imports httpx or FastAPI."""
+    for name in NEVER_USED:
+        sys.modules.setdefault(name, None)  # type: ignore[arg-type]
 
 
 def run_service(

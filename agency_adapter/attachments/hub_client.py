@@ -75,7 +75,10 @@ class HubAttachments:
     async def _client(self) -> AsyncIterator[httpx.AsyncClient]:
         if not self.ctx.settings.hub_url:
             raise HubUnavailable("hub_url is not set: files kept outside packages cannot move")
-        async with outgoing_client(base_url=self.ctx.settings.hub_url, timeout=TIMEOUT) as client:
+        settings = self.ctx.settings
+        bounded = settings.download_buffer_bytes
+        async with outgoing_client(base_url=settings.hub_url, timeout=TIMEOUT,
+                                   receive_buffer=bounded) as client:  # fmt: skip
             yield client
 
     def _signed(self, client: httpx.AsyncClient, method: str, path: str,

@@ -132,6 +132,9 @@ async def test_serve_answers_over_http(stack: HubStack) -> None:
             # the command became the lean serving process, under the pid that was started
             cmdline = Path(f"/proc/{process.pid}/cmdline").read_bytes().split(b"\0")
             assert cmdline[1:6] == [b"-P", b"-m", b"hub", b"--role", b"api"]
+            # with a fixed mmap threshold: large buffers go back to the system when freed
+            environment = Path(f"/proc/{process.pid}/environ").read_bytes().split(b"\0")
+            assert b"MALLOC_MMAP_THRESHOLD_=131072" in environment
             assert (await client.get("/v1/agencies")).status_code == 401
             listed = await client.get("/v1/agencies", headers={"Authorization": "Bearer ops-token"})
             assert listed.status_code == 200 and listed.json() == []

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import ssl
 
-from schemas.http_tls import client_tls
+import httpx
+
+from schemas.http_tls import client_tls, outgoing_client
 
 
 def test_one_context_per_process_and_it_verifies_servers() -> None:
@@ -12,3 +16,27 @@ def test_one_context_per_process_and_it_verifies_servers() -> None:
     assert client_tls() is context
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
     assert context.cert_store_stats()["x509_ca"] > 0  # the CA bundle is loaded
+
+
+async def _receive_buffer_of(client: httpx.AsyncClient, url: str) -> int:
+    """SO_RCVBUF of the connection `client` opens to `url`."""
+    async with client, client.stream("GET", url) as answer:
+        sock: socket.socket = answer.extensions["network_stream"].get_extra_info("socket")
+        return sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+
+
+async def _answer_ok(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await reader.readuntil(b"\r\n\r\n")
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    await writer.drain()
+    writer.close()
+
+
+async def test_a_bounded_receive_buffer_is_set_on_the_connection() -> None:
+    server = await asyncio.start_server(_answer_ok, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
+    async with server:
+        bounded = await _receive_buffer_of(outgoing_client(receive_buffer=20 * 1024), url)
+        kernels = await _receive_buffer_of(outgoing_client(), url)
+    assert bounded == 2 * 20 * 1024  # Linux doubles what it is given, for its bookkeeping
+    assert kernels != bounded
