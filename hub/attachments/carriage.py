@@ -5,12 +5,15 @@ may free."""
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.attachments import repository
 from hub.attachments.store import AttachmentStore, StoredFile
 from hub.errors import Refusal
 from hub.models import Envelope, EnvelopeAttachment
+from hub.pending_rows import add_rows
 from schemas.model import DocumentPackage, ExternalAttachment, Package
 
 
@@ -52,12 +55,11 @@ def _not_stored(attachment: ExternalAttachment, stored: StoredFile | None) -> st
     return f"{what} is {stored.size:,} bytes in the hub's attachment store: the package is wrong"
 
 
-def carried(envelope: Envelope, package: Package) -> list[EnvelopeAttachment]:
-    """The rows recording what an accepted envelope carries."""
-    return [
-        EnvelopeAttachment(envelope_pk=envelope.id, sha256=a.sha256, name=a.name, size=a.size)
-        for a in listed(package)
-    ]
+def carry(session: AsyncSession, envelope_pk: uuid.UUID, package: Package) -> None:
+    """Record what an accepted envelope carries (written with its envelope)."""
+    rows = [{"envelope_pk": envelope_pk, "sha256": a.sha256, "name": a.name, "size": a.size}
+            for a in listed(package)]  # fmt: skip
+    add_rows(session, EnvelopeAttachment, rows)
 
 
 async def freed_by(session: AsyncSession, package: Package, target: Envelope | None) -> list[str]:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer, joinedload, selectinload
 
 from hub.models import Delivery, DeliveryState, Envelope, Quarantine
+from hub.pending_rows import pending_rows
 from schemas.model import BusinessDocType
 
 
@@ -57,9 +58,7 @@ async def documents(session: AsyncSession, document_id: str, sender: str | None)
     # Rows of messages admitted earlier in this transaction are written before the query only
     # when one of them is such a document: a status rarely shares its transaction with its
     # document, and writing the others now would cost them a statement per table again.
-    flush_first = any(
-        isinstance(new, Envelope) and new.document_id == document_id for new in session.new
-    )
+    flush_first = any(row["document_id"] == document_id for row in pending_rows(session, Envelope))
     with nullcontext() if flush_first else session.no_autoflush:
         return list((await session.scalars(query, values)).unique())
 

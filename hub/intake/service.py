@@ -23,6 +23,7 @@ from hub.errors import Refusal
 from hub.intake import repository
 from hub.intake.assessment import Judging, Policy, Verdict, assess, publisher
 from hub.models import Delivery, DeliveryState, Envelope, Quarantine, TimelineEvent
+from hub.pending_rows import Row, add_rows
 from schemas.keys import SigningIdentity
 from schemas.model import (
     VIETNAM_TIME,
@@ -76,6 +77,11 @@ def _deliveries(recipients: list[str]) -> list[Delivery]:
     return [Delivery(recipient_code=code, state=DeliveryState.PENDING) for code in recipients]
 
 
+def _delivery_rows(envelope_pk: uuid.UUID, recipients: list[str]) -> list[Row]:
+    return [{"envelope_pk": envelope_pk, "recipient_code": code, "state": DeliveryState.PENDING}
+            for code in recipients]  # fmt: skip
+
+
 def _outgoing(envelope: Envelope) -> list[uuid.UUID]:
     """The envelope, if any of its deliveries are still to be published."""
     pending = any(d.state == DeliveryState.PENDING for d in envelope.deliveries)
@@ -126,9 +132,9 @@ async def admit(
         return Admitted(
             await _refuse(session, ctx, _Refused(incoming, agency, digest, refusal.message))
         )
-    envelope = await _record(session, verdict, incoming.body, digest)
+    recorded = await _record(session, verdict, incoming.body, digest)
     freed = await carriage.freed_by(session, verdict.package, verdict.document)
-    return Admitted(_outgoing(envelope), freed)
+    return Admitted(recorded, freed)
 
 
 async def _own_repeat(
@@ -188,46 +194,45 @@ def _unknown_publisher(incoming: Incoming) -> str:
     return f"broker account '{incoming.user_id}' belongs to no registered agency"
 
 
-def _envelope(package: Package, envelope_id: str, body: bytes, digest: str) -> Envelope:
-    envelope = Envelope(
-        id=uuid.uuid4(), envelope_id=envelope_id, kind=package.kind,
-        sender_code=package.sender.organ_id, sha256=digest, size=len(body), body=body,
-        deliveries=[],
-    )  # fmt: skip
+def _envelope_row(package: Package, envelope_id: str, body: bytes, digest: str) -> Row:
+    """An envelope's columns (every one, so that rows of one statement name the same)."""
+    row: Row = {
+        "id": uuid.uuid4(), "envelope_id": envelope_id, "kind": package.kind,
+        "sender_code": package.sender.organ_id, "sha256": digest, "size": len(body), "body": body,
+    }  # fmt: skip
     if isinstance(package, DocumentPackage):
-        envelope.document_id, envelope.subject = package.document_id, package.subject
-        envelope.business_type = int(package.business_type)
-        envelope.target_document_id = package.target_document_id
         code = package.code
-        envelope.code_number, envelope.code_notation = (
-            (code.code_number, code.code_notation) if code else (None, None)
-        )
-    else:
-        envelope.document_id = package.response_for.document_id
-        envelope.status_code, envelope.subject = package.status_code.value, package.description
-    return envelope
+        return row | {
+            "document_id": package.document_id, "subject": package.subject,
+            "business_type": int(package.business_type),
+            "target_document_id": package.target_document_id, "status_code": None,
+            "code_number": code.code_number if code else None,
+            "code_notation": code.code_notation if code else None,
+        }  # fmt: skip
+    return row | {
+        "document_id": package.response_for.document_id, "subject": package.description,
+        "business_type": None, "target_document_id": None,
+        "status_code": package.status_code.value, "code_number": None, "code_notation": None,
+    }  # fmt: skip
 
 
 def _events(
     document_pk: uuid.UUID, recipients: list[str], source: str, event: str, **details: str | None
-) -> list[TimelineEvent]:
-    """One timeline event per recipient; `details` are status_code and description."""
+) -> list[Row]:
+    """One timeline event per recipient; `details` are status_code and description (every
+    row names both, so that rows of one statement name the same columns)."""
+    named = {"status_code": None, "description": None} | details
     return [
-        TimelineEvent(
-            document_pk=document_pk,
-            recipient_code=code,
-            event=event,
-            source_envelope_id=source,
-            **details,
-        )
+        {"document_pk": document_pk, "recipient_code": code, "event": event,
+         "source_envelope_id": source, **named}
         for code in recipients
-    ]
+    ]  # fmt: skip
 
 
-def _timeline(verdict: Verdict, envelope: Envelope) -> list[TimelineEvent]:
+def _timeline(verdict: Verdict, envelope_pk: uuid.UUID, source: str) -> list[Row]:
     """A new document starts its own timeline; a recall or deletion is an event in its
     target's; an update or replacement starts its own and marks the target superseded."""
-    package, source, target = verdict.package, envelope.envelope_id, verdict.document
+    package, target = verdict.package, verdict.document
     if isinstance(package, StatusPackage):
         assert target is not None
         code = package.status_code
@@ -235,7 +240,7 @@ def _timeline(verdict: Verdict, envelope: Envelope) -> list[TimelineEvent]:
         return _events(target.id, about, source, "status", status_code=code.value,
                        description=package.description)  # fmt: skip
     if target is None:
-        return _events(envelope.id, verdict.recipients, source, "sent")
+        return _events(envelope_pk, verdict.recipients, source, "sent")
     action = package.lifecycle_action
     reason = package.business.reason if package.business else None
     if package.business_type is BusinessDocType.REVOCATION:
@@ -243,7 +248,7 @@ def _timeline(verdict: Verdict, envelope: Envelope) -> list[TimelineEvent]:
                        description=reason)  # fmt: skip
     superseded = [delivery.recipient_code for delivery in target.deliveries]
     return [
-        *_events(envelope.id, verdict.recipients, source, "sent", description=reason),
+        *_events(envelope_pk, verdict.recipients, source, "sent", description=reason),
         *_events(target.id, superseded, source, "superseded",
                  description=f"{action}: {package.document_id}"),
     ]  # fmt: skip
@@ -265,33 +270,37 @@ async def _cancel_undelivered(session: AsyncSession, verdict: Verdict, source: s
         return
     cancelled = await repository.cancel_pending(session, target.id, verdict.recipients)
     if cancelled:
-        session.add_all(_events(target.id, cancelled, source, "cancelled"))
+        add_rows(session, TimelineEvent, _events(target.id, cancelled, source, "cancelled"))
         detail: dict[str, object] = {"recipients": cancelled, "document_id": target.document_id}
         await audit.append(session, "cancel", verdict.sender.code, target.envelope_id, detail)
 
 
-async def _record(session: AsyncSession, verdict: Verdict, body: bytes, digest: str) -> Envelope:
-    envelope = _envelope(verdict.package, verdict.envelope_id, body, digest)
-    envelope.deliveries = _deliveries(verdict.recipients)
-    # Not flushed here: the rows of every message admitted in this transaction go in one
-    # unit of work, a statement per table, at the commit or at the next query that needs them.
-    session.add(envelope)
-    session.add_all(carriage.carried(envelope, verdict.package))
-    session.add_all(_timeline(verdict, envelope))
+async def _record(
+    session: AsyncSession, verdict: Verdict, body: bytes, digest: str
+) -> list[uuid.UUID]:
+    """Record an accepted envelope; returns it, as an envelope with deliveries to publish."""
+    envelope = _envelope_row(verdict.package, verdict.envelope_id, body, digest)
+    pk, source = envelope["id"], envelope["envelope_id"]
+    # Not written here: the rows of every message admitted in this transaction go a statement
+    # per table, at the commit or at the next statement (see hub/pending_rows.py).
+    add_rows(session, Envelope, [envelope])
+    add_rows(session, Delivery, _delivery_rows(pk, verdict.recipients))
+    carriage.carry(session, pk, verdict.package)
+    add_rows(session, TimelineEvent, _timeline(verdict, pk, source))
     detail: dict[str, object] = {
-        "kind": envelope.kind,
+        "kind": envelope["kind"],
         "recipients": verdict.recipients,
-        "document_id": envelope.document_id,
+        "document_id": envelope["document_id"],
         "sha256": digest,
     }
-    if envelope.status_code:
-        detail["status"] = envelope.status_code
-    if envelope.target_document_id:
-        detail["target_document_id"] = envelope.target_document_id
+    if envelope["status_code"]:
+        detail["status"] = envelope["status_code"]
+    if envelope["target_document_id"]:
+        detail["target_document_id"] = envelope["target_document_id"]
     action = _audit_action(verdict.package)
-    await audit.append(session, action, verdict.sender.code, envelope.envelope_id, detail)
-    await _cancel_undelivered(session, verdict, envelope.envelope_id)
-    return envelope
+    await audit.append(session, action, verdict.sender.code, source, detail)
+    await _cancel_undelivered(session, verdict, source)
+    return [pk] if verdict.recipients else []
 
 
 async def _quarantine(
@@ -337,8 +346,8 @@ async def _refuse(session: AsyncSession, ctx: IntakeContext, refused: _Refused) 
     quarantined.refusal_envelope_id = envelope_id
     package = _refusal_package(ctx, refused, envelope_id)
     body = sign_tree(package_tree(package), ctx.hub_identity)
-    envelope = _envelope(package, envelope_id, body, hashlib.sha256(body).hexdigest())
-    envelope.deliveries = _deliveries([refused.agency.code])
+    row = _envelope_row(package, envelope_id, body, hashlib.sha256(body).hexdigest())
+    envelope = Envelope(**row, deliveries=_deliveries([refused.agency.code]))
     session.add(envelope)
     await session.flush()
     return _outgoing(envelope)
