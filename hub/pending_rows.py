@@ -7,34 +7,54 @@ transaction (the envelope, its deliveries, its timeline events, the files it car
 ORM objects they cost more CPU in the unit of work (state, cascades, identity map, the sort)
 than the INSERTs themselves: about 0.6 ms per message. Added here instead, they are written
 exactly when the session would have flushed them: before any statement it runs while
-autoflush is on (so a query in the same transaction sees them), and before the commit.
+autoflush is on (so a query in the same transaction sees them), at every flush, and before the
+commit. Each table's rows go in one round trip (asyncpg's executemany), parents first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import Insert, Table, event, insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, SessionTransaction
+from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction
 
 Row = dict[str, Any]
 _PENDING = "lienthong.pending_rows"  # in Session.info: {table: [row, ...]}, in order added
 
 
 class HubSession(Session):
-    """The hub's sessions: rows added with `add_rows` are written before the session's next
-    statement (unless autoflush is off) and before its commit, and dropped with a rollback."""
+    """The hub's sessions: rows added with `add_rows` are written at every flush (so by the
+    autoflush before each statement, unless it is off) and before the commit, and dropped
+    with a rollback."""
+
+    def flush(self, objects: Sequence[Any] | None = None) -> None:
+        _write(self)
+        super().flush(objects)
+
+
+class MisusedRows(RuntimeError):
+    """`add_rows` used where its rows could be lost or written wrong: a programming error."""
 
 
 def add_rows(session: AsyncSession, model: type[DeclarativeBase], rows: Iterable[Row]) -> None:
     """Write these rows of `model`'s table with the session's next statement or its commit.
-    Rows of one table must name the same columns (one statement carries them all)."""
-    if rows := list(rows):  # none: no statement (an INSERT without values writes a row)
-        pending: dict[Table, list[Row]] = session.info.setdefault(_PENDING, {})
-        pending.setdefault(_table(model), []).extend(rows)
+    Rows of one table must name the same columns: one statement carries them all, and takes
+    its columns from the first row."""
+    if not (rows := list(rows)):  # none: no statement (an INSERT without values writes a row)
+        return
+    if not isinstance(session.sync_session, HubSession):
+        raise MisusedRows("add_rows needs a hub session (hub.db.make_sessions)")
+    if session.in_nested_transaction():  # a savepoint's rollback would not drop them
+        raise MisusedRows("add_rows is not for savepoints")
+    pending: dict[Table, list[Row]] = session.info.setdefault(_PENDING, {})
+    table = pending.setdefault(_table(model), [])
+    columns = (table or rows)[0].keys()
+    if any(row.keys() != columns for row in rows):
+        raise MisusedRows(f"rows of {model.__name__} name different columns")
+    table.extend(rows)
 
 
 def pending_rows(session: AsyncSession, model: type[DeclarativeBase]) -> list[Row]:
@@ -48,10 +68,12 @@ def _table(model: type[DeclarativeBase]) -> Table:
 
 
 def _write(session: Session) -> None:
-    # Taken out first: the INSERTs below are statements of this session too.
+    # Taken out first: the INSERTs below are statements of this session too. Without
+    # autoflush, they go before the session's objects, which may refer to them.
     pending: dict[Table, list[Row]] = session.info.pop(_PENDING, None) or {}
-    for table in sorted(pending, key=_dependency_rank):
-        session.execute(_insert(table), pending[table])
+    with session.no_autoflush:
+        for table in sorted(pending, key=_dependency_rank):
+            session.execute(_insert(table), pending[table])
 
 
 @cache
@@ -65,15 +87,9 @@ def _dependency_rank(table: Table) -> int:
     return table.metadata.sorted_tables.index(table)
 
 
-@event.listens_for(HubSession, "do_orm_execute")
-def _before_statement(state: ORMExecuteState) -> None:
-    if state.session.autoflush:
-        _write(state.session)
-
-
 @event.listens_for(HubSession, "before_commit")
 def _before_commit(session: Session) -> None:
-    _write(session)
+    _write(session)  # the commit calls flush only while the session holds objects
 
 
 @event.listens_for(HubSession, "after_transaction_end")

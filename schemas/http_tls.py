@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+from collections.abc import Awaitable, Callable
 from functools import cache
 from typing import Any
 
@@ -26,9 +27,21 @@ def client_tls() -> ssl.SSLContext:
 
 def outgoing_client(*, receive_buffer: int = 0, **options: Any) -> httpx.AsyncClient:
     """An httpx client (`options` as httpx takes them) that verifies with the shared context;
-    `receive_buffer` bounds each connection's socket receive buffer (0: the kernel's sizing)."""
-    if not receive_buffer:
-        return httpx.AsyncClient(verify=client_tls(), **options)
-    bounded = [(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)]
-    transport = httpx.AsyncHTTPTransport(verify=client_tls(), socket_options=bounded)
-    return httpx.AsyncClient(transport=transport, **options)
+    `receive_buffer` bounds the socket receive buffer of each connection it reads an answer
+    from (0: the kernel sizes it)."""
+    client = httpx.AsyncClient(verify=client_tls(), **options)
+    if receive_buffer:
+        # Set on the connection once it answers, not through a transport of our own: httpx
+        # mounts the proxies of the environment (HTTPS_PROXY, NO_PROXY) only for its own.
+        client.event_hooks["response"].append(_bounded_to(receive_buffer))
+    return client
+
+
+def _bounded_to(size: int) -> Callable[[httpx.Response], Awaitable[None]]:
+    async def bound(answer: httpx.Response) -> None:
+        stream = answer.extensions.get("network_stream")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
+
+    return bound

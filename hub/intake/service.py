@@ -278,7 +278,7 @@ async def _cancel_undelivered(session: AsyncSession, verdict: Verdict, source: s
 async def _record(
     session: AsyncSession, verdict: Verdict, body: bytes, digest: str
 ) -> list[uuid.UUID]:
-    """Record an accepted envelope; returns it, as an envelope with deliveries to publish."""
+    """Record an accepted envelope; returns its key when it has deliveries to publish."""
     envelope = _envelope_row(verdict.package, verdict.envelope_id, body, digest)
     pk, source = envelope["id"], envelope["envelope_id"]
     # Not written here: the rows of every message admitted in this transaction go a statement

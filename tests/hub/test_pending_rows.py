@@ -1,6 +1,6 @@
 """Rows added with hub.pending_rows are written when the unit of work would have written them:
-before the session's next statement while autoflush is on, and before the commit; a
-statement per table, parents before children; dropped with a rollback."""
+at every flush (so before the session's next statement while autoflush is on) and before the
+commit; a statement per table, parents before children; dropped with a rollback."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hub.db import make_sessions, transaction
-from hub.pending_rows import add_rows, pending_rows
+from hub.pending_rows import MisusedRows, add_rows, pending_rows
 from tests.services import temporary_database
 
 
@@ -120,3 +120,26 @@ async def test_no_rows_no_statement(db: Database) -> None:
     assert db.inserts == []
     async with db.sessions() as session:
         assert await count(session, Parent) == 0  # an INSERT without values would write a row
+
+
+async def test_an_explicit_flush_writes_them(db: Database) -> None:
+    async with transaction(db.sessions) as session:
+        add_rows(session, Parent, parents("huyện"))
+        await session.flush()
+        assert db.inserts == ["INSERT INTO parent"]
+        with session.no_autoflush:
+            assert await count(session, Parent) == 1
+
+
+async def test_rows_that_could_be_written_wrong_are_refused(db: Database) -> None:
+    async with transaction(db.sessions) as session:
+        add_rows(session, Parent, parents("huyện"))
+        with pytest.raises(MisusedRows, match="rows of Parent name different columns"):
+            add_rows(session, Parent, [{"id": 2}])  # its name would silently be left out
+        async with session.begin_nested():
+            with pytest.raises(MisusedRows, match="not for savepoints"):
+                add_rows(session, Parent, parents("xã"))
+    plain = async_sessionmaker(db.sessions.kw["bind"])
+    async with plain() as session, session.begin():
+        with pytest.raises(MisusedRows, match="needs a hub session"):
+            add_rows(session, Parent, parents("tỉnh"))

@@ -7,6 +7,7 @@ import socket
 import ssl
 
 import httpx
+import pytest
 
 from schemas.http_tls import client_tls, outgoing_client
 
@@ -26,10 +27,15 @@ async def _receive_buffer_of(client: httpx.AsyncClient, url: str) -> int:
 
 
 async def _answer_ok(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    await reader.readuntil(b"\r\n\r\n")
+    """A server (or proxy) that answers 'ok', noting each request line in `REQUESTS`."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    REQUESTS.append(head.split(b"\r\n")[0].decode())
     writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
     await writer.drain()
     writer.close()
+
+
+REQUESTS: list[str] = []
 
 
 async def test_a_bounded_receive_buffer_is_set_on_the_connection() -> None:
@@ -40,3 +46,17 @@ async def test_a_bounded_receive_buffer_is_set_on_the_connection() -> None:
         kernels = await _receive_buffer_of(outgoing_client(), url)
     assert bounded == 2 * 20 * 1024  # Linux doubles what it is given, for its bookkeeping
     assert kernels != bounded
+
+
+async def test_a_bounded_client_goes_through_the_proxy_of_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    proxy = await asyncio.start_server(_answer_ok, "127.0.0.1", 0)
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.sockets[0].getsockname()[1]}")
+    REQUESTS.clear()
+    async with proxy, outgoing_client(receive_buffer=20 * 1024) as client:
+        answer = await client.get("http://hub.lienthong.invalid/v1/attachments/abc")
+    assert answer.text == "ok"
+    assert REQUESTS == ["GET http://hub.lienthong.invalid/v1/attachments/abc HTTP/1.1"]

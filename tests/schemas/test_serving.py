@@ -40,6 +40,22 @@ def test_the_serving_hub_holds_neither_migrations_nor_adapter_nor_command_line()
     assert _loaded_by("hub.__main__", NOT_SERVING | NEVER_USED | {"agency_adapter"}) == []
 
 
+def test_the_hub_builds_its_api_and_schema_without_the_modules_it_never_uses() -> None:
+    """pydantic imports pydantic.v1 for a v1-style type; in a serving process that import
+    fails, so every model of the API must do without it."""
+    probe = (
+        "import hub.__main__, sys\n"
+        "from hub.api.app import create_app\n"
+        "from hub.settings import HubSettings\n"
+        "assert sys.modules['pydantic.v1'] is None\n"
+        "print(' '.join(create_app(HubSettings()).openapi()['paths']))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          env={"PATH": "/usr/bin"}, timeout=120, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert {"/v1/agencies", "/v1/attachments/{sha256}"} <= set(done.stdout.split())
+
+
 def test_an_unknown_role_is_a_usage_error() -> None:
     done = _python_m("hub", "--role", "everything", env={"PATH": "/usr/bin"})
     assert done.returncode == 2
