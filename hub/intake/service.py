@@ -72,12 +72,8 @@ class Outgoing:
     body: bytes
 
 
-def _deliveries(recipients: list[str]) -> list[Delivery]:
-    # Pending from the start, not from the flush: `_outgoing` reads it before any flush.
-    return [Delivery(recipient_code=code, state=DeliveryState.PENDING) for code in recipients]
-
-
 def _delivery_rows(envelope_pk: uuid.UUID, recipients: list[str]) -> list[Row]:
+    # Pending from the start, not from the flush: `_outgoing` reads it before any flush.
     return [{"envelope_pk": envelope_pk, "recipient_code": code, "state": DeliveryState.PENDING}
             for code in recipients]  # fmt: skip
 
@@ -281,8 +277,8 @@ async def _record(
     """Record an accepted envelope; returns its key when it has deliveries to publish."""
     envelope = _envelope_row(verdict.package, verdict.envelope_id, body, digest)
     pk, source = envelope["id"], envelope["envelope_id"]
-    # Not written here: the rows of every message admitted in this transaction go a statement
-    # per table, at the commit or at the next statement (see hub/pending_rows.py).
+    # Not written here: the rows of every message admitted in this transaction go one round
+    # trip per table, at the next flush or the commit (see hub/pending_rows.py).
     add_rows(session, Envelope, [envelope])
     add_rows(session, Delivery, _delivery_rows(pk, verdict.recipients))
     carriage.carry(session, pk, verdict.package)
@@ -347,7 +343,8 @@ async def _refuse(session: AsyncSession, ctx: IntakeContext, refused: _Refused) 
     package = _refusal_package(ctx, refused, envelope_id)
     body = sign_tree(package_tree(package), ctx.hub_identity)
     row = _envelope_row(package, envelope_id, body, hashlib.sha256(body).hexdigest())
-    envelope = Envelope(**row, deliveries=_deliveries([refused.agency.code]))
+    deliveries = _delivery_rows(row["id"], [refused.agency.code])
+    envelope = Envelope(**row, deliveries=[Delivery(**delivery) for delivery in deliveries])
     session.add(envelope)
     await session.flush()
     return _outgoing(envelope)
