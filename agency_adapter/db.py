@@ -25,6 +25,7 @@ from sqlalchemy.orm import DeclarativeBase, make_transient_to_detached
 
 from agency_adapter import sqlite_driver
 from agency_adapter.feed_signal import FeedSignal
+from schemas.pending_rows import RowsSession
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -82,7 +83,9 @@ FEED = "lienthong_feed"  # in each session's info: the FeedSignal of its engine'
 
 def make_sessions(engine: AsyncEngine, feed: FeedSignal | None = None,
                   ) -> async_sessionmaker[AsyncSession]:  # fmt: skip
-    return async_sessionmaker(engine, expire_on_commit=False, info={FEED: feed or FeedSignal()})
+    """Sessions that write rows added with `schemas.pending_rows.add_rows` as well."""
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=RowsSession,
+                              info={FEED: feed or FeedSignal()})  # fmt: skip
 
 
 def feed_of(sessions: async_sessionmaker[AsyncSession]) -> FeedSignal:

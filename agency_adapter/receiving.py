@@ -28,15 +28,17 @@ from agency_adapter.documents.service import (
     arrived,
     automatic,
     now,
+    queue_arrival,
     queue_status,
     send_status,
 )
 from agency_adapter.errors import InvalidDocument
 from agency_adapter.lifecycle import receiving as lifecycle
 from agency_adapter.lifecycle import repository as lifecycle_repository
-from agency_adapter.models import AwaitingFiles, StatusRecord
+from agency_adapter.models import AwaitingFiles, Document, ExternalFile, StatusRecord
 from schemas.errors import EnvelopeError
 from schemas.model import BusinessDocType, DocumentPackage, Package, ResponseFor, StatusPackage
+from schemas.pending_rows import add_rows
 from schemas.signing import read_verified, verify_package
 
 ANSWERS = ("15", "16")  # to a recall or deletion this agency sent
@@ -276,17 +278,34 @@ async def _document(session: AsyncSession, ctx: AdapterContext, message: Verifie
     arrival = await lifecycle_repository.arrival(session, envelope_id, sender, document_id)
     if arrival.stored_before:
         return
-    document = repository.inbox_document(package, envelope_id, message.body)
     if arrival.recalled_ahead:  # recalled or deleted on its way here: answered, never announced
+        document = repository.inbox_document(package, envelope_id, message.body)
         earlier = await lifecycle_repository.ahead_of_document(session, sender, document_id)
         lifecycle.settle(document, earlier)
         session.add(document)
         await session.flush()
         return
-    session.add(document)  # written with its 01 (one unit of work: it costs more than rows)
+    session.info[STORED] = True  # announced once the mailbox has caught up
+    if package.target_document_id is None and not late:
+        await _first_version(session, ctx, message)
+        return
+    document = repository.inbox_document(package, envelope_id, message.body)
+    session.add(document)  # written with its 01
     await lifecycle.link_version(session, document, package, late)
     await queue_status(session, ctx, document, arrived())
-    session.info[STORED] = True  # announced once the mailbox has caught up
+
+
+async def _first_version(session: AsyncSession, ctx: AdapterContext, message: Verified) -> None:
+    """A document that revises none, in order (the usual case): it links to no other
+    version, so its rows (the document, its files outside the package, its 01 and the 01's
+    outbox row) go as plain INSERTs, without the unit of work's bookkeeping."""
+    package = message.package
+    assert isinstance(package, DocumentPackage)
+    row = repository.inbox_row(package, message.envelope_id, message.body)
+    add_rows(session, Document, [row])
+    add_rows(session, ExternalFile, repository.external_file_rows(package, row["id"]))
+    about = ResponseFor(organ_id=package.sender.organ_id, document_id=package.document_id)
+    await queue_arrival(session, ctx, row["id"], about)
 
 
 async def _status(session: AsyncSession, package: StatusPackage, envelope_id: str) -> None:
@@ -303,15 +322,19 @@ async def _status(session: AsyncSession, package: StatusPackage, envelope_id: st
             session, "status.unmatched", None, {"envelope_id": envelope_id, "about": about}
         )
         return
-    record = StatusRecord(
-        document_pk=document.id, envelope_id=envelope_id, agency_code=package.sender.organ_id,
-        code=package.status_code.value, description=package.description,
-        staff=package.staff_info.staff if package.staff_info else None, at=now(),
-    )  # fmt: skip
-    session.add(record)
-    if answer:
+    row = {
+        "document_pk": document.id, "envelope_id": envelope_id,
+        "agency_code": package.sender.organ_id, "code": package.status_code.value,
+        "description": package.description,
+        "staff": package.staff_info.staff if package.staff_info else None, "at": now(),
+    }  # fmt: skip
+    if answer:  # it closes the recall or deletion it answers (rare: the unit of work's way)
+        record = StatusRecord(**row)
+        session.add(record)
         answers = package.lienthong.answers if package.lienthong else None
         lifecycle.answered(document, record, answers)
+    else:  # nothing reads it back in this transaction: a plain INSERT
+        add_rows(session, StatusRecord, [row])
     await events.append(session, "status.received", document, {
-        "from": package.sender.organ_id, "code": record.code, "description": record.description,
+        "from": row["agency_code"], "code": row["code"], "description": row["description"],
     })  # fmt: skip

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 
-from hub.pending_rows import HubSession
+from schemas.pending_rows import RowsSession
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -72,7 +72,7 @@ def database_away(error: DBAPIError) -> bool:
 
 
 def make_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=HubSession)
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=RowsSession)
 
 
 @asynccontextmanager

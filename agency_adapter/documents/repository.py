@@ -37,9 +37,13 @@ def _fields(package: DocumentPackage) -> dict[str, object]:
     }
 
 
-def _external_files(package: DocumentPackage) -> list[ExternalFile]:
+def _listed_outside(package: DocumentPackage) -> list[dict[str, Any]]:
     listed = package.lienthong.external_attachments if package.lienthong else ()
-    return [ExternalFile(name=f.name, size=f.size, sha256=f.sha256) for f in listed]
+    return [{"name": file.name, "size": file.size, "sha256": file.sha256} for file in listed]
+
+
+def _external_files(package: DocumentPackage) -> list[ExternalFile]:
+    return [ExternalFile(**file) for file in _listed_outside(package)]
 
 
 def outbox_document(package: DocumentPackage, envelope_id: str, body: bytes,
@@ -51,11 +55,20 @@ def outbox_document(package: DocumentPackage, envelope_id: str, body: bytes,
     )  # fmt: skip
 
 
+def inbox_row(package: DocumentPackage, envelope_id: str, body: bytes) -> dict[str, Any]:
+    """A received document's columns (those left out take their defaults)."""
+    return {"id": uuid.uuid4(), "box": Box.INBOX, "envelope_id": envelope_id,
+            "state": "received", "body": body, **_fields(package)}  # fmt: skip
+
+
 def inbox_document(package: DocumentPackage, envelope_id: str, body: bytes) -> Document:
-    return Document(
-        id=uuid.uuid4(), box=Box.INBOX, envelope_id=envelope_id, state="received", body=body,
-        statuses=[], recalls=[], external_files=_external_files(package), **_fields(package),
-    )  # fmt: skip
+    return Document(**inbox_row(package, envelope_id, body), statuses=[], recalls=[],
+                    external_files=_external_files(package))  # fmt: skip
+
+
+def external_file_rows(package: DocumentPackage, document_pk: uuid.UUID) -> list[dict[str, Any]]:
+    """The rows of the files a document lists outside its package."""
+    return [{"document_pk": document_pk, **file} for file in _listed_outside(package)]
 
 
 async def by_id(session: AsyncSession, document_id: uuid.UUID) -> Document | None:

@@ -41,6 +41,7 @@ from schemas.model import (
     StatusPackage,
     TraceHeader,
 )
+from schemas.pending_rows import add_rows
 from schemas.reader import read_package
 from schemas.signing import sign_tree
 from schemas.writer import package_tree
@@ -243,13 +244,14 @@ async def send_status(
     session: AsyncSession, ctx: AdapterContext, about: ResponseFor, status: StatusIn,
     answers: str | None = None,
 ) -> str:  # fmt: skip
-    """Sign a status about a document and queue it to the hub (added to the session, written
-    with the caller's next flush or its commit); returns its envelope id.
+    """Sign a status about a document and queue it to the hub (its outbox row written with
+    the caller's next statement or its commit, see schemas.pending_rows); returns its
+    envelope id.
     `answers`: for a 15/16, the envelope id of the recall or deletion it answers."""
     package = _status_package(ctx, about, status, answers)
     assert package.lienthong is not None and package.lienthong.envelope_id is not None
     envelope_id = package.lienthong.envelope_id
-    session.add(Outbox(envelope_id=envelope_id, body=sign(ctx, package)))
+    add_rows(session, Outbox, [{"envelope_id": envelope_id, "body": sign(ctx, package)}])
     return envelope_id
 
 
@@ -264,12 +266,26 @@ async def queue_status(
     """Sign and queue a status on `document` to its sender; record it in its timeline
     (added to the session, written with the caller's next flush or its commit)."""
     envelope_id = await send_status(session, ctx, response_for(document), status, answers)
-    record = StatusRecord(
-        document_pk=document.id, envelope_id=envelope_id, agency_code=ctx.settings.agency_code,
-        code=status.code, description=status.description, staff=status.staff, at=now(),
-    )  # fmt: skip
+    record = StatusRecord(**_status_row(ctx, document.id, envelope_id, status))
     session.add(record)
     return record
+
+
+async def queue_arrival(session: AsyncSession, ctx: AdapterContext, document_pk: uuid.UUID,
+                        about: ResponseFor) -> None:  # fmt: skip
+    """`queue_status` with the 01 on a received document written as rows (the status's own
+    row too: nothing reads it back in this transaction)."""
+    status = arrived()
+    envelope_id = await send_status(session, ctx, about, status)
+    add_rows(session, StatusRecord, [_status_row(ctx, document_pk, envelope_id, status)])
+
+
+def _status_row(ctx: AdapterContext, document_pk: uuid.UUID, envelope_id: str,
+                status: StatusIn) -> dict[str, object]:  # fmt: skip
+    """The columns of a status this agency sends on a received document."""
+    return {"document_pk": document_pk, "envelope_id": envelope_id,
+            "agency_code": ctx.settings.agency_code, "code": status.code,
+            "description": status.description, "staff": status.staff, "at": now()}  # fmt: skip
 
 
 async def get(session: AsyncSession, document_id: uuid.UUID) -> Document:

@@ -13,8 +13,8 @@ from hub.attachments import repository
 from hub.attachments.store import AttachmentStore, StoredFile
 from hub.errors import Refusal
 from hub.models import Envelope, EnvelopeAttachment
-from hub.pending_rows import add_rows
 from schemas.model import DocumentPackage, ExternalAttachment, Package
+from schemas.pending_rows import add_rows
 
 
 def listed(package: Package) -> list[ExternalAttachment]:

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer, joinedload, selectinload
 
 from hub.models import Delivery, DeliveryState, Envelope, Quarantine
-from hub.pending_rows import pending_rows
 from schemas.model import BusinessDocType
+from schemas.pending_rows import pending_rows
 
 
 async def envelope_by_digest(session: AsyncSession, sha256: str) -> Envelope | None:

@@ -23,7 +23,6 @@ from hub.errors import Refusal
 from hub.intake import repository
 from hub.intake.assessment import Judging, Policy, Verdict, assess, publisher
 from hub.models import Delivery, DeliveryState, Envelope, Quarantine, TimelineEvent
-from hub.pending_rows import Row, add_rows
 from schemas.keys import SigningIdentity
 from schemas.model import (
     VIETNAM_TIME,
@@ -36,6 +35,7 @@ from schemas.model import (
     StatusCode,
     StatusPackage,
 )
+from schemas.pending_rows import Row, add_rows
 from schemas.signing import sign_tree
 from schemas.writer import package_tree
 
@@ -278,7 +278,7 @@ async def _record(
     envelope = _envelope_row(verdict.package, verdict.envelope_id, body, digest)
     pk, source = envelope["id"], envelope["envelope_id"]
     # Not written here: the rows of every message admitted in this transaction go one round
-    # trip per table, at the next flush or the commit (see hub/pending_rows.py).
+    # trip per table, at the next flush or the commit (see schemas/pending_rows.py).
     add_rows(session, Envelope, [envelope])
     add_rows(session, Delivery, _delivery_rows(pk, verdict.recipients))
     carriage.carry(session, pk, verdict.package)

@@ -2,13 +2,15 @@
 session's next statement or its commit: the timing of the unit of work, without its
 bookkeeping.
 
-The intake records every accepted envelope with rows it never reads back in the same
-transaction (the envelope, its deliveries, its timeline events, the files it carries). As
-ORM objects they cost more CPU in the unit of work (state, cascades, identity map, the sort)
-than the INSERTs themselves: about 0.6 ms per message. Added here instead, they are written
-exactly when the session would have flushed them: before any statement it runs while
+The hub's intake records every accepted envelope with rows it never reads back in the same
+transaction (the envelope, its deliveries, its timeline events, the files it carries), and an
+adapter every document it receives (the document, its 01 and the outbox row that sends it).
+As ORM objects they cost more CPU in the unit of work (state, cascades, identity map, the
+sort) than the INSERTs themselves: about 0.6 ms per message. Added here instead, they are
+written exactly when the session would have flushed them: before any statement it runs while
 autoflush is on (so a query in the same transaction sees them), at every flush, and before the
-commit. Each table's rows go in one round trip (asyncpg's executemany), parents first.
+commit. Each table's rows go in one round trip (executemany), parents first, and before the
+session's own objects: an object may refer to a row, never a row to an object not written yet.
 """
 
 from __future__ import annotations
@@ -25,10 +27,10 @@ Row = dict[str, Any]
 _PENDING = "lienthong.pending_rows"  # in Session.info: {table: [row, ...]}, in order added
 
 
-class HubSession(Session):
-    """The hub's sessions: rows added with `add_rows` are written at every flush (so by the
-    autoflush before each statement, unless it is off) and before the commit, and dropped
-    with a rollback."""
+class RowsSession(Session):
+    """The `sync_session_class` of the hub's and the adapters' sessions: rows added with
+    `add_rows` are written at every flush (so by the autoflush before each statement, unless
+    it is off) and before the commit, and dropped with a rollback."""
 
     def flush(self, objects: Sequence[Any] | None = None) -> None:
         _write(self)
@@ -45,8 +47,8 @@ def add_rows(session: AsyncSession, model: type[DeclarativeBase], rows: Iterable
     its columns from the first row."""
     if not (rows := list(rows)):  # none: no statement (an INSERT without values writes a row)
         return
-    if not isinstance(session.sync_session, HubSession):
-        raise MisusedRows("add_rows needs a hub session (hub.db.make_sessions)")
+    if not isinstance(session.sync_session, RowsSession):
+        raise MisusedRows("add_rows needs a session whose sync_session_class is RowsSession")
     if session.in_nested_transaction():  # a savepoint's rollback would not drop them
         raise MisusedRows("add_rows is not for savepoints")
     pending: dict[Table, list[Row]] = session.info.setdefault(_PENDING, {})
@@ -78,7 +80,7 @@ def _write(session: Session) -> None:
 
 @cache
 def _insert(table: Table) -> Insert:
-    return insert(table)  # built once (see hub/db.py)
+    return insert(table)  # built once: SQLAlchemy caches what it compiles from it
 
 
 @cache
@@ -87,12 +89,12 @@ def _dependency_rank(table: Table) -> int:
     return table.metadata.sorted_tables.index(table)
 
 
-@event.listens_for(HubSession, "before_commit")
+@event.listens_for(RowsSession, "before_commit")
 def _before_commit(session: Session) -> None:
     _write(session)  # the commit calls flush only while the session holds objects
 
 
-@event.listens_for(HubSession, "after_transaction_end")
+@event.listens_for(RowsSession, "after_transaction_end")
 def _after_transaction(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # committed (written already) or rolled back (dropped)
         session.info.pop(_PENDING, None)

@@ -1,10 +1,11 @@
-"""Rows added with hub.pending_rows are written when the unit of work would have written them:
+"""Rows added with schemas.pending_rows are written when the unit of work would have written them:
 at every flush (so before the session's next statement while autoflush is on) and before the
 commit; a statement per table, parents before children; dropped with a rollback."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,8 +14,7 @@ from sqlalchemy import ForeignKey, event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from hub.db import make_sessions, transaction
-from hub.pending_rows import MisusedRows, add_rows, pending_rows
+from schemas.pending_rows import MisusedRows, RowsSession, add_rows, pending_rows
 from tests.services import temporary_database
 
 
@@ -46,7 +46,9 @@ async def db() -> AsyncIterator[Database]:
         engine = create_async_engine(dsn.replace("postgresql://", "postgresql+asyncpg://"))
         async with engine.begin() as connection:
             await connection.run_sync(Base.metadata.create_all)
-        database = Database(make_sessions(engine))
+        database = Database(
+            async_sessionmaker(engine, expire_on_commit=False, sync_session_class=RowsSession)
+        )
 
         @event.listens_for(engine.sync_engine, "before_cursor_execute")
         def _seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
@@ -55,6 +57,12 @@ async def db() -> AsyncIterator[Database]:
 
         yield database
         await engine.dispose()
+
+
+@asynccontextmanager
+async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    async with sessions() as session, session.begin():
+        yield session
 
 
 def parents(*names: str) -> list[dict[str, Any]]:
@@ -141,5 +149,5 @@ async def test_rows_that_could_be_written_wrong_are_refused(db: Database) -> Non
                 add_rows(session, Parent, parents("xã"))
     plain = async_sessionmaker(db.sessions.kw["bind"])
     async with plain() as session, session.begin():
-        with pytest.raises(MisusedRows, match="needs a hub session"):
+        with pytest.raises(MisusedRows, match="sync_session_class is RowsSession"):
             add_rows(session, Parent, parents("tỉnh"))
