@@ -8,8 +8,9 @@ from sqlalchemy import Integer, bindparam, event, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from agency_adapter.db import FEED, feed_of, insert_at_once
+from agency_adapter.db import FEED, feed_of
 from agency_adapter.models import Document, Event
+from schemas.pending_rows import add_rows
 
 _FEED_LOCK = 0x66656564  # 'feed'
 _LOCK_FEED = text("SELECT pg_advisory_xact_lock(:id)")  # built once (see db.py)
@@ -21,32 +22,28 @@ _APPENDED = "lienthong_appended"  # in a session's info: it appended events not 
 
 async def append(
     session: AsyncSession, type_: str, document: Document | None, payload: dict[str, object]
-) -> Event:
-    """Append an event (added to the session, written with the caller's next flush or its
-    commit). On PostgreSQL appends are serialised until commit, so that events become
-    visible in seq order and a reader polling `after=` never skips one (SQLite has a single
-    writer anyway)."""
-    row = await _next(session, type_, document, payload)
-    session.add(row)
-    return row
+) -> None:
+    """Append an event, written with the caller's next statement or its commit as a plain
+    INSERT (schemas.pending_rows): every event goes that way, so events are written in the
+    order they were appended. On PostgreSQL appends are serialised until commit, so that
+    events become visible in seq order and a reader polling `after=` never skips one (SQLite
+    has a single writer anyway)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(_LOCK_FEED, {"id": _FEED_LOCK})
+    if document is not None and document in session.new:
+        await session.flush()  # the row must not go before the document it names
+    session.info[_APPENDED] = True
+    add_rows(session, Event, [{
+        "type": type_, "document_pk": document.id if document else None, "payload": payload,
+    }])  # fmt: skip
 
 
 async def append_now(
     session: AsyncSession, type_: str, document: Document | None, payload: dict[str, object]
-) -> Event:
-    """`append`, the row written at once (`db.insert_at_once`): its document, if any, must be
-    written already."""
-    row = await _next(session, type_, document, payload)
-    await insert_at_once(session, row)
-    return row
-
-
-async def _next(session: AsyncSession, type_: str, document: Document | None,
-                payload: dict[str, object]) -> Event:  # fmt: skip
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(_LOCK_FEED, {"id": _FEED_LOCK})
-    session.info[_APPENDED] = True
-    return Event(type=type_, document_pk=document.id if document else None, payload=payload)
+) -> None:
+    """`append`, the row written at once (with any appended before it)."""
+    await append(session, type_, document, payload)
+    await session.flush()
 
 
 @event.listens_for(Session, "after_commit")

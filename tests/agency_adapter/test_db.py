@@ -101,3 +101,30 @@ async def test_without_returning_rows_inserted_at_once_go_through_the_unit_of_wo
         assert inspect(document).persistent and document.version == 1
     async with sessions() as session:
         assert (await session.get_one(Document, document.id)).envelope_id == document.envelope_id
+
+
+async def test_events_are_written_in_the_order_appended_after_the_document_they_name(
+    sessions: Sessions,
+) -> None:
+    """Events are plain INSERTs written later than they are appended; one naming a document
+    added in the same unit of work still goes after it, and none overtakes another."""
+    document = Document(
+        box="inbox", envelope_id=str(uuid.uuid4()), sender_code="000.04.29.H40",
+        recipients=["000.00.29.H40"], state="received", body=b"<edXML/>",
+    )  # fmt: skip
+    async with transaction(sessions) as session:
+        await events.append(session, "first", None, {})
+        session.add(document)
+        await events.append(session, "second", document, {})
+        await events.append_now(session, "third", None, {})
+        await events.append(session, "fourth", document, {})
+    async with sessions() as session:
+        written = (
+            await session.execute(select(Event.type, Event.document_pk).order_by(Event.seq))
+        ).all()
+    assert [tuple(row) for row in written] == [
+        ("first", None),
+        ("second", document.id),
+        ("third", None),
+        ("fourth", document.id),
+    ]
