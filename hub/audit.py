@@ -17,6 +17,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.models import AuditEntry
+from schemas.pending_rows import add_rows
 
 GENESIS = "0" * 64
 _CHAIN_LOCK = 0x6C69656E  # 'lien': one advisory lock id for the whole chain
@@ -25,9 +26,14 @@ _HEAD = "lienthong.audit_head"  # (transaction, last hash it wrote) in a session
 
 def entry_hash(previous: str, entry: AuditEntry) -> str:
     """The hash an entry must carry, given the hash of the entry before it."""
+    content = Entry(entry.action, entry.actor, entry.subject, entry.detail)
+    return _digest(previous, entry.at, content)
+
+
+def _digest(previous: str, at: datetime, entry: Entry) -> str:
     canonical = json.dumps(
-        [previous, entry.at.astimezone(UTC).isoformat(), entry.action, entry.actor,
-         entry.subject, entry.detail],
+        [previous, at.astimezone(UTC).isoformat(), entry.action, entry.actor, entry.subject,
+         entry.detail],
         sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str,
     )  # fmt: skip
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -35,11 +41,10 @@ def entry_hash(previous: str, entry: AuditEntry) -> str:
 
 async def append(
     session: AsyncSession, action: str, actor: str, subject: str, detail: dict[str, object]
-) -> AuditEntry:
-    """Add one entry at the end of the chain (written with the session's next flush; the
-    caller's transaction commits it)."""
-    (entry,) = await append_many(session, [Entry(action, actor, subject, detail)])
-    return entry
+) -> None:
+    """Add one entry at the end of the chain (written with the session's next statement or
+    its commit; the caller's transaction commits it)."""
+    await append_many(session, [Entry(action, actor, subject, detail)])
 
 
 @dataclass(frozen=True)
@@ -50,22 +55,21 @@ class Entry:
     detail: dict[str, object]
 
 
-async def append_many(session: AsyncSession, entries: list[Entry]) -> list[AuditEntry]:
-    """Add entries at the end of the chain, in order (written with the session's next flush,
-    in one statement with the other entries added before it; the caller's transaction
-    commits them). Entries keep the order they were added in: the unit of work inserts a
-    table's rows in that order, so their ids follow the chain."""
-    previous, made = await _chain_head(session), []
+async def append_many(session: AsyncSession, entries: list[Entry]) -> None:
+    """Add entries at the end of the chain, in order: plain INSERTs (schemas.pending_rows)
+    written with the session's next statement or its commit, in one statement with the
+    entries added before them; the caller's transaction commits them. Every entry goes that
+    way, in the order added, so their ids follow the chain."""
+    previous, rows = await _chain_head(session), []
     for item in entries:
-        entry = AuditEntry(
-            at=datetime.now(UTC), action=item.action, actor=item.actor, subject=item.subject,
-            detail=item.detail, previous_hash=previous,
-        )  # fmt: skip
-        entry.hash = previous = entry_hash(previous, entry)
-        made.append(entry)
-    session.add_all(made)
+        at = datetime.now(UTC)
+        digest = _digest(previous, at, item)
+        rows.append({"at": at, "action": item.action, "actor": item.actor,
+                     "subject": item.subject, "detail": item.detail,
+                     "previous_hash": previous, "hash": digest})  # fmt: skip
+        previous = digest
+    add_rows(session, AuditEntry, rows)
     session.info[_HEAD] = (session.sync_session.get_transaction(), previous)
-    return made
 
 
 _CHAIN_HEAD = text("SELECT audit_chain_head(:lock)")  # built once (see db.py)
