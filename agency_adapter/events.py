@@ -38,14 +38,6 @@ async def append(
     }])  # fmt: skip
 
 
-async def append_now(
-    session: AsyncSession, type_: str, document: Document | None, payload: dict[str, object]
-) -> None:
-    """`append`, the row written at once (with any appended before it)."""
-    await append(session, type_, document, payload)
-    await session.flush()
-
-
 @event.listens_for(Session, "after_commit")
 def _tell_the_feed(session: Session) -> None:
     """Waiting long-polls answer as soon as the events are committed."""

@@ -153,13 +153,13 @@ async def send_package(
     if files is not None:
         await files.keep(ctx.attachments)
     document = repository.outbox_document(package, envelope_id, body, local_system)
-    outbox = Outbox(envelope_id=envelope_id, body=body)
     if document.external_files:  # the rows of its files go with it, in a unit of work
-        session.add_all([document, outbox])
+        session.add(document)
         await session.flush()
     else:
-        await insert_at_once(session, document, outbox)
-    await events.append_now(session, "document.sent", document, {"envelope_id": envelope_id})
+        await insert_at_once(session, document)
+    add_rows(session, Outbox, [_outbox_row(envelope_id, body)])
+    await events.append(session, "document.sent", document, {"envelope_id": envelope_id})
     return document
 
 
@@ -251,8 +251,13 @@ async def send_status(
     package = _status_package(ctx, about, status, answers)
     assert package.lienthong is not None and package.lienthong.envelope_id is not None
     envelope_id = package.lienthong.envelope_id
-    add_rows(session, Outbox, [{"envelope_id": envelope_id, "body": sign(ctx, package)}])
+    add_rows(session, Outbox, [_outbox_row(envelope_id, sign(ctx, package))])
     return envelope_id
+
+
+def _outbox_row(envelope_id: str, body: bytes) -> dict[str, object]:
+    """A signed package for the relay to publish (published with the commit of its row)."""
+    return {"envelope_id": envelope_id, "body": body}
 
 
 def response_for(document: Document) -> ResponseFor:

@@ -116,7 +116,8 @@ async def test_events_are_written_in_the_order_appended_after_the_document_they_
         await events.append(session, "first", None, {})
         session.add(document)
         await events.append(session, "second", document, {})
-        await events.append_now(session, "third", None, {})
+        await events.append(session, "third", None, {})
+        await session.flush()  # writes what was appended so far
         await events.append(session, "fourth", document, {})
     async with sessions() as session:
         written = (
