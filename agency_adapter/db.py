@@ -149,7 +149,8 @@ async def insert_at_once(session: AsyncSession, *rows: Base) -> None:
     (ids, timestamps, the version counter), read back.
 
     Only for rows that carry no related rows to write with them, and whose rows they refer to
-    are written already (nothing is flushed first). After a rollback they stay in the session,
+    are written already (nothing is flushed first: neither the session's objects nor its
+    pending rows, see schemas.pending_rows). After a rollback they stay in the session,
     expired: end the session then, as the edge does. A SQLite older than 3.35 cannot read
     defaults back (no RETURNING): the rows then go through the unit of work."""
     if not session.get_bind().dialect.insert_returning:

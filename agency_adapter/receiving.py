@@ -24,20 +24,22 @@ from agency_adapter.attachments.fetching import listed_outside, must_wait
 from agency_adapter.broker import Delivered
 from agency_adapter.context import AdapterContext
 from agency_adapter.documents import repository
+from agency_adapter.documents.payloads import StatusIn
 from agency_adapter.documents.service import (
     arrived,
     automatic,
-    now,
     queue_arrival,
     queue_status,
+    response_to,
     send_status,
+    status_row,
 )
 from agency_adapter.errors import InvalidDocument
 from agency_adapter.lifecycle import receiving as lifecycle
 from agency_adapter.lifecycle import repository as lifecycle_repository
 from agency_adapter.models import AwaitingFiles, Document, ExternalFile, StatusRecord
 from schemas.errors import EnvelopeError
-from schemas.model import BusinessDocType, DocumentPackage, Package, ResponseFor, StatusPackage
+from schemas.model import BusinessDocType, DocumentPackage, Package, StatusPackage
 from schemas.pending_rows import add_rows
 from schemas.signing import read_verified, verify_package
 
@@ -262,8 +264,7 @@ async def refuse(session: AsyncSession, ctx: AdapterContext, message: Verified,
     stored, so the document is never offered."""
     package = message.package
     assert isinstance(package, DocumentPackage)
-    about = ResponseFor(organ_id=package.sender.organ_id, document_id=package.document_id)
-    await send_status(session, ctx, about, automatic("02", reason[:1000]))
+    await send_status(session, ctx, response_to(package), automatic("02", reason[:1000]))
     await events.append(session, "envelope.refused", None, {
         "envelope_id": message.envelope_id, "sender": package.sender.organ_id,
         "reason": reason[:1000],
@@ -287,7 +288,7 @@ async def _document(session: AsyncSession, ctx: AdapterContext, message: Verifie
         return
     session.info[STORED] = True  # announced once the mailbox has caught up
     if package.target_document_id is None and not late:
-        await _first_version(session, ctx, message)
+        await _first_version(session, ctx, package, message)
         return
     document = repository.inbox_document(package, envelope_id, message.body)
     session.add(document)  # written with its 01
@@ -295,17 +296,15 @@ async def _document(session: AsyncSession, ctx: AdapterContext, message: Verifie
     await queue_status(session, ctx, document, arrived())
 
 
-async def _first_version(session: AsyncSession, ctx: AdapterContext, message: Verified) -> None:
+async def _first_version(session: AsyncSession, ctx: AdapterContext, package: DocumentPackage,
+                         message: Verified) -> None:  # fmt: skip
     """A document that revises none, in order (the usual case): it links to no other
     version, so its rows (the document, its files outside the package, its 01 and the 01's
     outbox row) go as plain INSERTs, without the unit of work's bookkeeping."""
-    package = message.package
-    assert isinstance(package, DocumentPackage)
     row = repository.inbox_row(package, message.envelope_id, message.body)
     add_rows(session, Document, [row])
     add_rows(session, ExternalFile, repository.external_file_rows(package, row["id"]))
-    about = ResponseFor(organ_id=package.sender.organ_id, document_id=package.document_id)
-    await queue_arrival(session, ctx, row["id"], about)
+    await queue_arrival(session, ctx, row["id"], response_to(package))
 
 
 async def _status(session: AsyncSession, package: StatusPackage, envelope_id: str) -> None:
@@ -322,19 +321,26 @@ async def _status(session: AsyncSession, package: StatusPackage, envelope_id: st
             session, "status.unmatched", None, {"envelope_id": envelope_id, "about": about}
         )
         return
-    row = {
-        "document_pk": document.id, "envelope_id": envelope_id,
-        "agency_code": package.sender.organ_id, "code": package.status_code.value,
-        "description": package.description,
-        "staff": package.staff_info.staff if package.staff_info else None, "at": now(),
-    }  # fmt: skip
-    if answer:  # it closes the recall or deletion it answers (rare: the unit of work's way)
-        record = StatusRecord(**row)
-        session.add(record)
-        answers = package.lienthong.answers if package.lienthong else None
-        lifecycle.answered(document, record, answers)
-    else:  # nothing reads it back in this transaction: a plain INSERT
-        add_rows(session, StatusRecord, [row])
+    row = _record(session, document, package, envelope_id, answer)
     await events.append(session, "status.received", document, {
         "from": row["agency_code"], "code": row["code"], "description": row["description"],
     })  # fmt: skip
+
+
+def _record(session: AsyncSession, document: Document, package: StatusPackage,
+            envelope_id: str, answer: bool) -> dict[str, object]:  # fmt: skip
+    """Record a received status on the document it is about: a plain INSERT, as nothing
+    reads it back in this transaction; unless it answers a recall or deletion, which its
+    record closes (rare: the unit of work's way)."""
+    staff = package.staff_info.staff if package.staff_info else None
+    received = StatusIn.model_construct(
+        code=package.status_code.value, description=package.description, staff=staff
+    )
+    row = status_row(document.id, envelope_id, package.sender.organ_id, received)
+    if not answer:
+        add_rows(session, StatusRecord, [row])
+        return row
+    record = StatusRecord(**row)
+    session.add(record)
+    lifecycle.answered(document, record, package.lienthong.answers if package.lienthong else None)
+    return row

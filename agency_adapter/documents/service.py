@@ -132,7 +132,8 @@ async def send(
     session: AsyncSession, ctx: AdapterContext, payload: DocumentIn, local_system: str | None,
     uploads: Sequence[FileToSend] = (),
 ) -> Document:  # fmt: skip
-    """Build, sign and store a new document and its outbox row (flushed, not committed).
+    """Build, sign and store a new document (written at once) and its outbox row (written
+    with the next statement or the commit); the edge commits.
     `uploads`: files received apart from the payload (multipart parts)."""
     files = await place(ctx, [*files_of(payload.attachments), *uploads])
     package = _package(ctx, payload, str(uuid.uuid4()), files)
@@ -264,6 +265,11 @@ def response_for(document: Document) -> ResponseFor:
     return ResponseFor(organ_id=document.sender_code, document_id=document.document_id)
 
 
+def response_to(package: DocumentPackage) -> ResponseFor:
+    """What a status on a received package, not stored as a document, is about."""
+    return ResponseFor(organ_id=package.sender.organ_id, document_id=package.document_id)
+
+
 async def queue_status(
     session: AsyncSession, ctx: AdapterContext, document: Document, status: StatusIn,
     answers: str | None = None,
@@ -271,7 +277,7 @@ async def queue_status(
     """Sign and queue a status on `document` to its sender; record it in its timeline
     (added to the session, written with the caller's next flush or its commit)."""
     envelope_id = await send_status(session, ctx, response_for(document), status, answers)
-    record = StatusRecord(**_status_row(ctx, document.id, envelope_id, status))
+    record = StatusRecord(**status_row(document.id, envelope_id, ctx.settings.agency_code, status))
     session.add(record)
     return record
 
@@ -282,15 +288,18 @@ async def queue_arrival(session: AsyncSession, ctx: AdapterContext, document_pk:
     row too: nothing reads it back in this transaction)."""
     status = arrived()
     envelope_id = await send_status(session, ctx, about, status)
-    add_rows(session, StatusRecord, [_status_row(ctx, document_pk, envelope_id, status)])
+    row = status_row(document_pk, envelope_id, ctx.settings.agency_code, status)
+    add_rows(session, StatusRecord, [row])
 
 
-def _status_row(ctx: AdapterContext, document_pk: uuid.UUID, envelope_id: str,
-                status: StatusIn) -> dict[str, object]:  # fmt: skip
-    """The columns of a status this agency sends on a received document."""
-    return {"document_pk": document_pk, "envelope_id": envelope_id,
-            "agency_code": ctx.settings.agency_code, "code": status.code,
-            "description": status.description, "staff": status.staff, "at": now()}  # fmt: skip
+def status_row(document_pk: uuid.UUID, envelope_id: str, agency_code: str,
+               status: StatusIn) -> dict[str, object]:  # fmt: skip
+    """The columns of a status on a document, from `agency_code`: one this agency sends on a
+    received document, or one a recipient sent on a sent one. The one builder of these rows:
+    rows of a table written together must name the same columns."""
+    return {"document_pk": document_pk, "envelope_id": envelope_id, "agency_code": agency_code,
+            "code": status.code, "description": status.description, "staff": status.staff,
+            "at": now()}  # fmt: skip
 
 
 async def get(session: AsyncSession, document_id: uuid.UUID) -> Document:
