@@ -19,10 +19,12 @@ from schemas.keys import SigningIdentity
 from schemas.model import (
     Business,
     BusinessDocType,
+    DocumentPackage,
     LienthongInfo,
     Package,
     ResponseFor,
     StatusCode,
+    StatusPackage,
 )
 from schemas.signing import sign_tree
 from schemas.writer import package_tree
@@ -37,14 +39,14 @@ def envelope(identity: SigningIdentity, package: Package) -> Delivered:
     return Delivered(sign_tree(package_tree(package), identity), None)
 
 
-def first_version(number: int) -> Package:
+def first_version(number: int) -> DocumentPackage:
     return document(
         document_id=f"{COMMUNE},2026/11/26,{number}/UBND-VP", subject=f"Văn bản số {number}",
         lienthong=LienthongInfo(envelope_id=f"van-ban-{number}"),
     )  # fmt: skip
 
 
-def deletion_of(document_id: str) -> Package:
+def deletion_of(document_id: str) -> DocumentPackage:
     return document(
         document_id=document_id, attachments=(),
         business=Business(doc_type=BusinessDocType.REVOCATION, reason="Gửi nhầm",
@@ -53,7 +55,7 @@ def deletion_of(document_id: str) -> Package:
     )  # fmt: skip
 
 
-def answer_to_sent() -> Package:
+def answer_to_sent() -> StatusPackage:
     return status(
         StatusCode.ARRIVED, sender=organization(COMMUNE),
         response_for=ResponseFor(organ_id=DISTRICT, document_id=SENT_ID),
@@ -80,7 +82,7 @@ async def test_a_group_of_new_documents_a_status_and_a_deletion_is_stored_in_ord
     ctx = AdapterContext(settings, agency(ca, DISTRICT), (ca.certificate,))
     sent_pk = await sent_document(sessions)
     first, second = first_version(1), first_version(2)
-    packages = [first, second, answer_to_sent(), deletion_of(str(first.document_id))]
+    packages: list[Package] = [first, second, answer_to_sent(), deletion_of(str(first.document_id))]
     messages: list[Verified] = [verified(ctx, envelope(sender, p)) for p in packages]
     async with transaction(sessions) as session:
         assert await take_all(session, ctx, messages) == [False] * 4
