@@ -23,7 +23,7 @@ _APPENDED = "lienthong_appended"  # in a session's info: it appended events not 
 async def append(
     session: AsyncSession, type_: str, document: Document | None, payload: dict[str, object]
 ) -> None:
-    """Append an event, written with the caller's next statement or its commit as a plain
+    """Append an event, written with the caller's next flush or its commit as a plain
     INSERT (schemas.pending_rows): every event goes that way, so events are written in the
     order they were appended. On PostgreSQL appends are serialised until commit, so that
     events become visible in seq order and a reader polling `after=` never skips one (SQLite

@@ -321,14 +321,14 @@ async def _status(session: AsyncSession, package: StatusPackage, envelope_id: st
             session, "status.unmatched", None, {"envelope_id": envelope_id, "about": about}
         )
         return
-    row = _record(session, document, package, envelope_id, answer)
+    row = _record_status(session, document, package, envelope_id, answer)
     await events.append(session, "status.received", document, {
         "from": row["agency_code"], "code": row["code"], "description": row["description"],
     })  # fmt: skip
 
 
-def _record(session: AsyncSession, document: Document, package: StatusPackage,
-            envelope_id: str, answer: bool) -> dict[str, object]:  # fmt: skip
+def _record_status(session: AsyncSession, document: Document, package: StatusPackage,
+                   envelope_id: str, answer: bool) -> dict[str, object]:  # fmt: skip
     """Record a received status on the document it is about: a plain INSERT, as nothing
     reads it back in this transaction; unless it answers a recall or deletion, which its
     record closes (rare: the unit of work's way)."""

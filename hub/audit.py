@@ -42,8 +42,8 @@ def _digest(previous: str, at: datetime, entry: Entry) -> str:
 async def append(
     session: AsyncSession, action: str, actor: str, subject: str, detail: dict[str, object]
 ) -> None:
-    """Add one entry at the end of the chain (written with the session's next statement or
-    its commit; the caller's transaction commits it)."""
+    """Add one entry at the end of the chain (written with the session's next flush or its
+    commit; the caller's transaction commits it)."""
     await append_many(session, [Entry(action, actor, subject, detail)])
 
 
@@ -57,7 +57,7 @@ class Entry:
 
 async def append_many(session: AsyncSession, entries: list[Entry]) -> None:
     """Add entries at the end of the chain, in order: plain INSERTs (schemas.pending_rows)
-    written with the session's next statement or its commit, in one statement with the
+    written with the session's next flush or its commit, in one statement with the
     entries added before them; the caller's transaction commits them. Every entry goes that
     way, in the order added, so their ids follow the chain."""
     previous, rows = await _chain_head(session), []

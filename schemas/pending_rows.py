@@ -44,7 +44,7 @@ class MisusedRows(RuntimeError):
 
 
 def add_rows(session: AsyncSession, model: type[DeclarativeBase], rows: Iterable[Row]) -> None:
-    """Write these rows of `model`'s table with the session's next statement or its commit.
+    """Write these rows of `model`'s table with the session's next flush or its commit.
     Rows of one table must name the same columns: one statement carries them all, and takes
     its columns from the first row."""
     if not (rows := list(rows)):  # none: no statement (an INSERT without values writes a row)

@@ -133,7 +133,7 @@ async def send(
     uploads: Sequence[FileToSend] = (),
 ) -> Document:  # fmt: skip
     """Build, sign and store a new document (written at once) and its outbox row (written
-    with the next statement or the commit); the edge commits.
+    with the next flush or the commit); the edge commits.
     `uploads`: files received apart from the payload (multipart parts)."""
     files = await place(ctx, [*files_of(payload.attachments), *uploads])
     package = _package(ctx, payload, str(uuid.uuid4()), files)
@@ -246,7 +246,7 @@ async def send_status(
     answers: str | None = None,
 ) -> str:  # fmt: skip
     """Sign a status about a document and queue it to the hub (its outbox row written with
-    the caller's next statement or its commit, see schemas.pending_rows); returns its
+    the caller's next flush or its commit, see schemas.pending_rows); returns its
     envelope id.
     `answers`: for a 15/16, the envelope id of the recall or deletion it answers."""
     package = _status_package(ctx, about, status, answers)
