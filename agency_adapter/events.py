@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import Integer, bindparam, event, select, text
+from sqlalchemy import Integer, bindparam, event, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
@@ -30,7 +30,7 @@ async def append(
     has a single writer anyway)."""
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(_LOCK_FEED, {"id": _FEED_LOCK})
-    if document is not None and document in session.new:
+    if document is not None and inspect(document).pending:  # (session.new copies every object)
         await session.flush()  # the row must not go before the document it names
     session.info[_APPENDED] = True
     add_rows(session, Event, [{
