@@ -12,6 +12,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -25,6 +26,7 @@ STACK_FILE = Path("var/dev-stack.json")
 DATABASE = "lienthong_dev"
 VHOST = "lienthong-dev"
 HUB_PORT = 8400
+ADAPTER_PORTS = range(8501, 8505)  # one per agency below, in order
 AGENCIES = [  # code, name, level, parent
     ("000.00.00.H40", "UBND tỉnh Nam Định", "province", ""),
     ("000.00.29.H40", "UBND huyện Hải Hậu", "district", "000.00.00.H40"),
@@ -114,6 +116,34 @@ def _adapter_env(
     }
 
 
+def _port_taken(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def _ports_free(seconds: float = 10) -> None:
+    """Exit, before anything is dropped or started, if the stack's ports are taken: servers
+    of another stack (from another folder, say) would answer in place of this one's, with
+    other keys, and its database would be dropped under it. A stack just stopped is given a
+    moment to let go of them."""
+    deadline = time.monotonic() + seconds
+    while taken := [p for p in (HUB_PORT, *ADAPTER_PORTS) if _port_taken(p)]:
+        if time.monotonic() >= deadline:
+            typer.echo(
+                f"lienthong dev: port {taken[0]} on 127.0.0.1 is in use, so the stack cannot "
+                "start: stop what listens there (another lienthong stack? `lienthong dev down` "
+                "in the folder it was started from)",
+                err=True,
+            )
+            raise typer.Exit(1)
+        time.sleep(0.2)
+
+
 def _wait_healthy(url: str, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -131,6 +161,7 @@ def _wait_healthy(url: str, seconds: float = 60) -> None:
 def up() -> None:
     """Start a hub and adapters (province, district, two communes); write var/dev-stack.json."""
     down(quiet=True)
+    _ports_free()
     shutil.rmtree(VAR, ignore_errors=True)  # a stack starts fresh: keys, stores, logs
     VAR.mkdir(parents=True)
     token = secrets.token_urlsafe(16)
@@ -143,7 +174,7 @@ def up() -> None:
     _wait_healthy(hub_url)
     adapters = []
     for index, (code, name, level, _) in enumerate(AGENCIES):
-        port, key = 8501 + index, secrets.token_urlsafe(16)
+        port, key = ADAPTER_PORTS[index], secrets.token_urlsafe(16)
         adapter_env = _adapter_env(code, name, passwords[code], port, key, token)
         pids.append(
             _start([LIENTHONG, "adapter", "serve"], adapter_env, VAR / f"adapter-{code}.log")

@@ -4,6 +4,7 @@ four adapters as separate processes on the real services, and the scripted excha
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 from pathlib import Path
 
@@ -48,3 +49,16 @@ def test_the_stack_comes_up_runs_the_demo_and_goes_down(tmp_path: Path) -> None:
     finally:
         down = _run(tmp_path, "dev", "down")
     assert down.returncode == 0 and "stack stopped" in down.stdout
+
+
+def test_a_stack_whose_ports_are_taken_does_not_start(tmp_path: Path) -> None:
+    """Another stack (another folder's) holding the hub's port would answer in this one's
+    place, with other keys: `dev up` says so and starts nothing."""
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 8400))
+        other.listen()
+        up = _run(tmp_path, "dev", "up")
+    assert up.returncode == 1
+    assert "port 8400 on 127.0.0.1 is in use, so the stack cannot start" in up.stderr
+    assert "Traceback" not in up.stderr
+    assert not (tmp_path / "var" / "dev").exists()  # nothing prepared, nothing started
