@@ -252,10 +252,13 @@ async def test_a_receiver_that_does_not_answer_in_time_gets_the_event_again(
 ) -> None:
     receiver.answers = [HANG]
     await add_events(sessions, "first")
-    settings = adapter_settings(tmp_path, receiver.url, webhook_timeout_s=0.2)
+    # Long enough that a loaded machine still connects in time (a CI run once took over 0.2 s
+    # to connect on 127.0.0.1): the timeout that must fire is the one waiting for the answer.
+    settings = adapter_settings(tmp_path, receiver.url, webhook_timeout_s=1.0)
     sender = WebhookSender(settings, sessions)
 
     assert await sender.deliver_due() == 0
+    assert receiver.seqs == [1]
     assert "ReadTimeout" in caplog.text
     await asyncio.sleep(2 * RETRY_S)
     assert await sender.deliver_due() == 1
