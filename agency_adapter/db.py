@@ -11,17 +11,17 @@ from __future__ import annotations
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from functools import lru_cache, partial
+from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, Insert, MetaData, Table, event, insert, inspect, make_url, text
+from sqlalchemy import Connection, MetaData, event, make_url, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, make_transient_to_detached
+from sqlalchemy.orm import DeclarativeBase
 
 from agency_adapter import sqlite_driver
 from agency_adapter.feed_signal import FeedSignal
@@ -137,47 +137,3 @@ def writing(sessions: async_sessionmaker[AsyncSession]) -> async_sessionmaker[As
         )
         _writers[sessions] = writer
     return writer
-
-
-@lru_cache(maxsize=64)
-def _insert(table: Table, read_back: tuple[str, ...]) -> Insert:
-    """One INSERT per table and set of columns read back, built once: the values go as
-    parameters (SQLAlchemy caches its compiled form for each set of them)."""
-    statement = insert(table)
-    if read_back:
-        statement = statement.returning(*(table.c[name] for name in read_back))
-    return statement
-
-
-async def insert_at_once(session: AsyncSession, *rows: Base) -> None:
-    """Write new rows now, one INSERT each in the order given, without the unit of work's
-    bookkeeping (it costs more than the rows themselves), and keep them in the session as if
-    loaded: later changes to them are written as usual. Columns left unset get their defaults
-    (ids, timestamps, the version counter), read back.
-
-    Only for rows that carry no related rows to write with them, and whose rows they refer to
-    are written already (nothing is flushed first: neither the session's objects nor its
-    pending rows, see schemas.pending_rows). After a rollback they stay in the session,
-    expired: end the session then, as the edge does. A SQLite older than 3.35 cannot read
-    defaults back (no RETURNING): the rows then go through the unit of work."""
-    if not session.get_bind().dialect.insert_returning:
-        session.add_all(rows)
-        await session.flush()
-        return
-    for row in rows:
-        await _insert_row(session, row)
-
-
-async def _insert_row(session: AsyncSession, row: Base) -> None:
-    mapper = inspect(type(row))
-    if any(row.__dict__.get(relation.key) for relation in mapper.relationships):
-        raise ValueError(f"a new {mapper.class_.__name__} holds related rows to write")
-    given = [prop for prop in mapper.column_attrs if prop.key in row.__dict__]
-    missing = [prop for prop in mapper.column_attrs if prop.key not in row.__dict__]
-    statement = _insert(mapper.local_table, tuple(p.columns[0].key for p in missing))
-    values = {prop.columns[0].key: row.__dict__[prop.key] for prop in given}
-    result = await session.execute(statement, values)
-    for prop, value in zip(missing, result.one() if missing else (), strict=True):
-        setattr(row, prop.key, value)
-    make_transient_to_detached(row)
-    session.add(row)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 from sqlalchemy import Integer, bindparam, event, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -28,14 +29,19 @@ async def append(
     order they were appended. On PostgreSQL appends are serialised until commit, so that
     events become visible in seq order and a reader polling `after=` never skips one (SQLite
     has a single writer anyway)."""
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(_LOCK_FEED, {"id": _FEED_LOCK})
     if document is not None and inspect(document).pending:  # (session.new copies every object)
         await session.flush()  # the row must not go before the document it names
+    await append_about(session, type_, document.id if document else None, payload)
+
+
+async def append_about(session: AsyncSession, type_: str, document_pk: uuid.UUID | None,
+                       payload: dict[str, object]) -> None:  # fmt: skip
+    """`append`, naming a document written as a row (schemas.pending_rows: its row goes
+    first, being added first) or one in the database already."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(_LOCK_FEED, {"id": _FEED_LOCK})
     session.info[_APPENDED] = True
-    add_rows(session, Event, [{
-        "type": type_, "document_pk": document.id if document else None, "payload": payload,
-    }])  # fmt: skip
+    add_rows(session, Event, [{"type": type_, "document_pk": document_pk, "payload": payload}])
 
 
 @event.listens_for(Session, "after_commit")

@@ -3,10 +3,11 @@ session's next flush or its commit: the timing of the unit of work, without its 
 
 Rows that nothing reads back as objects in the same transaction go this way: the hub's
 accepted envelopes (the envelope, its deliveries, its timeline events, the files it carries)
-and its audit entries; an adapter's received first versions (the document, its files outside
-the package, its 01), its outbox rows, the statuses it receives and its feed's events. As ORM
-objects they cost more CPU in the unit of work (state, cascades, identity map, the sort) than
-the INSERTs themselves: about 0.6 ms per message. Added here instead, they are written exactly
+and its audit entries; an adapter's sent documents (with their files outside the package),
+its received first versions (the document, those files, its 01), its outbox rows, the
+statuses it receives and its feed's events. As ORM objects they cost more CPU in the unit of
+work (state, cascades, identity map, the sort) than the INSERTs themselves: about 0.6 ms per
+message. Added here instead, they are written exactly
 when the session would have flushed objects: at every flush, so by the autoflush before each
 ORM statement (a select, update or delete of a mapped class) unless autoflush is off, and
 before the commit. As with objects, a plain Core statement (`text()`, a Table's insert) does

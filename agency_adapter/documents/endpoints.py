@@ -29,9 +29,9 @@ async def send_document(
     """Send a document (JSON, multipart or a ready edXML package): signed, stored with its
     outbox row, published as soon as possible."""
     async with read_submission(request, rt.ctx) as submission:
-        document = await service.submit(db, rt.ctx, submission, system)
+        accepted = await service.submit(db, rt.ctx, submission, system)
     after.add_task(rt.workers.nudge)  # after the commit: the relay must see the row
-    return Accepted(id=document.id, document_id=document.document_id, state=document.state)
+    return accepted
 
 
 @router.get("")

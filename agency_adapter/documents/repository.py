@@ -46,19 +46,28 @@ def _external_files(package: DocumentPackage) -> list[ExternalFile]:
     return [ExternalFile(**file) for file in _listed_outside(package)]
 
 
-def outbox_document(package: DocumentPackage, envelope_id: str, body: bytes,
-                    local_system: str | None) -> Document:  # fmt: skip
-    return Document(
-        id=uuid.uuid4(), box=Box.OUTBOX, envelope_id=envelope_id, state="queued",
-        local_system=local_system, body=body, statuses=[], recalls=[],
-        external_files=_external_files(package), **_fields(package),
-    )  # fmt: skip
+def _document_row(package: DocumentPackage, envelope_id: str, body: bytes,
+                  **columns: object) -> dict[str, Any]:  # fmt: skip
+    """A document's columns (those left out take their defaults). Every document's row names
+    the same columns, whatever `columns` gives: rows written in one statement must."""
+    return {"id": uuid.uuid4(), "envelope_id": envelope_id, "body": body, "local_system": None,
+            "supersedes": None, "revises_document_id": None, **columns,
+            **_fields(package)}  # fmt: skip
+
+
+def outbox_row(package: DocumentPackage, envelope_id: str, body: bytes,
+               local_system: str | None, revises: Document | None) -> dict[str, Any]:  # fmt: skip
+    """A sent document's columns; a new version names the one it `revises`."""
+    links = (
+        {"supersedes": revises.id, "revises_document_id": revises.document_id} if revises else {}
+    )
+    return _document_row(package, envelope_id, body, box=Box.OUTBOX, state="queued",
+                         local_system=local_system, **links)  # fmt: skip
 
 
 def inbox_row(package: DocumentPackage, envelope_id: str, body: bytes) -> dict[str, Any]:
-    """A received document's columns (those left out take their defaults)."""
-    return {"id": uuid.uuid4(), "box": Box.INBOX, "envelope_id": envelope_id,
-            "state": "received", "body": body, **_fields(package)}  # fmt: skip
+    """A received document's columns."""
+    return _document_row(package, envelope_id, body, box=Box.INBOX, state="received")
 
 
 def inbox_document(package: DocumentPackage, envelope_id: str, body: bytes) -> Document:

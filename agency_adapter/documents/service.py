@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,12 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agency_adapter import events
 from agency_adapter.attachments.outgoing import FileToSend, Outgoing, place
 from agency_adapter.context import AdapterContext
-from agency_adapter.db import insert_at_once
 from agency_adapter.documents import repository
-from agency_adapter.documents.payloads import AttachmentIn, DocumentIn, StatusIn
+from agency_adapter.documents.payloads import Accepted, AttachmentIn, DocumentIn, StatusIn
 from agency_adapter.documents.submission import Submission
 from agency_adapter.errors import Conflict, InvalidDocument, NotFound, TooLarge
-from agency_adapter.models import Box, Document, Outbox, StatusRecord
+from agency_adapter.models import Box, Document, ExternalFile, Outbox, StatusRecord
 from schemas.errors import EnvelopeError, LienthongError
 from schemas.model import (
     VIETNAM_TIME,
@@ -131,20 +131,30 @@ def sign(ctx: AdapterContext, package: DocumentPackage | StatusPackage) -> bytes
 async def send(
     session: AsyncSession, ctx: AdapterContext, payload: DocumentIn, local_system: str | None,
     uploads: Sequence[FileToSend] = (),
-) -> Document:  # fmt: skip
-    """Build, sign and store a new document (written at once) and its outbox row (written
-    with the next flush or the commit); the edge commits.
+) -> Accepted:  # fmt: skip
+    """Build, sign and store a new document; the edge commits.
     `uploads`: files received apart from the payload (multipart parts)."""
     files = await place(ctx, [*files_of(payload.attachments), *uploads])
     package = _package(ctx, payload, str(uuid.uuid4()), files)
-    return await send_package(session, ctx, package, local_system, files)
+    return await send_package(session, ctx, ToSend(package, files), local_system)
 
 
-async def send_package(
-    session: AsyncSession, ctx: AdapterContext, package: DocumentPackage,
-    local_system: str | None, files: Outgoing | None = None,
-) -> Document:  # fmt: skip
-    """Sign and store a package; `files` that travel outside it go into the store then."""
+@dataclass(frozen=True)
+class ToSend:
+    """A package to sign and send; `files` that travel outside it go into the store when it
+    is signed; a new version names the sent document it `revises`."""
+
+    package: DocumentPackage
+    files: Outgoing | None = None
+    revises: Document | None = None
+
+
+async def send_package(session: AsyncSession, ctx: AdapterContext, sending: ToSend,
+                       local_system: str | None) -> Accepted:  # fmt: skip
+    """Sign and store a package. The document (with the rows of its files outside it), its
+    outbox row and its event are rows written with the next flush or the commit
+    (schemas.pending_rows): nothing reads them back as objects in this transaction."""
+    package, files = sending.package, sending.files
     assert package.lienthong is not None and package.lienthong.envelope_id is not None
     envelope_id = package.lienthong.envelope_id
     body = sign(ctx, package)
@@ -153,24 +163,22 @@ async def send_package(
                        f"{ctx.settings.max_document_bytes:,}")  # fmt: skip
     if files is not None:
         await files.keep(ctx.attachments)
-    document = repository.outbox_document(package, envelope_id, body, local_system)
-    if document.external_files:  # the rows of its files go with it, in a unit of work
-        session.add(document)
-        await session.flush()
-    else:
-        await insert_at_once(session, document)
+    row = repository.outbox_row(package, envelope_id, body, local_system, sending.revises)
+    add_rows(session, Document, [row])
+    add_rows(session, ExternalFile, repository.external_file_rows(package, row["id"]))
     add_rows(session, Outbox, [_outbox_row(envelope_id, body)])
-    await events.append(session, "document.sent", document, {"envelope_id": envelope_id})
-    return document
+    await events.append_about(session, "document.sent", row["id"], {"envelope_id": envelope_id})
+    return Accepted(id=row["id"], document_id=row["document_id"], state=row["state"])
 
 
 async def submit(session: AsyncSession, ctx: AdapterContext, submission: Submission,
-                 local_system: str | None) -> Document:  # fmt: skip
+                 local_system: str | None) -> Accepted:  # fmt: skip
     """A document from JSON/multipart fields, or a ready package the adapter signs."""
     if submission.document is not None:
         return await send(session, ctx, submission.document, local_system, submission.files)
     assert submission.package is not None
-    return await send_package(session, ctx, _ready_package(ctx, submission.package), local_system)
+    ready = ToSend(_ready_package(ctx, submission.package))
+    return await send_package(session, ctx, ready, local_system)
 
 
 def _ready_package(ctx: AdapterContext, data: bytes) -> DocumentPackage:

@@ -50,4 +50,4 @@ async def revise_document(document_id: uuid.UUID, body: RevisionIn, db: Session,
     """Send an update or a replacement of a sent document, linked to it."""
     newer = await service.revise(db, rt.ctx, document_id, body, system)
     after.add_task(rt.workers.nudge)
-    return Accepted(id=newer.id, document_id=newer.document_id, state=newer.state)
+    return newer

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agency_adapter.attachments.outgoing import Outgoing, place
 from agency_adapter.context import AdapterContext
 from agency_adapter.documents import service as documents
+from agency_adapter.documents.payloads import Accepted
 from agency_adapter.errors import Conflict, InvalidDocument
 from agency_adapter.lifecycle import receiving
 from agency_adapter.lifecycle.payloads import DecisionIn, RecallIn, RevisionIn
@@ -217,7 +218,7 @@ def _earlier_package(document: Document) -> DocumentPackage:
 
 
 async def revise(session: AsyncSession, ctx: AdapterContext, document_id: uuid.UUID,
-                 revision: RevisionIn, local_system: str | None) -> Document:  # fmt: skip
+                 revision: RevisionIn, local_system: str | None) -> Accepted:  # fmt: skip
     """Send a new version (update or replacement) of a sent document, linked to it."""
     document = await documents.get(session, document_id)
     if document.box != Box.OUTBOX:
@@ -243,15 +244,16 @@ async def revise(session: AsyncSession, ctx: AdapterContext, document_id: uuid.U
         "business": _business(revision, document.document_id or "", recipients, removed),
         "lienthong": LienthongInfo(envelope_id=envelope_id, external_attachments=files.external),
     })  # fmt: skip
-    newer = await documents.send_package(session, ctx, package, local_system, files)
-    newer.supersedes, newer.revises_document_id = document.id, document.document_id
+    newer = await documents.send_package(
+        session, ctx, documents.ToSend(package, files, revises=document), local_system
+    )
     document.superseded_by = newer.id
     await _recall_from_removed(session, ctx, document, removed, newer)
     return newer
 
 
 async def _recall_from_removed(session: AsyncSession, ctx: AdapterContext, document: Document,
-                               removed: list[str], newer: Document) -> None:  # fmt: skip
+                               removed: list[str], newer: Accepted) -> None:  # fmt: skip
     """Agencies taken off the recipients are asked to give the earlier version back."""
     still_holding = [
         c for c in removed if _obstacle(latest_request(document, c), RecallKind.RECALL) is None

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import datetime
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import event, func, inspect, select
+from sqlalchemy import event, func, select
 
 from agency_adapter import events
-from agency_adapter.db import forget_purged, insert_at_once, make_engine, make_sessions, transaction
-from agency_adapter.models import Document, Event, ExternalFile, Outbox
+from agency_adapter.db import forget_purged, make_engine, make_sessions, transaction
+from agency_adapter.models import Document, Event
 from agency_adapter.settings import AdapterSettings
 from tests.agency_adapter.store import Sessions
 
@@ -61,49 +60,6 @@ def _outbox_document(**fields: object) -> Document:
         recipients=["000.00.29.H40"], state="queued", body=b"<edXML/>", statuses=[], recalls=[],
         **fields,
     )  # fmt: skip
-
-
-async def test_rows_inserted_at_once_read_their_defaults_back_and_stay_in_the_session(
-    sessions: Sessions,
-) -> None:
-    document = _outbox_document()
-    outbox = Outbox(envelope_id=document.envelope_id, body=document.body)
-    async with transaction(sessions) as session:
-        await insert_at_once(session, document, outbox)
-        assert (document.version, document.business_type) == (1, 0)
-        assert isinstance(document.created_at, datetime) and outbox.id > 0
-        assert inspect(document).persistent and inspect(outbox).persistent
-        document.state = "sent"  # a later change is written as an update, the version checked
-    async with sessions() as session:
-        stored = await session.get_one(Document, document.id)
-        assert (stored.state, stored.version, stored.created_at) == ("sent", 2, document.created_at)
-        assert await session.scalar(select(Outbox.envelope_id).where(Outbox.id == outbox.id)) == (
-            document.envelope_id
-        )
-
-
-async def test_a_row_holding_related_rows_is_not_inserted_at_once(sessions: Sessions) -> None:
-    document = _outbox_document()
-    document.external_files = [ExternalFile(name="scan.pdf", size=3, sha256="ab" * 32)]
-    async with transaction(sessions) as session:
-        with pytest.raises(ValueError, match="a new Document holds related rows to write"):
-            await insert_at_once(session, document)
-    async with sessions() as session:
-        assert await session.scalar(select(func.count()).select_from(Document)) == 0
-
-
-async def test_without_returning_rows_inserted_at_once_go_through_the_unit_of_work(
-    sessions: Sessions, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """As on a SQLite older than 3.35, which cannot read defaults back."""
-    engine = sessions.kw["bind"]
-    monkeypatch.setattr(engine.sync_engine.dialect, "insert_returning", False)
-    document = _outbox_document()
-    async with transaction(sessions) as session:
-        await insert_at_once(session, document)
-        assert inspect(document).persistent and document.version == 1
-    async with sessions() as session:
-        assert (await session.get_one(Document, document.id)).envelope_id == document.envelope_id
 
 
 async def test_events_are_written_in_the_order_appended_after_the_document_they_name(

@@ -53,6 +53,7 @@ async def test_an_update_with_new_files_and_an_added_recipient(district: Distric
     assert (line_a["state"], line_b["state"]) == ("accepted", "change-refused")
     mine = await show(district.adapter, sent)
     assert mine["superseded_by"] == newer
+    assert (await show(district.adapter, newer))["supersedes"] == sent
 
 
 async def test_a_replacement_recalls_the_original_from_a_removed_recipient(
