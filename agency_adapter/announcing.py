@@ -9,6 +9,10 @@ announced and its content never reaches the local system.
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
+from typing import NamedTuple
+
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
@@ -28,18 +32,36 @@ _UNANNOUNCED = (  # built once (see db.py)
     # Not the signed package, which can be megabytes and the announcement never reads.
     .options(defer(Document.body, raiseload=True))
 )
+
+
+class Told(NamedTuple):
+    """What an announcement reads of a document."""
+
+    id: uuid.UUID
+    created_at: datetime
+    state: str
+    envelope_id: str
+    sender_code: str
+    subject: str | None
+    business_type: int
+    supersedes: uuid.UUID | None
+    superseded_by: uuid.UUID | None
+
+
 # The same documents marked announced in one statement, version bumped as the unit of work
-# would (a request holding an older copy then fails its versioned update, as before).
+# would (a request holding an older copy then fails its versioned update, as before). It
+# returns columns, not objects: the claim runs in a session of its own, which holds none of
+# these documents to bring up to date, and building objects cost more than the statement.
 _CLAIM = (
     update(Document)
     .where(Document.box == Box.INBOX, Document.announced_at.is_(None))
     .values(announced_at=bindparam("at"), version=Document.version + 1)
-    .returning(Document)
-    .options(defer(Document.body, raiseload=True))
+    .returning(*(getattr(Document, name) for name in Told._fields))
+    .execution_options(synchronize_session=False)
 )
 
 
-def _payload(document: Document) -> dict[str, object]:
+def _payload(document: Told) -> dict[str, object]:
     payload: dict[str, object] = {
         "envelope_id": document.envelope_id, "sender": document.sender_code,
         "subject": document.subject,
@@ -58,20 +80,21 @@ async def announce_waiting(session: AsyncSession) -> int:
     told = 0
     for document in await _claim_unannounced(session):
         if document.state not in GONE:
-            await events.append(session, "document.received", document, _payload(document))
+            await events.append_about(session, "document.received", document.id,
+                                      _payload(document))  # fmt: skip
             told += 1
     return told
 
 
-async def _claim_unannounced(session: AsyncSession) -> list[Document]:
+async def _claim_unannounced(session: AsyncSession) -> list[Told]:
     """The received documents not announced yet, marked announced, in arrival order. With
     UPDATE … RETURNING one statement marks them and reads what it marked (one UPDATE per
     document otherwise, at the flush); a SQLite older than 3.35 has no RETURNING."""
     at = now()
     if session.get_bind().dialect.update_returning:
-        claimed = await session.scalars(_CLAIM, {"at": at})
+        claimed = [Told(*row) for row in await session.execute(_CLAIM, {"at": at})]
         return sorted(claimed, key=lambda document: (document.created_at, document.id))
     documents = list(await session.scalars(_UNANNOUNCED))
     for document in documents:
         document.announced_at = at
-    return documents
+    return [Told(*(getattr(document, name) for name in Told._fields)) for document in documents]
