@@ -27,6 +27,7 @@ import httpx
 import typer
 
 from schemas.cli.bench_cpu import Sharing, cpu_s
+from schemas.cli.bench_http import LeanClient
 from schemas.cli.bench_large import (
     fetch_digest,
     large_table,
@@ -62,17 +63,20 @@ def _payload(to: str, subject: str, attachment: bytes) -> dict[str, object]:
 
 
 class Desk:
-    """One adapter as its local system uses it."""
+    """One adapter as its local system uses it: the calls made per document through a lean
+    client (see bench_http), the others through httpx."""
 
     def __init__(self, entry: dict[str, str]) -> None:
         self.code = entry["agency"]
         key = {"Authorization": f"Bearer {entry['api_key']}"}
         self.client = httpx.AsyncClient(base_url=entry["url"], timeout=TIMEOUT_S, headers=key)
+        self.lean = LeanClient(entry["url"], key, TIMEOUT_S)
 
     async def _events(self, after: int, wait: float = 0) -> list[dict[str, Any]]:
         params: dict[str, float] = {"after": after, "wait": wait, "limit": PAGE}
-        answer = await self.client.get("/v1/events", params=params)
-        answer.raise_for_status()
+        answer = await self.lean.get("/v1/events", params)
+        if answer.status != 200:
+            raise RuntimeError(f"GET /v1/events: {answer.status} {answer.text[:300]}")
         found: list[dict[str, Any]] = answer.json()
         return found
 
@@ -90,9 +94,9 @@ class Desk:
         return str(answer.json()["items"][0]["id"])
 
     async def post(self, body: dict[str, object]) -> str:
-        answer = await self.client.post("/v1/documents", json=body)
-        if answer.status_code != 202:
-            raise RuntimeError(f"POST /v1/documents: {answer.status_code} {answer.text[:300]}")
+        answer = await self.lean.post_json("/v1/documents", body)
+        if answer.status != 202:
+            raise RuntimeError(f"POST /v1/documents: {answer.status} {answer.text[:300]}")
         return str(answer.json()["id"])
 
     async def follow(self, after: int, match: Callable[[dict[str, Any]], str | None],
@@ -304,7 +308,7 @@ def _on_stack(work: Coroutine[None, None, dict[str, Any]]) -> dict[str, Any]:
         # The clients share the machine with what they measure: they run as lightly as the
         # services do.
         return run_on_uvloop(work)
-    except (RuntimeError, httpx.HTTPError) as error:
+    except (RuntimeError, OSError, asyncio.IncompleteReadError, httpx.HTTPError) as error:
         # Some of httpx's errors say nothing but their type (a connection reset, say).
         typer.echo(f"lienthong bench: {error or type(error).__name__}", err=True)
         raise typer.Exit(1) from None
