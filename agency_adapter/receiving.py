@@ -9,6 +9,7 @@ brings the files and stores it later, by the same ``receive``.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -311,36 +312,53 @@ async def _status(session: AsyncSession, package: StatusPackage, envelope_id: st
     if await session.scalar(_STATUS_SEEN, {"envelope_id": envelope_id}) is not None:
         return
     about = package.response_for.document_id or ""
-    # Only an answer to a recall or deletion (15, 16) needs the document's history.
-    answer = package.status_code.value in ANSWERS
-    document = await repository.sent_with_document_id(session, about, with_history=answer)
-    if document is None:  # the hub's refusal names the envelope it refuses
-        document = await lifecycle.refused_by_hub(session, about, package.description)
-    if document is None:
+    if package.status_code.value in ANSWERS:
+        document_pk = await _record_answer(session, package, envelope_id, about)
+    else:
+        document_pk = await _record_status(session, package, envelope_id, about)
+    if document_pk is None:
         await events.append(
             session, "status.unmatched", None, {"envelope_id": envelope_id, "about": about}
         )
         return
-    row = _record_status(session, document, package, envelope_id, answer)
-    await events.append(session, "status.received", document, {
-        "from": row["agency_code"], "code": row["code"], "description": row["description"],
+    await events.append_about(session, "status.received", document_pk, {
+        "from": package.sender.organ_id, "code": package.status_code.value,
+        "description": package.description,
     })  # fmt: skip
 
 
-def _record_status(session: AsyncSession, document: Document, package: StatusPackage,
-                   envelope_id: str, answer: bool) -> dict[str, object]:  # fmt: skip
-    """Record a received status on the document it is about: a plain INSERT, as nothing
-    reads it back in this transaction; unless it answers a recall or deletion, which its
-    record closes (rare: the unit of work's way)."""
+def _status_row(document_pk: uuid.UUID, package: StatusPackage,
+                envelope_id: str) -> dict[str, object]:  # fmt: skip
     staff = package.staff_info.staff if package.staff_info else None
     received = StatusIn.model_construct(
         code=package.status_code.value, description=package.description, staff=staff
     )
-    row = status_row(document.id, envelope_id, package.sender.organ_id, received)
-    if not answer:
-        add_rows(session, StatusRecord, [row])
-        return row
-    record = StatusRecord(**row)
+    return status_row(document_pk, envelope_id, package.sender.organ_id, received)
+
+
+async def _record_status(session: AsyncSession, package: StatusPackage, envelope_id: str,
+                         about: str) -> uuid.UUID | None:  # fmt: skip
+    """Record a status on the document it is about, found by its id alone, as a plain
+    INSERT (nothing reads it back in this transaction); the document's id, None if unknown."""
+    document_pk = await repository.sent_pk(session, about)
+    if document_pk is None:  # the hub's refusal names the envelope it refuses
+        refused = await lifecycle.refused_by_hub(session, about, package.description)
+        document_pk = refused.id if refused else None
+    if document_pk is not None:
+        add_rows(session, StatusRecord, [_status_row(document_pk, package, envelope_id)])
+    return document_pk
+
+
+async def _record_answer(session: AsyncSession, package: StatusPackage, envelope_id: str,
+                         about: str) -> uuid.UUID | None:  # fmt: skip
+    """Record an answer to a recall or deletion (15, 16), which closes the request: the
+    document is loaded with its history, the record goes the unit of work's way (rare)."""
+    document = await repository.sent_with_document_id(session, about)
+    if document is None:
+        document = await lifecycle.refused_by_hub(session, about, package.description)
+    if document is None:
+        return None
+    record = StatusRecord(**_status_row(document.id, package, envelope_id))
     session.add(record)
     lifecycle.answered(document, record, package.lienthong.answers if package.lienthong else None)
-    return row
+    return document.id

@@ -91,24 +91,25 @@ async def by_envelope(session: AsyncSession, envelope_id: str) -> Document | Non
 
 
 # Built once (see db.py): every status received runs it.
-_SENT_WITH_DOCUMENT_ID = (
+_NEWEST_SENT = (
     select(Document)
     .where(Document.box == Box.OUTBOX, Document.document_id == bindparam("document_id"))
     .order_by(Document.created_at.desc())
     .limit(1)
-    # Not the signed package, which can be megabytes and a status never reads.
-    .options(defer(Document.body, raiseload=True))
 )
-_SENT_WITH_HISTORY = _SENT_WITH_DOCUMENT_ID.options(*WITH_HISTORY)
+# With its history; not the signed package, which can be megabytes and a status never reads.
+_SENT_WITH_HISTORY = _NEWEST_SENT.options(defer(Document.body, raiseload=True), *WITH_HISTORY)
+_SENT_PK = _NEWEST_SENT.with_only_columns(Document.id)
 
 
-async def sent_with_document_id(
-    session: AsyncSession, document_id: str, *, with_history: bool = True
-) -> Document | None:
-    """The newest document sent with this DocumentId; `with_history` loads its statuses and
-    recalls too (two more queries)."""
-    query = _SENT_WITH_HISTORY if with_history else _SENT_WITH_DOCUMENT_ID
-    return (await session.scalars(query, {"document_id": document_id})).first()
+async def sent_with_document_id(session: AsyncSession, document_id: str) -> Document | None:
+    """The newest document sent with this DocumentId, with its statuses and recalls."""
+    return (await session.scalars(_SENT_WITH_HISTORY, {"document_id": document_id})).first()
+
+
+async def sent_pk(session: AsyncSession, document_id: str) -> uuid.UUID | None:
+    """The id of the newest document sent with this DocumentId."""
+    return await session.scalar(_SENT_PK, {"document_id": document_id})
 
 
 # Recalled and deleted documents leave the inbox list; `status=withdrawn|deleted` finds them.
