@@ -25,7 +25,6 @@ from sqlalchemy.orm import DeclarativeBase
 
 from agency_adapter import sqlite_driver
 from agency_adapter.feed_signal import FeedSignal
-from agency_adapter.settings import DATABASE_CONNECTIONS
 from schemas.pending_rows import RowsSession
 
 NAMING = {
@@ -64,12 +63,7 @@ def _sqlite_begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, connections: int = DATABASE_CONNECTIONS) -> AsyncEngine:
-    """`connections`: kept open in the pool; up to half as many more are opened when all are
-    busy, each for one transaction. The connection used last is handed out first, so under a
-    light load the same few stay warm (SQLite's page cache is per connection)."""
-    pool = {"pool_size": connections, "max_overflow": max(connections // 2, 1),
-            "pool_use_lifo": True}  # fmt: skip
+def make_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
         path = make_url(url).database or ""
         engine = create_async_engine(
@@ -77,12 +71,11 @@ def make_engine(url: str, connections: int = DATABASE_CONNECTIONS) -> AsyncEngin
             async_creator=partial(
                 sqlite_driver.connect, path, BUSY_TIMEOUT_S, sqlite_driver.Writers()
             ),
-            **pool,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, **pool)
+    return create_async_engine(url, pool_pre_ping=True)
 
 
 FEED = "lienthong_feed"  # in each session's info: the FeedSignal of its engine's store

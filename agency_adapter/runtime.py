@@ -27,7 +27,7 @@ class AdapterRuntime:
         """Migrate the store, load keys and trust, connect to the broker."""
         await upgrade_in_child("agency_adapter.migrate", settings.database_url)
         ctx = await load_context(settings)
-        engine = make_engine(settings.database_url, settings.database_connections)
+        engine = make_engine(settings.database_url)
         sessions = make_sessions(engine)
         broker = AdapterBroker(settings)
         await broker.connect()

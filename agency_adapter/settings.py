@@ -15,7 +15,6 @@ from schemas.safe_xml import ParseLimits
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB
-DATABASE_CONNECTIONS = 24
 
 
 class AdapterSettings(BaseSettings):
@@ -41,10 +40,6 @@ class AdapterSettings(BaseSettings):
     trust_bundle: Path = Path("var/adapter/trust.pem")
     allow_legacy_sha1: bool = False
     database_url: str = "sqlite+aiosqlite:///var/adapter/adapter.db"
-    # Connections to the store kept open. Each request and each mailbox message being handled
-    # holds one while its transaction runs; a connection beyond these is opened for one
-    # transaction and closed after it (on SQLite: a thread, the file, its schema read again).
-    database_connections: int = Field(default=DATABASE_CONNECTIONS, ge=1, le=1000)
     # API key -> name of the local system holding it.
     api_keys: dict[str, str] = Field(default_factory=dict)
     webhook_url: str | None = None

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from pathlib import Path
 
-import pytest
-from pydantic import ValidationError
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from agency_adapter import events
-from agency_adapter.db import forget_purged, make_engine, make_sessions, transaction
+from agency_adapter.db import forget_purged, transaction
 from agency_adapter.models import Document, Event
-from agency_adapter.settings import AdapterSettings
 from tests.agency_adapter.store import Sessions
 
 
@@ -88,28 +84,3 @@ async def test_events_are_written_in_the_order_appended_after_the_document_they_
         ("third", None),
         ("fourth", document.id),
     ]
-
-
-async def test_concurrent_units_of_work_share_the_connections_kept_open(
-    sessions: Sessions, tmp_path: Path
-) -> None:
-    # A connection beyond the pool is opened and closed for one transaction: on SQLite a
-    # thread, the file and its schema each time. 16 clients posting at once made 94 threads
-    # in 600 documents with SQLAlchemy's default pool of 5.
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path}/store.db", connections=6)
-    opened: list[object] = []
-    event.listen(engine.sync_engine, "connect", lambda connection, _: opened.append(connection))
-    kept = make_sessions(engine)
-    for _ in range(3):
-        await asyncio.gather(*(_append(kept, "busy") for _ in range(6)))
-    assert len(opened) == 6
-    assert engine.pool.checkedin() == 6  # type: ignore[attr-defined]
-    async with kept() as session:
-        assert await session.scalar(select(func.count()).select_from(Event)) == 18
-    await engine.dispose()
-
-
-def test_the_connections_kept_open_are_a_setting_checked_at_start() -> None:
-    assert AdapterSettings(agency_code="000.00.29.H40").database_connections == 24
-    with pytest.raises(ValidationError, match="database_connections"):
-        AdapterSettings(agency_code="000.00.29.H40", database_connections=0)
