@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.attachments import repository
 from hub.attachments.store import AttachmentStore, StoredFile
 from hub.errors import Refusal
-from hub.models import Envelope, EnvelopeAttachment
+from hub.models import EnvelopeAttachment
 from schemas.model import DocumentPackage, ExternalAttachment, Package
 from schemas.pending_rows import add_rows
 
@@ -62,9 +62,10 @@ def carry(session: AsyncSession, envelope_pk: uuid.UUID, package: Package) -> No
     add_rows(session, EnvelopeAttachment, rows)
 
 
-async def freed_by(session: AsyncSession, package: Package, target: Envelope | None) -> list[str]:
-    """The files of the document a deletion on mistake acts on: to be purged after the commit,
-    unless another envelope still needs them."""
+async def freed_by(session: AsyncSession, package: Package, target_pk: uuid.UUID | None,
+                   ) -> list[str]:  # fmt: skip
+    """The files of the document (`target_pk`) a deletion on mistake acts on: to be purged
+    after the commit, unless another envelope still needs them."""
     if not isinstance(package, DocumentPackage) or not package.deletes_on_mistake:
         return []
-    return await repository.carried_by(session, target.id) if target is not None else []
+    return await repository.carried_by(session, target_pk) if target_pk is not None else []

@@ -17,7 +17,8 @@ from hub.broker import Incoming
 from hub.directory.snapshot import AgencyView, Directory
 from hub.errors import Refusal
 from hub.intake import repository
-from hub.models import AgencyState, Envelope
+from hub.intake.repository import KnownDocument
+from hub.models import AgencyState
 from schemas.errors import EnvelopeError
 from schemas.model import BusinessDocType, DocumentPackage, Package, StatusPackage
 from schemas.reader import read_package
@@ -43,7 +44,7 @@ class Verdict:
     recipients: list[str]
     envelope_id: str
     # For a status, or a recall, deletion, update or replacement: the document it is about.
-    document: Envelope | None = None
+    document: KnownDocument | None = None
 
 
 def _first_error(data: bytes, limits: ParseLimits) -> None:
@@ -143,31 +144,31 @@ def _document_recipients(directory: Directory, package: DocumentPackage) -> list
     return [agency.code for agency in resolution.agencies]
 
 
-def _concerned(found: list[Envelope], package: StatusPackage, sender: str) -> Envelope:
+def _concerned(found: list[KnownDocument], package: StatusPackage, sender: str) -> KnownDocument:
     """Of the documents with this DocumentId, the newest one the reporting agency took part
     in (as sender for 13, as recipient otherwise); the newest of all when it took part in none,
     so that the refusal can name it."""
 
-    def involved(document: Envelope) -> bool:
+    def involved(document: KnownDocument) -> bool:
         if package.status_code.sent_by_sender:
             return document.sender_code == sender
-        return any(d.recipient_code == sender for d in document.deliveries)
+        return sender in document.recipients
 
     return next((d for d in reversed(found) if involved(d)), found[-1])
 
 
 async def _status_route(
     session: AsyncSession, package: StatusPackage, sender: str
-) -> tuple[Envelope, list[str]]:
+) -> tuple[KnownDocument, list[str]]:
     """The document a status is about, and who hears of it: 13 goes down, the rest go back up."""
     about = package.response_for
-    found = await repository.documents(session, about.document_id or "", about.organ_id)
+    found = await repository.known_documents(session, about.document_id or "", about.organ_id)
     if not found:
         raise Refusal(
             f"status {package.status_code} is about an unknown document '{about.document_id}'"
         )
     document = _concerned(found, package, sender)
-    recipients = [d.recipient_code for d in document.deliveries]
+    recipients = list(document.recipients)
     if package.status_code.sent_by_sender:
         if sender != document.sender_code:
             raise Refusal(
@@ -181,13 +182,13 @@ async def _status_route(
     return document, [document.sender_code]
 
 
-async def _target(session: AsyncSession, package: DocumentPackage, sender: str) -> Envelope:
+async def _target(session: AsyncSession, package: DocumentPackage, sender: str) -> KnownDocument:
     """The earlier document a recall, deletion, update or replacement acts on: it must exist
     and be this sender's own."""
     action, target_id = package.lifecycle_action, package.target_document_id
     if not target_id:
         raise Refusal(f"a {action} package must name its document in Bussiness/DocumentId")
-    found = await repository.documents(session, target_id, None)
+    found = await repository.known_documents(session, target_id, None)
     if not found:
         raise Refusal(f"{action} of an unknown document '{target_id}'")
     own = [document for document in found if document.sender_code == sender]
@@ -196,9 +197,9 @@ async def _target(session: AsyncSession, package: DocumentPackage, sender: str) 
     return own[-1]
 
 
-def _only_its_recipients(recipients: list[str], document: Envelope) -> None:
+def _only_its_recipients(recipients: list[str], document: KnownDocument) -> None:
     """A recall or deletion reaches only agencies that were sent the document."""
-    received = {delivery.recipient_code for delivery in document.deliveries}
+    received = set(document.recipients)
     strangers = [code for code in recipients if code not in received]
     if strangers:
         raise Refusal(
@@ -209,7 +210,7 @@ def _only_its_recipients(recipients: list[str], document: Envelope) -> None:
 
 async def _document_route(
     session: AsyncSession, directory: Directory, package: DocumentPackage, sender: str
-) -> tuple[Envelope | None, list[str]]:
+) -> tuple[KnownDocument | None, list[str]]:
     recipients = _document_recipients(directory, package)
     if package.business_type is BusinessDocType.NEW:
         return None, recipients

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
@@ -33,34 +34,85 @@ async def envelope_by_id(session: AsyncSession, envelope_id: str) -> Envelope | 
     return (await session.scalars(query)).one_or_none()
 
 
+# Documents with a DocumentId. A revocation carries the DocumentId of the document it recalls
+# but is not itself one: statuses answering it (15, 16) belong to that document.
+_A_DOCUMENT = (
+    Envelope.kind == "document",
+    Envelope.document_id == bindparam("document_id"),
+    Envelope.business_type.is_distinct_from(int(BusinessDocType.REVOCATION)),
+)
 # Built once (see hub/db.py): every message runs them.
 _DOCUMENTS = (
     select(Envelope)
-    .where(
-        Envelope.kind == "document",
-        Envelope.document_id == bindparam("document_id"),
-        Envelope.business_type.is_distinct_from(int(BusinessDocType.REVOCATION)),
-    )
+    .where(*_A_DOCUMENT)
     # Deliveries in the same round trip; not the package's bytes, which routing never needs.
     .options(joinedload(Envelope.deliveries), defer(Envelope.body))
     .order_by(Envelope.received_at)
 )
+_KNOWN = (
+    select(
+        Envelope.id,
+        Envelope.envelope_id,
+        Envelope.document_id,
+        Envelope.sender_code,
+        Delivery.recipient_code,
+    )
+    .outerjoin(Delivery, Delivery.envelope_pk == Envelope.id)
+    .where(*_A_DOCUMENT)
+    .order_by(Envelope.received_at, Envelope.id, Delivery.id)
+)
 _DOCUMENTS_FROM = _DOCUMENTS.where(Envelope.sender_code == bindparam("sender"))
+_KNOWN_FROM = _KNOWN.where(Envelope.sender_code == bindparam("sender"))
+
+
+@dataclass(frozen=True)
+class KnownDocument:
+    """A document as the intake routes what reports on it or acts on it."""
+
+    id: uuid.UUID
+    envelope_id: str
+    document_id: str | None
+    sender_code: str
+    recipients: list[str]  # those it was sent to, in the order recorded
 
 
 async def documents(session: AsyncSession, document_id: str, sender: str | None) -> list[Envelope]:
-    """Documents with this DocumentId (from this sender, when it is known), oldest first.
-
-    A revocation carries the DocumentId of the document it recalls but is not itself one:
-    statuses answering it (15, 16) belong to that document."""
+    """Documents with this DocumentId (from this sender, when it is known), oldest first,
+    with their deliveries."""
     query = _DOCUMENTS_FROM if sender else _DOCUMENTS
-    values = {"document_id": document_id, "sender": sender}
-    # Rows of messages admitted earlier in this transaction are written before the query only
-    # when one of them is such a document: a status rarely shares its transaction with its
-    # document, and writing the others now would cost them a statement per table again.
-    flush_first = any(row["document_id"] == document_id for row in pending_rows(session, Envelope))
-    with nullcontext() if flush_first else session.no_autoflush:
-        return list((await session.scalars(query, values)).unique())
+    with _written_if_needed(session, document_id):
+        return list((await session.scalars(query, _values(document_id, sender))).unique())
+
+
+async def known_documents(
+    session: AsyncSession, document_id: str, sender: str | None
+) -> list[KnownDocument]:
+    """`documents`, as the columns routing reads rather than objects (which cost more to build
+    than the query: every status looks its document up)."""
+    query = _KNOWN_FROM if sender else _KNOWN
+    with _written_if_needed(session, document_id):
+        rows = await session.execute(query, _values(document_id, sender))
+    found: dict[uuid.UUID, KnownDocument] = {}
+    for pk, envelope_id, its_document_id, sender_code, recipient in rows:
+        known = found.setdefault(pk, KnownDocument(pk, envelope_id, its_document_id,
+                                                   sender_code, []))  # fmt: skip
+        if recipient is not None:
+            known.recipients.append(recipient)
+    return list(found.values())
+
+
+def _values(document_id: str, sender: str | None) -> dict[str, str | None]:
+    return {"document_id": document_id, "sender": sender}
+
+
+def _written_if_needed(session: AsyncSession, document_id: str) -> AbstractContextManager[object]:
+    """Rows of messages admitted earlier in this transaction are written before the query only
+    when one of them is such a document: a status rarely shares its transaction with its
+    document, and writing the others now would cost them a statement per table again."""
+    if any(row["document_id"] == document_id for row in pending_rows(session, Envelope)):
+        return nullcontext()
+    without: AbstractContextManager[object] = session.no_autoflush
+    return without
 
 
 _MARK_QUEUED = (

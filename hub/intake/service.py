@@ -129,7 +129,8 @@ async def admit(
             await _refuse(session, ctx, _Refused(incoming, agency, digest, refusal.message))
         )
     recorded = await _record(session, verdict, incoming.body, digest)
-    freed = await carriage.freed_by(session, verdict.package, verdict.document)
+    target_pk = verdict.document.id if verdict.document else None
+    freed = await carriage.freed_by(session, verdict.package, target_pk)
     return Admitted(recorded, freed)
 
 
@@ -242,7 +243,7 @@ def _timeline(verdict: Verdict, envelope_pk: uuid.UUID, source: str) -> list[Row
     if package.business_type is BusinessDocType.REVOCATION:
         return _events(target.id, verdict.recipients, source, f"{action}-requested",
                        description=reason)  # fmt: skip
-    superseded = [delivery.recipient_code for delivery in target.deliveries]
+    superseded = target.recipients
     return [
         *_events(envelope_pk, verdict.recipients, source, "sent", description=reason),
         *_events(target.id, superseded, source, "superseded",
