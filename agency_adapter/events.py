@@ -29,17 +29,27 @@ async def append(
     order they were appended. On PostgreSQL appends are serialised until commit, so that
     events become visible in seq order and a reader polling `after=` never skips one (SQLite
     has a single writer anyway)."""
+    await _serialise(session)  # first: a flush below takes row locks, which must not wait on it
     if document is not None and inspect(document).pending:  # (session.new copies every object)
         await session.flush()  # the row must not go before the document it names
-    await append_about(session, type_, document.id if document else None, payload)
+    _add(session, type_, document.id if document else None, payload)
 
 
 async def append_about(session: AsyncSession, type_: str, document_pk: uuid.UUID | None,
                        payload: dict[str, object]) -> None:  # fmt: skip
     """`append`, naming a document written as a row (schemas.pending_rows: its row goes
     first, being added first) or one in the database already."""
+    await _serialise(session)
+    _add(session, type_, document_pk, payload)
+
+
+async def _serialise(session: AsyncSession) -> None:
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(_LOCK_FEED, {"id": _FEED_LOCK})
+
+
+def _add(session: AsyncSession, type_: str, document_pk: uuid.UUID | None,
+         payload: dict[str, object]) -> None:  # fmt: skip
     session.info[_APPENDED] = True
     add_rows(session, Event, [{"type": type_, "document_pk": document_pk, "payload": payload}])
 

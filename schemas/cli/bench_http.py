@@ -92,7 +92,8 @@ class LeanClient:
             if time.monotonic() - connection.idle_since < REUSE_IDLE_S:
                 return connection
             connection.writer.close()
-        reader, writer = await asyncio.open_connection(self.host, self.port)
+        opening = asyncio.open_connection(self.host, self.port)
+        reader, writer = await asyncio.wait_for(opening, self.timeout_s)
         return _Connection(reader, writer)
 
     def _head(self, method: str, target: str, length: int, content_type: str | None) -> bytes:
@@ -109,9 +110,10 @@ class LeanClient:
         if len(words) < 2 or not words[1].isdigit():
             raise HttpFailure(f"not an HTTP answer: {status_line[:80]!r}")
         headers = await _headers(connection.reader)
-        if "content-length" not in headers:
-            raise HttpFailure("the answer has no Content-Length, which this client needs")
-        body = await connection.reader.readexactly(int(headers["content-length"]))
+        length = headers.get("content-length", "")
+        if not length.isdigit():
+            raise HttpFailure(f"the answer has no Content-Length this client can read: '{length}'")
+        body = await connection.reader.readexactly(int(length))
         keep = headers.get("connection", "").lower() != "close"
         return Answer(int(words[1]), body), keep
 

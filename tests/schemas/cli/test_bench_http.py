@@ -85,6 +85,7 @@ async def test_a_connection_the_server_closes_is_not_used_again(server: Server) 
     ("answer", "message"),
     [
         (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "no Content-Length"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: ten\r\n\r\n", "no Content-Length .* 'ten'"),
         (b"SSH-2.0-OpenSSH\r\n\r\n", "not an HTTP answer"),
     ],
 )
