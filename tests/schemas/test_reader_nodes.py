@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import date, datetime
 
 import pytest
@@ -25,9 +26,9 @@ TIMES = ["2026/12/07 07:05:03", "2026/12/07 7:5:3", "2026/12/07  07:05:03",
          "2026/12/07 23:59:61"]  # fmt: skip
 
 
-def outcome(parse: object, raw: str) -> object:
+def outcome(parse: Callable[[str], object], raw: str) -> object:
     try:
-        return parse(raw)  # type: ignore[operator]
+        return parse(raw)
     except ValueError:
         return ValueError
 
