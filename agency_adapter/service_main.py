@@ -7,6 +7,7 @@ import uvicorn
 from agency_adapter.api.app import create_app
 from agency_adapter.runtime import AdapterRuntime
 from agency_adapter.settings import AdapterSettings
+from schemas.serving import settle_heap
 
 
 async def serve(config: AdapterSettings) -> None:
@@ -15,6 +16,7 @@ async def serve(config: AdapterSettings) -> None:
     try:
         server = uvicorn.Server(uvicorn.Config(create_app(runtime), host=config.host,
                                                port=config.port, log_level="info"))  # fmt: skip
+        settle_heap()
         await server.serve()
     finally:
         await runtime.close()

@@ -18,6 +18,7 @@ from hub.operations.keeper import run_keeper
 from hub.runtime import Runtime, intake_context
 from hub.settings import HubSettings
 from schemas.migration_child import upgrade_in_child
+from schemas.serving import settle_heap
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +41,13 @@ async def run_worker(runtime: Runtime, context: IntakeContext) -> None:
     await IntakeWorker(runtime.settings, runtime.sessions, runtime.broker, context).run()
 
 
-async def run_api(runtime: Runtime) -> None:
+def api_server(runtime: Runtime) -> uvicorn.Server:
     settings = runtime.settings
     config = uvicorn.Config(
         create_app(settings, runtime), host=settings.api_host, port=settings.api_port,
         log_level="info", lifespan="on",
     )  # fmt: skip
-    await uvicorn.Server(config).serve()
+    return uvicorn.Server(config)
 
 
 async def serve(settings: HubSettings, role: ServeRole) -> None:
@@ -64,7 +65,8 @@ async def serve(settings: HubSettings, role: ServeRole) -> None:
             tasks.append(asyncio.create_task(run_keeper(runtime), name="dead-letters"))
             tasks.append(asyncio.create_task(run_sweeper(runtime), name="attachments"))
         if role in (ServeRole.ALL, ServeRole.API):
-            tasks.append(asyncio.create_task(run_api(runtime), name="api"))
+            tasks.append(asyncio.create_task(api_server(runtime).serve(), name="api"))
+        settle_heap()  # before the tasks first run: all that serving needs is built
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
             task.result()  # an API that stopped ends the process; a crashed worker raises here
