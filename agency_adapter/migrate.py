@@ -32,10 +32,15 @@ def _prepare(database_url: str) -> None:
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def upgrade(database_url: str) -> None:
-    """Bring the store to head (blocking)."""
+def upgrade(database_url: str, to: str = "head") -> None:
+    """Bring the store to head, or to the revision `to` (blocking)."""
     _prepare(database_url)
-    command.upgrade(_config(database_url), "head")
+    command.upgrade(_config(database_url), to)
+
+
+def downgrade(database_url: str, to: str) -> None:
+    """Take the store back to the revision `to` (blocking)."""
+    command.downgrade(_config(database_url), to)
 
 
 async def upgrade_async(database_url: str) -> None:

@@ -196,7 +196,9 @@ class Outbox(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     envelope_id: Mapped[str] = mapped_column(String(128), unique=True)
-    body: Mapped[bytes] = mapped_column(LargeBinary)
+    # None for a document this agency sent: the package is its Document's body (same
+    # envelope id), stored once. A status, recall or deletion carries its own.
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = _now()
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # Epoch seconds: compared in Python, the same on SQLite and PostgreSQL whatever their clocks.

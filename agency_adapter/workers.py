@@ -15,8 +15,9 @@ import logging
 import time
 from datetime import UTC, datetime
 from enum import Enum
+from typing import NamedTuple
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -47,9 +48,24 @@ from schemas.retrying import woken_or_timed_out
 log = logging.getLogger(__name__)
 BATCH = 100
 MARK_WITHIN_S = 0.1  # under load, published rows are marked so together within this time
-# The relay's statements, built once (see db.py): each round runs them.
+
+
+class Waiting(NamedTuple):
+    """An outbox row the relay took up, with the package it publishes."""
+
+    id: int
+    envelope_id: str
+    attempts: int
+    next_attempt_at: float
+    body: bytes
+
+
+# The relay's statements, built once (see db.py): each round runs them. A sent document's
+# package is its document's body (its outbox row holds none, see models.Outbox).
+_RELAYED = (Outbox.id, Outbox.envelope_id, Outbox.attempts, Outbox.next_attempt_at)
 _WAITING = (
-    select(Outbox)
+    select(*_RELAYED, func.coalesce(Outbox.body, Document.body))
+    .outerjoin(Document, and_(Outbox.body.is_(None), Document.envelope_id == Outbox.envelope_id))
     .where(Outbox.published_at.is_(None), Outbox.id.not_in(bindparam("unmarked", expanding=True)))
     .order_by(Outbox.id)
     .limit(BATCH)
@@ -84,7 +100,7 @@ class Workers:
         self.ctx, self.sessions, self.broker = ctx, sessions, broker
         self.wake = asyncio.Event()  # set when a request queued something to send
         # Published rows not yet marked so (see _more_coming); the relay reads past them.
-        self._unmarked: list[Outbox] = []
+        self._unmarked: list[Waiting] = []
         self._unmarked_since = 0.0
         self.turns = Turns()  # mailbox messages one group at a time, recalls and deletions first
         self.mailbox = Mailbox(ctx, sessions, self.turns, self._note)
@@ -101,10 +117,12 @@ class Workers:
         many went out; they are marked published together, in one commit."""
         async with self.sessions() as session:
             unmarked = [row.id for row in self._unmarked]  # published already
-            rows = list(await session.scalars(_WAITING, {"unmarked": unmarked}))
+            rows = [
+                Waiting(*row) for row in await session.execute(_WAITING, {"unmarked": unmarked})
+            ]
             envelopes = [row.envelope_id for row in rows]
             files = await attachments.files_to_upload(session, envelopes) if rows else {}
-        sent: list[Outbox] = []
+        sent: list[Waiting] = []
         for row in rows:
             if row.next_attempt_at > time.time():
                 break
@@ -131,7 +149,7 @@ class Workers:
         waited = time.monotonic() - self._unmarked_since
         return self.wake.is_set() and len(self._unmarked) < BATCH and waited < MARK_WITHIN_S
 
-    async def _publish(self, row: Outbox, files: list[ExternalFile]) -> Relayed:
+    async def _publish(self, row: Waiting, files: list[ExternalFile]) -> Relayed:
         """Upload the row's files outside its package (if any), then publish it."""
         try:
             for file in files:
@@ -145,7 +163,7 @@ class Workers:
             return Relayed.SET_ASIDE
         return Relayed.SENT
 
-    async def _postpone(self, row: Outbox, error: Exception) -> None:
+    async def _postpone(self, row: Waiting, error: Exception) -> None:
         async with transaction(self.sessions) as session:
             settings = self.ctx.settings
             doubled = settings.outbox_retry_s * 2.0 ** min(row.attempts, MAX_EXPONENT)
@@ -155,7 +173,7 @@ class Workers:
                 next_attempt_at=time.time() + backoff,
             ))  # fmt: skip
 
-    async def _set_aside(self, row: Outbox, error: AttachmentRefused) -> None:
+    async def _set_aside(self, row: Waiting, error: AttachmentRefused) -> None:
         """Never published: the document is 'failed' and the local system is told why."""
         log.error("outbox envelope %s set aside: %s", row.envelope_id, error)
         async with transaction(self.sessions) as session:
@@ -171,7 +189,7 @@ class Workers:
                     "envelope_id": row.envelope_id, "reason": str(error)[:1000],
                 })  # fmt: skip
 
-    async def _mark_published(self, rows: list[Outbox]) -> None:
+    async def _mark_published(self, rows: list[Waiting]) -> None:
         ids, envelopes = [row.id for row in rows], [row.envelope_id for row in rows]
         async with transaction(self.sessions) as session:
             await session.execute(_PUBLISHED, {"ids": ids, "at": datetime.now(UTC)})

@@ -166,7 +166,7 @@ async def send_package(session: AsyncSession, ctx: AdapterContext, sending: ToSe
     row = repository.outbox_row(package, envelope_id, body, local_system, sending.revises)
     add_rows(session, Document, [row])
     add_rows(session, ExternalFile, repository.external_file_rows(package, row["id"]))
-    add_rows(session, Outbox, [_outbox_row(envelope_id, body)])
+    add_rows(session, Outbox, [_outbox_row(envelope_id, None)])  # the document holds the body
     await events.append_about(session, "document.sent", row["id"], {"envelope_id": envelope_id})
     return Accepted(id=row["id"], document_id=row["document_id"], state=row["state"])
 
@@ -264,8 +264,9 @@ async def send_status(
     return envelope_id
 
 
-def _outbox_row(envelope_id: str, body: bytes) -> dict[str, object]:
-    """A signed package for the relay to publish (published with the commit of its row)."""
+def _outbox_row(envelope_id: str, body: bytes | None) -> dict[str, object]:
+    """A signed package for the relay to publish (published with the commit of its row);
+    `body` None: the package is the body of the document sent (see models.Outbox)."""
     return {"envelope_id": envelope_id, "body": body}
 
 

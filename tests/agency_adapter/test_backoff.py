@@ -10,6 +10,7 @@ from sqlalchemy import delete, select
 from agency_adapter.db import transaction
 from agency_adapter.errors import BrokerUnavailable, HubUnavailable
 from agency_adapter.models import AwaitingFiles, Outbox
+from agency_adapter.workers import Waiting
 from tests.agency_adapter.adapter_stack import Adapter
 from tests.hub.hub_stack import HubStack
 
@@ -25,7 +26,8 @@ async def test_an_outbox_row_tried_thousands_of_times_waits_the_cap(
                  next_attempt_at=time.time() + LATER)  # fmt: skip
     async with transaction(commune.runtime.sessions) as session:
         session.add(row)
-    await commune.runtime.workers._postpone(row, BrokerUnavailable("RabbitMQ away for weeks"))
+    taken = Waiting(row.id, row.envelope_id, row.attempts, row.next_attempt_at, b"<edXML/>")
+    await commune.runtime.workers._postpone(taken, BrokerUnavailable("RabbitMQ away for weeks"))
     async with transaction(commune.runtime.sessions) as session:
         kept = await session.scalar(select(Outbox).where(Outbox.id == row.id))
         await session.execute(delete(Outbox).where(Outbox.id == row.id))

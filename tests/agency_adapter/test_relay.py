@@ -91,3 +91,16 @@ async def test_when_nothing_else_is_coming_a_round_is_marked_at_once(tmp_path: P
         assert await _states(runtime, document) == ["sent"]
         intake = await hub.drain_queue(hub.settings.intake_queue, expect=1)
     assert len(intake) == 1
+
+
+async def test_a_sent_document_is_stored_once_and_its_own_bytes_go_out(tmp_path: Path) -> None:
+    async with idle_adapter(tmp_path) as (hub, runtime):
+        document = await _post(runtime)
+        async with runtime.sessions() as session:
+            (held,) = await session.scalars(select(Outbox.body))
+        assert await runtime.workers.relay_once() == 1
+        (published,) = await hub.drain_queue(hub.settings.intake_queue, expect=1)
+        async with _client(runtime) as client:
+            signed = (await client.get(f"/v1/documents/{document}/edxml")).content
+    assert held is None  # the outbox row holds no copy: the document's body is the package
+    assert published.body == signed

@@ -1,0 +1,81 @@
+"""The store's migrations as an upgrading adapter meets them: a005 drops the copy of a sent
+document's package from its outbox row, the relay still publishes that package, and a
+downgrade puts the copies back. On SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from agency_adapter.db import make_engine, make_sessions, transaction
+from agency_adapter.migrate import downgrade, upgrade
+from agency_adapter.models import Document, Outbox
+from agency_adapter.workers import _WAITING
+from tests.agency_adapter.store import Sessions
+from tests.services import temporary_database
+
+BEFORE = "a004"
+SENT = b"<edXML>the signed document</edXML>"
+STATUS = b"<edXML>a signed status 01</edXML>"
+
+
+@asynccontextmanager
+async def _store(url: str) -> AsyncIterator[Sessions]:
+    engine = make_engine(url)
+    try:
+        yield make_sessions(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _written_before_a005(url: str) -> str:
+    """A sent document and a status, as the adapter before a005 wrote them; the document's
+    envelope id."""
+    await asyncio.to_thread(upgrade, url, BEFORE)
+    envelope_id = str(uuid.uuid4())
+    document = Document(box="outbox", envelope_id=envelope_id, sender_code="000.04.29.H40",
+                        recipients=["000.00.29.H40"], state="queued", body=SENT)  # fmt: skip
+    async with _store(url) as sessions, transaction(sessions) as session:
+        session.add(document)
+        session.add_all([Outbox(envelope_id=envelope_id, body=SENT),
+                         Outbox(envelope_id="status-01", body=STATUS)])  # fmt: skip
+    return envelope_id
+
+
+async def _outbox(url: str) -> tuple[list[bytes | None], list[bytes]]:
+    """The bodies the outbox rows hold, and the packages the relay would publish."""
+    async with _store(url) as sessions, sessions() as session:
+        held = list(await session.scalars(select(Outbox.body).order_by(Outbox.id)))
+        published = [row[-1] for row in await session.execute(_WAITING, {"unmarked": []})]
+    return held, published
+
+
+@asynccontextmanager
+async def _database(kind: str, tmp_path: Path) -> AsyncIterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path}/store.db"
+        return
+    async with temporary_database() as dsn:
+        yield dsn.replace("postgresql://", "postgresql+asyncpg://")
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_a005_keeps_one_copy_of_a_sent_package_and_the_relay_still_sends_it(
+    kind: str, tmp_path: Path
+) -> None:
+    async with _database(kind, tmp_path) as url:
+        await _written_before_a005(url)
+        before = await _outbox(url)
+        await asyncio.to_thread(upgrade, url)
+        after = await _outbox(url)
+        await asyncio.to_thread(downgrade, url, BEFORE)
+        back = await _outbox(url)
+    assert before == ([SENT, STATUS], [SENT, STATUS])
+    assert after == ([None, STATUS], [SENT, STATUS])  # the document's body is what goes out
+    assert back == before
