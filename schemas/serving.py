@@ -65,8 +65,8 @@ def settle_heap() -> None:
     A started service tracks 120,000-140,000 objects, nearly all of them its libraries'
     modules, classes and functions, which live as long as the process. The collector's full
     pass walks every one of them (70-150 ms on the development machine), and everything the
-    process carries waits meanwhile; in `lienthong bench` each process made one about every
-    1,500 documents, so at 50 documents/s a pause somewhere every 10 s or so, the documents in
+    process carries waits meanwhile; in `lienthong bench` each process made one or two every
+    1,500 documents, so at 50 documents/s a pause somewhere every 5-10 s, the documents in
     flight making the latency's tail. Frozen, they are never walked again: a full pass sees
     only what serving made since (6,000-11,000 objects). ORM mappers are configured first, so
     that the objects the first query would build are set aside too.
