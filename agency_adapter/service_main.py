@@ -7,7 +7,7 @@ import uvicorn
 from agency_adapter.api.app import create_app
 from agency_adapter.runtime import AdapterRuntime
 from agency_adapter.settings import AdapterSettings
-from schemas.serving import settle_heap
+from schemas.heap import settle_heap
 
 
 async def serve(config: AdapterSettings) -> None:

@@ -57,14 +57,14 @@ class Waiting(NamedTuple):
     envelope_id: str
     attempts: int
     next_attempt_at: float
-    body: bytes
+    body: bytes | None  # None: its document left the store, which nothing does
 
 
 # The relay's statements, built once (see db.py): each round runs them. A sent document's
 # package is its document's body (its outbox row holds none, see models.Outbox).
 _RELAYED = (Outbox.id, Outbox.envelope_id, Outbox.attempts, Outbox.next_attempt_at)
 _WAITING = (
-    select(*_RELAYED, func.coalesce(Outbox.body, Document.body))
+    select(*_RELAYED, func.coalesce(Outbox.body, Document.body).label("body"))
     .outerjoin(Document, and_(Outbox.body.is_(None), Document.envelope_id == Outbox.envelope_id))
     .where(Outbox.published_at.is_(None), Outbox.id.not_in(bindparam("unmarked", expanding=True)))
     .order_by(Outbox.id)
@@ -84,6 +84,13 @@ _SENT = (
 # A row waits as long as the broker or the hub is away: past 2**30 retry intervals (which any
 # cap is below) the exponent stops, or a float overflow would stop the relay.
 MAX_EXPONENT = 30
+
+
+async def waiting(session: AsyncSession, unmarked: list[int]) -> list[Waiting]:
+    """Outbox rows not yet published, in order, but for those published and not yet marked
+    (`unmarked`); at most BATCH."""
+    found = await session.execute(_WAITING, {"unmarked": unmarked})
+    return [Waiting(**row._mapping) for row in found]
 
 
 class Relayed(Enum):
@@ -117,9 +124,7 @@ class Workers:
         many went out; they are marked published together, in one commit."""
         async with self.sessions() as session:
             unmarked = [row.id for row in self._unmarked]  # published already
-            rows = [
-                Waiting(*row) for row in await session.execute(_WAITING, {"unmarked": unmarked})
-            ]
+            rows = await waiting(session, unmarked)
             envelopes = [row.envelope_id for row in rows]
             files = await attachments.files_to_upload(session, envelopes) if rows else {}
         sent: list[Waiting] = []
@@ -151,6 +156,9 @@ class Workers:
 
     async def _publish(self, row: Waiting, files: list[ExternalFile]) -> Relayed:
         """Upload the row's files outside its package (if any), then publish it."""
+        if row.body is None:  # rather than retry it for ever, holding up the rows behind it
+            await self._set_aside(row, "its document is no longer in the store")
+            return Relayed.SET_ASIDE
         try:
             for file in files:
                 await self.hub.upload(file.sha256, file.size, file.name)
@@ -159,7 +167,7 @@ class Workers:
             await self._postpone(row, error)
             return Relayed.WAITING
         except AttachmentRefused as error:
-            await self._set_aside(row, error)
+            await self._set_aside(row, str(error))
             return Relayed.SET_ASIDE
         return Relayed.SENT
 
@@ -173,12 +181,12 @@ class Workers:
                 next_attempt_at=time.time() + backoff,
             ))  # fmt: skip
 
-    async def _set_aside(self, row: Waiting, error: AttachmentRefused) -> None:
+    async def _set_aside(self, row: Waiting, reason: str) -> None:
         """Never published: the document is 'failed' and the local system is told why."""
-        log.error("outbox envelope %s set aside: %s", row.envelope_id, error)
+        log.error("outbox envelope %s set aside: %s", row.envelope_id, reason)
         async with transaction(self.sessions) as session:
             await session.execute(update(Outbox).where(Outbox.id == row.id).values(
-                published_at=datetime.now(UTC), last_error=f"not sent: {error}"[:500],
+                published_at=datetime.now(UTC), last_error=f"not sent: {reason}"[:500],
             ))  # fmt: skip
             document = await session.scalar(
                 select(Document).where(Document.envelope_id == row.envelope_id)
@@ -186,7 +194,7 @@ class Workers:
             if document is not None:
                 document.state = "failed"
                 await events.append(session, "document.failed", document, {
-                    "envelope_id": row.envelope_id, "reason": str(error)[:1000],
+                    "envelope_id": row.envelope_id, "reason": reason[:1000],
                 })  # fmt: skip
 
     async def _mark_published(self, rows: list[Waiting]) -> None:

@@ -17,8 +17,8 @@ from hub.models import AgencyState
 from hub.operations.keeper import run_keeper
 from hub.runtime import Runtime, intake_context
 from hub.settings import HubSettings
+from schemas.heap import settle_heap
 from schemas.migration_child import upgrade_in_child
-from schemas.serving import settle_heap
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,7 @@ async def run_worker(runtime: Runtime, context: IntakeContext) -> None:
 
 
 def api_server(runtime: Runtime) -> uvicorn.Server:
+    """The API, built (its routes, their models) and ready to serve."""
     settings = runtime.settings
     config = uvicorn.Config(
         create_app(settings, runtime), host=settings.api_host, port=settings.api_port,
@@ -57,6 +58,7 @@ async def serve(settings: HubSettings, role: ServeRole) -> None:
     await runtime.broker.connect()
     try:
         tasks = []
+        api = api_server(runtime) if role in (ServeRole.ALL, ServeRole.API) else None
         if role in (ServeRole.ALL, ServeRole.WORKER):
             # Keys and trust are read before anything is served: a bad one stops the process
             # with one line, not with the API already up and then torn down.
@@ -64,8 +66,8 @@ async def serve(settings: HubSettings, role: ServeRole) -> None:
             tasks.append(asyncio.create_task(run_worker(runtime, context), name="intake"))
             tasks.append(asyncio.create_task(run_keeper(runtime), name="dead-letters"))
             tasks.append(asyncio.create_task(run_sweeper(runtime), name="attachments"))
-        if role in (ServeRole.ALL, ServeRole.API):
-            tasks.append(asyncio.create_task(api_server(runtime).serve(), name="api"))
+        if api is not None:
+            tasks.append(asyncio.create_task(api.serve(), name="api"))
         settle_heap()  # before the tasks first run: all that serving needs is built
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:

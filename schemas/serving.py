@@ -10,7 +10,6 @@ libraries are installed. (click stays: uvicorn imports it.)
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import sys
@@ -19,7 +18,6 @@ from typing import Any, NoReturn
 
 from pydantic import ValidationError
 from pydantic_settings.exceptions import SettingsError
-from sqlalchemy.orm import configure_mappers
 
 from schemas.errors import LienthongError
 from schemas.event_loop import run_on_uvloop
@@ -57,23 +55,6 @@ def without_unused_modules() -> None:
     """Keep `NEVER_USED` out of this process; call before anything imports httpx or FastAPI."""
     for name in NEVER_USED:
         sys.modules.setdefault(name, None)  # type: ignore[arg-type]
-
-
-def settle_heap() -> None:
-    """Once a service has started: set what starting built aside from the garbage collector.
-
-    A started service tracks 120,000-140,000 objects, nearly all of them its libraries'
-    modules, classes and functions, which live as long as the process. The collector's full
-    pass walks every one of them (70-150 ms on the development machine), and everything the
-    process carries waits meanwhile; in `lienthong bench` each process made one or two every
-    1,500 documents, so at 50 documents/s a pause somewhere every 5-10 s, the documents in
-    flight making the latency's tail. Frozen, they are never walked again: a full pass sees
-    only what serving made since (6,000-11,000 objects). ORM mappers are configured first, so
-    that the objects the first query would build are set aside too.
-    """
-    configure_mappers()
-    gc.collect()  # what starting left as garbage is freed, not kept for good
-    gc.freeze()
 
 
 def run_service(

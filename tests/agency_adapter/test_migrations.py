@@ -16,7 +16,7 @@ from sqlalchemy import select
 from agency_adapter.db import make_engine, make_sessions, transaction
 from agency_adapter.migrate import downgrade, upgrade
 from agency_adapter.models import Document, Outbox
-from agency_adapter.workers import _WAITING
+from agency_adapter.workers import waiting
 from tests.agency_adapter.store import Sessions
 from tests.services import temporary_database
 
@@ -34,9 +34,8 @@ async def _store(url: str) -> AsyncIterator[Sessions]:
         await engine.dispose()
 
 
-async def _written_before_a005(url: str) -> str:
-    """A sent document and a status, as the adapter before a005 wrote them; the document's
-    envelope id."""
+async def _written_before_a005(url: str) -> None:
+    """A sent document and a status, as the adapter before a005 wrote them."""
     await asyncio.to_thread(upgrade, url, BEFORE)
     envelope_id = str(uuid.uuid4())
     document = Document(box="outbox", envelope_id=envelope_id, sender_code="000.04.29.H40",
@@ -45,14 +44,13 @@ async def _written_before_a005(url: str) -> str:
         session.add(document)
         session.add_all([Outbox(envelope_id=envelope_id, body=SENT),
                          Outbox(envelope_id="status-01", body=STATUS)])  # fmt: skip
-    return envelope_id
 
 
-async def _outbox(url: str) -> tuple[list[bytes | None], list[bytes]]:
+async def _outbox(url: str) -> tuple[list[bytes | None], list[bytes | None]]:
     """The bodies the outbox rows hold, and the packages the relay would publish."""
     async with _store(url) as sessions, sessions() as session:
         held = list(await session.scalars(select(Outbox.body).order_by(Outbox.id)))
-        published = [row[-1] for row in await session.execute(_WAITING, {"unmarked": []})]
+        published = [row.body for row in await waiting(session, [])]
     return held, published
 
 

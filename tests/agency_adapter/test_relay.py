@@ -11,6 +11,7 @@ import httpx
 from sqlalchemy import select
 
 from agency_adapter.api.app import create_app
+from agency_adapter.db import transaction
 from agency_adapter.models import Outbox
 from agency_adapter.runtime import AdapterRuntime
 from hub.models import AgencyLevel
@@ -104,3 +105,23 @@ async def test_a_sent_document_is_stored_once_and_its_own_bytes_go_out(tmp_path:
             signed = (await client.get(f"/v1/documents/{document}/edxml")).content
     assert held is None  # the outbox row holds no copy: the document's body is the package
     assert published.body == signed
+
+
+async def test_a_row_whose_document_is_gone_is_set_aside_and_the_rest_go_on(
+    tmp_path: Path,
+) -> None:
+    async with idle_adapter(tmp_path) as (hub, runtime):
+        async with transaction(runtime.sessions) as session:
+            session.add(Outbox(envelope_id="no-such-document", body=None))
+        document = await _post(runtime)
+        runtime.workers.wake.clear()
+        assert await runtime.workers.relay_once() == 1  # the document behind it went out
+        async with runtime.sessions() as session:
+            orphan = await session.scalar(
+                select(Outbox).where(Outbox.envelope_id == "no-such-document")
+            )
+        assert await _states(runtime, document) == ["sent"]
+        intake = await hub.drain_queue(hub.settings.intake_queue, expect=1)
+    assert orphan is not None and orphan.published_at is not None
+    assert orphan.last_error == "not sent: its document is no longer in the store"
+    assert len(intake) == 1

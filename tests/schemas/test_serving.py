@@ -3,14 +3,10 @@ import, and how they fail."""
 
 from __future__ import annotations
 
-import gc
 import json
 import subprocess
 import sys
-import weakref
 from pathlib import Path
-
-from schemas.serving import settle_heap
 
 # What a serving process must not hold: the migrations, the other service, the command line
 # (click is not listed: uvicorn imports it), signxml (the tests' oracle only).
@@ -106,24 +102,3 @@ def test_ctrl_c_stops_a_service_quietly_with_status_130() -> None:
     done = subprocess.run([sys.executable, "-c", interrupted], capture_output=True, text=True,
                           timeout=120, check=False)  # fmt: skip
     assert done.returncode == 130 and done.stderr == ""
-
-
-class _Node:
-    """An object the garbage collector tracks, able to make a reference cycle."""
-
-    partner: _Node | None = None
-
-
-def test_settling_the_heap_frees_startup_garbage_and_sets_the_rest_aside() -> None:
-    kept, cycle = _Node(), _Node()
-    cycle.partner = cycle  # garbage only a collection frees
-    gone = weakref.ref(cycle)
-    del cycle
-    try:
-        settle_heap()
-        assert gone() is None
-        assert gc.get_freeze_count() > 0
-        assert not any(found is kept for found in gc.get_objects())  # no pass walks it now
-    finally:
-        gc.unfreeze()  # the test process goes on collecting as before
-    assert any(found is kept for found in gc.get_objects())

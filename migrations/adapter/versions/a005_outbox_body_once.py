@@ -35,7 +35,11 @@ def upgrade() -> None:
     op.execute(emptied.bindparams(**_EMPTY))
     with op.batch_alter_table("outbox") as batch_op:
         batch_op.alter_column("body", existing_type=sa.LargeBinary(), nullable=True)
-    op.execute(sa.text("UPDATE outbox SET body = NULL WHERE body = :empty").bindparams(**_EMPTY))
+    nulled = sa.text(
+        "UPDATE outbox SET body = NULL WHERE body = :empty AND EXISTS "
+        "(SELECT 1 FROM document d WHERE d.envelope_id = outbox.envelope_id)"
+    )
+    op.execute(nulled.bindparams(**_EMPTY))
 
 
 def downgrade() -> None:
