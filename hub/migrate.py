@@ -49,6 +49,11 @@ def upgrade(database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(database_url), revision)
 
 
+def downgrade(database_url: str, revision: str) -> None:
+    """Take the database back to `revision` (blocking)."""
+    command.downgrade(alembic_config(database_url), revision)
+
+
 async def upgrade_async(database_url: str) -> None:
     """The same from async code: Alembic's env runs its own loop, so give it a thread."""
     await ensure_database(database_url)
