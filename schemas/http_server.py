@@ -3,12 +3,16 @@
 uvicorn writes a response's status line and headers as soon as the application starts the
 response, and its body in a second write. On uvloop each write is a `send` system call at
 once, and on loopback (a local system beside its adapter, a hub's proxy) the kernel delivers
-each segment and wakes the reader inside that call: two of everything per response, which
-was the largest single item of the sending adapter's own CPU (about 7 % in py-spy). Here a
+each segment and wakes the reader inside that call: two of everything per response. Here a
 small write is held until the next write or the event loop's next turn, whichever comes
 first, and sent with it: the head and a body that follows at once leave as one segment.
 Nothing waits longer than the loop's turn, order is kept, and a large write (a streamed
 file's chunks) is not copied.
+
+`lienthong bench-http` (a small JSON POST and a GET, keep-alive): 128-130 us of the server's
+CPU per request with uvicorn as it comes, 107-114 us with this, and 12-15 % less time. In
+`lienthong bench` the sending adapter serves about 1.5 requests per document: some 0.03 ms of
+its 7 ms per document.
 """
 
 from __future__ import annotations
