@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -30,8 +30,8 @@ STARTUP_S = 10.0
 BODY = {"subject": "V/v báo cáo " * 8, "content": "Nội dung " * 200}
 
 
-async def _requests(port: int, count: int, connections: int) -> None:
-    """`count` requests, half POST and half GET, over `connections` keep-alive connections."""
+async def _requests(port: int, pairs: int, connections: int) -> None:
+    """`pairs` of a POST and a GET on each of `connections` keep-alive connections."""
 
     async def one_client(pairs: int) -> None:
         client = LeanClient(f"http://127.0.0.1:{port}", {}, 30)
@@ -44,7 +44,7 @@ async def _requests(port: int, count: int, connections: int) -> None:
         finally:
             await client.close()
 
-    await asyncio.gather(*(one_client(count // 2 // connections) for _ in range(connections)))
+    await asyncio.gather(*(one_client(pairs) for _ in range(connections)))
 
 
 async def _started(port: int, child: subprocess.Popen[bytes]) -> None:
@@ -62,56 +62,60 @@ async def _started(port: int, child: subprocess.Popen[bytes]) -> None:
     raise RuntimeError(f"the test server did not listen on port {port} in {STARTUP_S:g} s")
 
 
-def _free(port: int) -> None:
-    """Refuse a port something else holds: its server, not the bench's, would answer."""
+def _free(port: int) -> int:
+    """`port`, or any free port for 0; refuse one something else holds: its server, not the
+    bench's, would answer."""
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
         try:
             probe.bind(("127.0.0.1", port))
         except OSError as error:
             raise RuntimeError(f"port {port} is not free ({error.strerror}); "
-                               "choose others with --port") from None  # fmt: skip
+                               "choose another with --port") from None  # fmt: skip
+        free: int = probe.getsockname()[1]
+        return free
 
 
-def _round(server: str, port: int, count: int, connections: int) -> dict[str, float]:
-    _free(port)
+def _round(server: str, port: int, pairs: int, connections: int) -> dict[str, float]:
+    port = _free(port)
     command = [sys.executable, "-P", "-m", "schemas.cli.bench_server", str(port), server]
     child = subprocess.Popen(command)  # noqa: S603 (our own module, no shell)
     try:
         run_on_uvloop(_started(port, child))
-        run_on_uvloop(_requests(port, 400, connections))  # warm-up: imports, caches
+        run_on_uvloop(_requests(port, 200 // connections + 1, connections))  # warm-up
         before, started = cpu_s(child.pid), time.perf_counter()
-        run_on_uvloop(_requests(port, count, connections))
+        run_on_uvloop(_requests(port, pairs, connections))
         cpu, wall = cpu_s(child.pid) - before, time.perf_counter() - started
     finally:
         child.terminate()
         child.wait()
-    return {"cpu_us_per_request": round(cpu / count * 1e6, 1), "wall_s": round(wall, 2)}
+    made = 2 * pairs * connections
+    return {"cpu_us_per_request": round(cpu / made * 1e6, 1), "wall_s": round(wall, 2)}
 
 
 def bench_http(
     requests: Annotated[int, typer.Option(min=100, help="Requests per round.")] = 12_000,
     rounds: Annotated[int, typer.Option(min=1, help="Rounds of each server, in turn.")] = 3,
     connections: Annotated[int, typer.Option(min=1, help="Keep-alive connections.")] = 8,
-    port: Annotated[int, typer.Option(help="First local port to use.")] = 8711,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="The test server's port (0: any free one).")
+    ] = 0,
     json_file: Annotated[Path | None, typer.Option("--json", help="Also write JSON here.")] = None,
 ) -> None:
     """The server's CPU per small HTTP request: uvicorn as it comes, and with the one-write
     protocol the services use, in turns."""
     results: dict[str, list[dict[str, float]]] = {name: [] for name in SERVERS}
+    pairs = max(1, requests // 2 // connections)  # the same on every connection
     try:
-        for index in range(rounds):
-            for offset, server in enumerate(SERVERS):
-                taken = _round(server, port + 2 * index + offset, requests, connections)
+        for _ in range(rounds):
+            for server, what in SERVERS.items():
+                taken = _round(server, port, pairs, connections)
                 results[server].append(taken)
-                typer.echo(f"{server:<10} ({SERVERS[server]}): {taken['cpu_us_per_request']:6.1f}"
+                typer.echo(f"{server:<10} ({what}): {taken['cpu_us_per_request']:6.1f}"
                            f" us of server CPU per request, {taken['wall_s']:.2f} s")  # fmt: skip
     except (RuntimeError, OSError) as error:
         typer.echo(f"lienthong bench-http: {error}", err=True)
         raise typer.Exit(1) from None
     if json_file is not None:
-        json_file.write_text(json.dumps(_report(results, requests), indent=2) + "\n")
-
-
-def _report(results: dict[str, list[dict[str, float]]], requests: int) -> dict[str, Any]:
-    return {"requests_per_round": requests, "rounds": results}
+        report = {"requests_per_round": 2 * pairs * connections, "rounds": results}
+        json_file.write_text(json.dumps(report, indent=2) + "\n")

@@ -14,6 +14,18 @@ from tests.services import temporary_database
 # Compressible, and larger than the 2 KB from which PostgreSQL compresses a row's values.
 PACKAGE = b"<edXML:Header>" + b"<edXML:OrganId>000.04.29.H40</edXML:OrganId>" * 200
 BODIES = ("envelope", "quarantine", "dead_letter")
+# As 0008 asks (migrations are not importable): PostgreSQL 14+, built with lz4.
+_LZ4_AVAILABLE = (
+    "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
+)
+
+
+async def _lz4_available(dsn: str) -> bool:
+    connection = await asyncpg.connect(dsn)
+    try:
+        return bool(await connection.fetchval(_LZ4_AVAILABLE))
+    finally:
+        await connection.close()
 
 
 async def _methods(dsn: str) -> dict[str, str]:
@@ -54,8 +66,10 @@ async def test_packages_are_stored_with_lz4_and_back_with_a_downgrade() -> None:
         assert await _methods(dsn) == dict.fromkeys(BODIES, "")
         assert await _quarantined_compression(dsn) == "pglz"
         await asyncio.to_thread(upgrade, url)
-        assert await _methods(dsn) == dict.fromkeys(BODIES, "l")
-        assert await _quarantined_compression(dsn) == "lz4"
+        # Where the server has no lz4, 0008 changes nothing.
+        lz4 = await _lz4_available(dsn)
+        assert await _methods(dsn) == dict.fromkeys(BODIES, "l" if lz4 else "")
+        assert await _quarantined_compression(dsn) == ("lz4" if lz4 else "pglz")
         await asyncio.to_thread(downgrade, url, "0007")
         assert await _methods(dsn) == dict.fromkeys(BODIES, "")
         assert await _quarantined_compression(dsn) == "pglz"

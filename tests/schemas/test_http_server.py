@@ -9,12 +9,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+from uvicorn.server import ServerState
 
-from schemas.http_server import HOLD_BYTES, JOIN_BYTES, OneWriteTransport, http_server
+from schemas.http_server import (
+    HOLD_BYTES,
+    JOIN_BYTES,
+    OneWriteHttp,
+    OneWriteTransport,
+    http_server,
+)
 from tests.hub.served import free_port
 
 HEAD = b"HTTP/1.1 200 OK\r\ncontent-length: 13\r\n\r\n"
@@ -92,6 +100,19 @@ async def test_what_is_held_for_a_connection_gone_or_aborted_is_dropped() -> Non
     assert gone.writes == [] and aborted.writes == [] and aborted.closed
 
 
+async def test_a_complete_response_goes_out_at_once_not_at_the_loops_next_turn() -> None:
+    config = uvicorn.Config(Starlette())
+    config.load()
+    protocol, recording = OneWriteHttp(config, ServerState(), app_state={}), Recording()
+    protocol.connection_made(recording)
+    protocol.transport.write(HEAD)
+    protocol.transport.write(b'{"ok": true}\n')
+    assert recording.writes == []
+    protocol.on_response_complete()  # what uvicorn calls once the body's last part is written
+    assert recording.writes == [HEAD + b'{"ok": true}\n']
+    protocol.connection_lost(None)
+
+
 # --- uvicorn serving through it --------------------------------------------------------------
 
 BIG = bytes(range(256)) * 20_000  # 5 MB, streamed in chunks of several sizes
@@ -132,6 +153,8 @@ async def _served() -> AsyncIterator[int]:
     server = http_server(APP, "127.0.0.1", port, log_level="warning")
     task = asyncio.create_task(server.serve())
     while not server.started:
+        if task.done():
+            task.result()  # the server failed to start: say why
         await asyncio.sleep(0.02)
     try:
         yield port

@@ -30,6 +30,9 @@ _LZ4_AVAILABLE = (
 def _set_compression(method: str) -> None:
     if not op.get_bind().exec_driver_sql(_LZ4_AVAILABLE).scalar():
         return
+    # Each ALTER waits for the table's lock, and the hub's traffic would queue behind it: a
+    # hub upgraded while long transactions run fails, saying so, rather than stall them.
+    op.execute("SET LOCAL lock_timeout = '10s'")
     for table, column in BODIES:
         op.execute(f"ALTER TABLE {table} ALTER COLUMN {column} SET COMPRESSION {method}")
 
