@@ -18,7 +18,6 @@ from hub.operations.keeper import run_keeper
 from hub.runtime import Runtime, intake_context
 from hub.settings import HubSettings
 from schemas.heap import settle_heap
-from schemas.http_server import http_server
 from schemas.migration_child import upgrade_in_child
 
 log = logging.getLogger(__name__)
@@ -45,8 +44,11 @@ async def run_worker(runtime: Runtime, context: IntakeContext) -> None:
 def api_server(runtime: Runtime) -> uvicorn.Server:
     """The API, built (its routes, their models) and ready to serve."""
     settings = runtime.settings
-    app = create_app(settings, runtime)
-    return http_server(app, settings.api_host, settings.api_port, log_level="info", lifespan="on")
+    config = uvicorn.Config(
+        create_app(settings, runtime), host=settings.api_host, port=settings.api_port,
+        log_level="info", lifespan="on",
+    )  # fmt: skip
+    return uvicorn.Server(config)
 
 
 async def serve(settings: HubSettings, role: ServeRole) -> None:

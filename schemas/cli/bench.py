@@ -37,7 +37,6 @@ from schemas.cli.bench_large import (
     timed,
     write_random_file,
 )
-from schemas.cli.bench_serving import bench_http
 from schemas.cli.dev import AGENCIES, LIENTHONG, STACK_FILE, VAR, down, up
 from schemas.event_loop import run_on_uvloop
 
@@ -331,4 +330,3 @@ def _bench_large(size: int, json_file: Path | None) -> None:
 
 def register(app: typer.Typer) -> None:
     app.command("bench")(bench)
-    app.command("bench-http")(bench_http)

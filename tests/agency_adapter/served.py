@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+import uvicorn
 
 from agency_adapter.api.app import create_app
-from schemas.http_server import http_server
 from tests.agency_adapter.adapter_stack import Adapter
 from tests.hub.served import free_port
 
@@ -20,7 +20,7 @@ async def served(adapter: Adapter) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the adapter's API served on a local port (its workers run already)."""
     port = free_port()
     app = create_app(adapter.runtime, run_workers=False)
-    server = http_server(app, "127.0.0.1", port, log_level="warning")
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

@@ -7,8 +7,9 @@ import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import uvicorn
+
 from hub.api.app import create_app
-from schemas.http_server import http_server
 from tests.hub.hub_stack import HubStack
 
 
@@ -23,8 +24,9 @@ def free_port() -> int:
 async def serving(hub: HubStack) -> AsyncIterator[str]:
     """The hub's API (and dashboard) on a local port, for as long as the block runs."""
     port = free_port()
-    app = create_app(hub.settings, hub.runtime)
-    server = http_server(app, "127.0.0.1", port, log_level="warning")
+    config = uvicorn.Config(create_app(hub.settings, hub.runtime), host="127.0.0.1", port=port,
+                            log_level="warning")  # fmt: skip
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
