@@ -20,56 +20,43 @@ _LZ4_AVAILABLE = (
 )
 
 
-async def _lz4_available(dsn: str) -> bool:
-    connection = await asyncpg.connect(dsn)
-    try:
-        return bool(await connection.fetchval(_LZ4_AVAILABLE))
-    finally:
-        await connection.close()
-
-
-async def _methods(dsn: str) -> dict[str, str]:
+async def _methods(db: asyncpg.Connection) -> dict[str, str]:
     """The compression each table's body column is set to ('l': lz4, '': the default)."""
-    connection = await asyncpg.connect(dsn)
-    try:
-        rows = await connection.fetch(
-            "SELECT attrelid::regclass::text AS tablename, attcompression::text AS method"
-            " FROM pg_attribute"
-            " WHERE attname = 'body' AND attrelid = ANY($1::regclass[])", list(BODIES),
-        )  # fmt: skip
-        return {row["tablename"]: row["method"] for row in rows}
-    finally:
-        await connection.close()
+    rows = await db.fetch(
+        "SELECT attrelid::regclass::text AS tablename, attcompression::text AS method"
+        " FROM pg_attribute"
+        " WHERE attname = 'body' AND attrelid = ANY($1::regclass[])", list(BODIES),
+    )  # fmt: skip
+    return {row["tablename"]: row["method"] for row in rows}
 
 
-async def _quarantined_compression(dsn: str) -> str:
+async def _quarantined_compression(db: asyncpg.Connection) -> str:
     """How a package quarantined now is stored."""
-    connection = await asyncpg.connect(dsn)
-    try:
-        pk = await connection.fetchval(
-            "INSERT INTO quarantine (reason, sha256, body) VALUES ('test', $1, $2) RETURNING id",
-            "0" * 64, PACKAGE,
-        )  # fmt: skip
-        method = await connection.fetchval(
-            "SELECT pg_column_compression(body) FROM quarantine WHERE id = $1", pk
-        )
-        assert method is not None, "the package was stored uncompressed"
-        return str(method)
-    finally:
-        await connection.close()
+    pk = await db.fetchval(
+        "INSERT INTO quarantine (reason, sha256, body) VALUES ('test', $1, $2) RETURNING id",
+        "0" * 64, PACKAGE,
+    )  # fmt: skip
+    method = await db.fetchval("SELECT pg_column_compression(body) FROM quarantine WHERE id = $1",
+                               pk)  # fmt: skip
+    assert method is not None, "the package was stored uncompressed"
+    return str(method)
 
 
 async def test_packages_are_stored_with_lz4_and_back_with_a_downgrade() -> None:
     async with temporary_database() as dsn:
         url = dsn.replace("postgresql://", "postgresql+asyncpg://")
         await asyncio.to_thread(upgrade, url, "0007")
-        assert await _methods(dsn) == dict.fromkeys(BODIES, "")
-        assert await _quarantined_compression(dsn) == "pglz"
-        await asyncio.to_thread(upgrade, url)
-        # Where the server has no lz4, 0008 changes nothing.
-        lz4 = await _lz4_available(dsn)
-        assert await _methods(dsn) == dict.fromkeys(BODIES, "l" if lz4 else "")
-        assert await _quarantined_compression(dsn) == ("lz4" if lz4 else "pglz")
-        await asyncio.to_thread(downgrade, url, "0007")
-        assert await _methods(dsn) == dict.fromkeys(BODIES, "")
-        assert await _quarantined_compression(dsn) == "pglz"
+        db = await asyncpg.connect(dsn)
+        try:
+            assert await _methods(db) == dict.fromkeys(BODIES, "")
+            assert await _quarantined_compression(db) == "pglz"
+            await asyncio.to_thread(upgrade, url)
+            # Where the server has no lz4, 0008 changes nothing.
+            lz4 = bool(await db.fetchval(_LZ4_AVAILABLE))
+            assert await _methods(db) == dict.fromkeys(BODIES, "l" if lz4 else "")
+            assert await _quarantined_compression(db) == ("lz4" if lz4 else "pglz")
+            await asyncio.to_thread(downgrade, url, "0007")
+            assert await _methods(db) == dict.fromkeys(BODIES, "")
+            assert await _quarantined_compression(db) == "pglz"
+        finally:
+            await db.close()
