@@ -6,7 +6,11 @@ Kept apart from the command line so that a serving adapter holds none of its lib
 
 from __future__ import annotations
 
-from schemas.serving import run_service, without_unused_modules
+from schemas.own_modules import compile_own_modules_whole
+
+compile_own_modules_whole()  # under -OO: docstrings and asserts kept in lienthong's own modules
+
+from schemas.serving import run_service, without_unused_modules  # noqa: E402
 
 without_unused_modules()  # before the adapter's modules import httpx or FastAPI
 

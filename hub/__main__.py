@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import argparse
 
-from schemas.serving import run_service, without_unused_modules
+from schemas.own_modules import compile_own_modules_whole
+
+compile_own_modules_whole()  # under -OO: docstrings and asserts kept in lienthong's own modules
+
+from schemas.serving import run_service, without_unused_modules  # noqa: E402
 
 without_unused_modules()  # before the hub's modules import httpx or FastAPI
 

@@ -1,11 +1,12 @@
 """How a serving process starts: lean, without the command line's libraries.
 
 `lienthong hub serve` and `lienthong adapter serve` check their settings, then replace
-themselves (same pid, same environment but for glibc's mmap threshold) with `python -P -m
-hub` / `python -P -m agency_adapter`. A service runs for months; the command line (typer,
-and the rich and pygments it installs) would hold about 4 MB in it that serving never uses,
-and httpx would hold 5 MB more by importing its own command-line client because those
-libraries are installed. (click stays: uvicorn imports it.)
+themselves (same pid, same environment but for glibc's mmap threshold) with `python -OO -P
+-m hub` / `python -OO -P -m agency_adapter`. A service runs for months; the command line
+(typer, and the rich and pygments it installs) would hold about 4 MB in it that serving never
+uses, and httpx would hold 5 MB more by importing its own command-line client because those
+libraries are installed. (click stays: uvicorn imports it.) -OO leaves out the libraries'
+docstrings, 5 MB more; lienthong's own modules keep theirs (`schemas.own_modules`).
 """
 
 from __future__ import annotations
@@ -32,14 +33,15 @@ SERVING_MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(128 * 1024)}
 
 
 def replace_with_service(module: str, *args: str) -> NoReturn:
-    """Become `python -m module args` in this same process (its pid is what was started).
+    """Become `python -OO -m module args` in this same process (its pid is what was started).
 
     With -P: `python -m` would otherwise look in the working directory first, where a folder
-    that happens to be called `hub` would run instead of the installed service.
+    that happens to be called `hub` would run instead of the installed service. With -OO the
+    libraries' bytecode comes from their `.opt-2.pyc` files, which installing writes.
     """
     sys.stdout.flush()
     sys.stderr.flush()
-    argv = [sys.executable, "-P", "-m", module, *args]
+    argv = [sys.executable, "-OO", "-P", "-m", module, *args]
     environment = {**SERVING_MALLOC, **os.environ}  # what the operator set comes first
     os.execve(sys.executable, argv, environment)  # noqa: S606 (no shell: argv as is)
 

@@ -4,7 +4,7 @@ Every request is signed with the agency's package key (schemas.request_auth). A 
 connection is not a failure: an upload asks the hub how far it got and goes on from there, a
 download asks for the rest with a Range header. Only when ATTEMPTS tries in a row make no
 progress does the hub count as away (HubUnavailable: the caller tries again later). Files
-move at most 1 MiB at a time (the store's CHUNK); none is ever held whole in memory.
+move at most 256 KiB at a time (the store's CHUNK); none is ever held whole in memory.
 """
 
 from __future__ import annotations

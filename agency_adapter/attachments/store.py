@@ -20,7 +20,9 @@ from typing import BinaryIO
 
 from schemas.durable_files import make_directories, sync_directory
 
-CHUNK = 1024 * 1024  # what is read or written at once, and the most a writer buffers
+# What is read or written at once, and the most a writer buffers. 256 KiB, not 1 MiB: a piece
+# is held two or three times over on its way through a process (see the hub's WRITE_BYTES).
+CHUNK = 256 * 1024
 DOWNLOAD = ".download"
 
 
@@ -141,10 +143,10 @@ class Incoming:
 
     async def _flush(self) -> None:
         if self._buffer:
-            data, self._buffer = bytes(self._buffer), bytearray()
+            data, self._buffer = self._buffer, bytearray()  # handed over whole, not copied
             await asyncio.to_thread(self._write, data)
 
-    def _write(self, data: bytes) -> None:
+    def _write(self, data: bytearray) -> None:
         assert self._file is not None, "written after it was finished"
         self._digest.update(data)
         self._file.write(data)

@@ -8,5 +8,13 @@ install_lienthong() {
       >"$log" 2>&1; then
     cat "$log" >&2; echo "installing lienthong failed (log above)" >&2; return 1
   fi
+  # Services run with -OO (schemas/serving.py), which reads the libraries' .opt-2.pyc files;
+  # without them each service start compiles every library again. Like pip, a file that
+  # cannot be compiled is not fatal: that module is compiled when a service imports it.
+  if ! "$root/.venv/bin/python" -m compileall -q -j 0 -o 2 \
+      "$("$root/.venv/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" \
+      >>"$log" 2>&1; then
+    echo "note: some library files were not byte-compiled for -OO (see $log)" >&2
+  fi
   export PATH="$root/.venv/bin:$PATH"
 }

@@ -131,7 +131,11 @@ async def test_serve_answers_over_http(stack: HubStack) -> None:
             assert (await client.get("/readyz")).json() == {"database": "ok", "broker": "ok"}
             # the command became the lean serving process, under the pid that was started
             cmdline = Path(f"/proc/{process.pid}/cmdline").read_bytes().split(b"\0")
-            assert cmdline[1:6] == [b"-P", b"-m", b"hub", b"--role", b"api"]
+            assert cmdline[1:7] == [b"-OO", b"-P", b"-m", b"hub", b"--role", b"api"]
+            # -OO drops the libraries' docstrings, not the hub's: the API is still described
+            spec = (await client.get("/openapi.json")).json()
+            operations = [op for path in spec["paths"].values() for op in path.values()]
+            assert operations and all(op.get("description") for op in operations)
             # with a fixed mmap threshold: large buffers go back to the system when freed
             environment = Path(f"/proc/{process.pid}/environ").read_bytes().split(b"\0")
             assert b"MALLOC_MMAP_THRESHOLD_=131072" in environment
