@@ -9,7 +9,7 @@ import ssl
 import httpx
 import pytest
 
-from schemas.http_tls import client_tls, outgoing_client
+from schemas.http_tls import client_tls, outgoing_client, plain_http_tls
 
 
 def test_one_context_per_process_and_it_verifies_servers() -> None:
@@ -17,6 +17,19 @@ def test_one_context_per_process_and_it_verifies_servers() -> None:
     assert client_tls() is context
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
     assert context.cert_store_stats()["x509_ca"] > 0  # the CA bundle is loaded
+
+
+async def test_a_client_for_plain_http_loads_no_ca_bundle_and_trusts_no_certificate() -> None:
+    context = plain_http_tls()
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    assert context.cert_store_stats()["x509_ca"] == 0  # any TLS connection through it fails
+    server = await asyncio.start_server(_answer_ok, "127.0.0.1", 0)
+    async with server, outgoing_client(base_url=f"http://127.0.0.1:{_port(server)}") as client:
+        assert (await client.get("/v1/trust-bundle")).text == "ok"
+
+
+def _port(server: asyncio.Server) -> int:
+    return int(server.sockets[0].getsockname()[1])
 
 
 async def _receive_buffer_of(client: httpx.AsyncClient, url: str) -> int:
