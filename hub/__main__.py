@@ -22,7 +22,10 @@ from hub.settings import HubSettings  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m hub", description=__doc__)
+    # Not __doc__: this module is compiled before lienthong's own are kept whole, at -OO.
+    parser = argparse.ArgumentParser(
+        prog="python -m hub", description="The serving hub, as `lienthong hub serve` starts it."
+    )
     parser.add_argument("--role", choices=[role.value for role in ServeRole], default="all")
     role = ServeRole(parser.parse_args().role)
     run_service(lambda: serve(HubSettings(), role), "hub", "LIENTHONG_", unusable_database)

@@ -34,10 +34,10 @@ def plain_http_tls() -> ssl.SSLContext:
 
 
 def outgoing_client(*, receive_buffer: int = 0, **options: Any) -> httpx.AsyncClient:
-    """An httpx client (`options` as httpx takes them) that verifies with the shared context;
-    `receive_buffer` bounds the socket receive buffer of each connection it reads an answer
-    from (0: the kernel sizes it)."""
-    plain = str(options.get("base_url", "")).lower().startswith("http://")
+    """An httpx client (`options` as httpx takes them) that verifies with the shared context
+    (with none for a plain-http base URL); `receive_buffer` bounds the socket receive buffer of
+    each connection it reads an answer from (0: the kernel sizes it)."""
+    plain = httpx.URL(options.get("base_url", "")).scheme == "http"
     client = httpx.AsyncClient(verify=plain_http_tls() if plain else client_tls(), **options)
     if receive_buffer:
         # Set on the connection once it answers, not through a transport of our own: httpx

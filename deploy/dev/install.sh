@@ -9,8 +9,9 @@ install_lienthong() {
     cat "$log" >&2; echo "installing lienthong failed (log above)" >&2; return 1
   fi
   # Services run with -OO (schemas/serving.py), which reads the libraries' .opt-2.pyc files;
-  # without them each service start compiles every library again. Like pip, a file that
-  # cannot be compiled is not fatal: that module is compiled when a service imports it.
+  # without them a service compiles every library as it starts (each time, where bytecode is
+  # not written). Like pip, a file that cannot be compiled is not fatal: that module is
+  # compiled when a service imports it.
   if ! "$root/.venv/bin/python" -m compileall -q -j 0 -o 2 \
       "$("$root/.venv/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" \
       >>"$log" 2>&1; then

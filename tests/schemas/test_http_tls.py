@@ -28,6 +28,20 @@ async def test_a_client_for_plain_http_loads_no_ca_bundle_and_trusts_no_certific
         assert (await client.get("/v1/trust-bundle")).text == "ok"
 
 
+@pytest.mark.parametrize(
+    ("base_url", "loads_the_bundle"),
+    [("http://127.0.0.1:15672/api", False), ("HTTP://hub.lienthong.invalid", False),
+     (httpx.URL("http://127.0.0.1:8400"), False), ("https://hub.lienthong.invalid", True),
+     ("", True)],
+)  # fmt: skip
+async def test_only_a_client_that_may_speak_tls_loads_the_ca_bundle(
+    base_url: str | httpx.URL, loads_the_bundle: bool
+) -> None:
+    client_tls.cache_clear()
+    async with outgoing_client(base_url=base_url):
+        assert (client_tls.cache_info().currsize == 1) is loads_the_bundle
+
+
 def _port(server: asyncio.Server) -> int:
     return int(server.sockets[0].getsockname()[1])
 
