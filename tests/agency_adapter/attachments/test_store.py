@@ -30,13 +30,14 @@ async def test_a_file_is_hashed_as_written_and_enters_the_store_whole(tmp_path: 
 
 async def test_an_interrupted_file_goes_on_where_it_stopped(tmp_path: Path) -> None:
     store = AttachmentStore(tmp_path)
-    content = os.urandom(CHUNK + 10)
+    content = os.urandom(3 * CHUNK + 10)
+    stop = 2 * CHUNK + 1000  # mid-chunk: part of it was still in the writer's buffer
     first = await store.resume("abc.download")
-    await first.write(content[:700_000])
+    await first.write(content[:stop])
     await first.finish()  # the process stopped here; the next attempt reopens the file
     again = await store.resume("abc.download")
-    assert again.size == 700_000
-    await again.write(content[700_000:])
+    assert again.size == stop
+    await again.write(content[stop:])
     assert await again.finish() == hashlib.sha256(content).hexdigest()
     again.discard()
     assert not again.path.exists()
