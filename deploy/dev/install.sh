@@ -17,5 +17,11 @@ install_lienthong() {
       >>"$log" 2>&1; then
     echo "note: some library files were not byte-compiled for -OO (see $log)" >&2
   fi
+  # lienthong's own modules, which services load at level 0 even under -OO
+  # (schemas/own_modules.py): pip compiles them for a normal install, not for this editable one.
+  if ! "$root/.venv/bin/python" -m compileall -q -j 0 "$root/hub" "$root/schemas" \
+      "$root/agency_adapter" >>"$log" 2>&1; then
+    echo "note: some of lienthong's files were not byte-compiled (see $log)" >&2
+  fi
   export PATH="$root/.venv/bin:$PATH"
 }

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import py_compile
 import subprocess
 import sys
+from importlib.util import cache_from_source
+from pathlib import Path
 from typing import Any
+
+from schemas.own_modules import WholeSourceLoader
 
 # Run in a fresh interpreter, as `python -OO -P -m hub` runs: what the serving modules hold.
 PROBE = """
@@ -67,3 +73,33 @@ def test_a_second_copy_of_the_finder_does_not_ask_the_first_without_end() -> Non
                           text=True, timeout=120, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "WholeSourceLoader"
+
+
+def _loaded_value(source: Path) -> object:
+    namespace: dict[str, object] = {}
+    exec(WholeSourceLoader("probe", str(source)).get_code("probe"), namespace)  # noqa: S102
+    return namespace["value"]
+
+
+def test_the_level_0_bytecode_file_is_read_while_it_matches_the_source(tmp_path: Path) -> None:
+    source = tmp_path / "probe.py"
+    source.write_text("value = 'compiled'\n")
+    py_compile.compile(str(source), cfile=cache_from_source(str(source), optimization=""))
+    stat = source.stat()
+    source.write_text("value = 'source!!'\n")  # same size; the old time put back
+    os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert _loaded_value(source) == "compiled"  # the file was read, not the source
+    os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
+    assert _loaded_value(source) == "source!!"  # stale: compiled from the source
+
+
+def test_a_module_is_compiled_whole_when_its_bytecode_file_is_missing_or_for_minus_oo(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "probe.py"
+    source.write_text('"""Described."""\nvalue = __doc__\n')
+    assert _loaded_value(source) == "Described."
+    # a file the interpreter wrote for -OO (no docstrings) is never taken
+    py_compile.compile(str(source), cfile=cache_from_source(str(source), optimization=2),
+                       optimize=2)  # fmt: skip
+    assert _loaded_value(source) == "Described."
