@@ -131,8 +131,9 @@ class Delivery(Base):
     __tablename__ = "delivery"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    envelope_pk: Mapped[uuid.UUID] = mapped_column(ForeignKey("envelope.id"), index=True)
-    recipient_code: Mapped[str] = mapped_column(CODE, index=True)
+    # Neither has an index of its own: each leads a wider one below (migration 0009).
+    envelope_pk: Mapped[uuid.UUID] = mapped_column(ForeignKey("envelope.id"))
+    recipient_code: Mapped[str] = mapped_column(CODE)
     state: Mapped[str] = mapped_column(String(16), default=DeliveryState.PENDING)
     created_at: Mapped[datetime] = _now()
     queued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

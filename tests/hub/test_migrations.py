@@ -1,6 +1,6 @@
 """The hub's migrations on PostgreSQL: from 0008 the signed packages it keeps are compressed
 with lz4 (pglz cost the server about 100 us of CPU per package), and going back to 0007
-restores the server's default."""
+restores the server's default; 0009 drops two indexes of `delivery` that wider ones cover."""
 
 from __future__ import annotations
 
@@ -58,5 +58,28 @@ async def test_packages_are_stored_with_lz4_and_back_with_a_downgrade() -> None:
             await asyncio.to_thread(downgrade, url, "0007")
             assert await _methods(db) == dict.fromkeys(BODIES, "")
             assert await _quarantined_compression(db) == "pglz"
+        finally:
+            await db.close()
+
+
+async def _delivery_indexes(db: asyncpg.Connection) -> set[str]:
+    rows = await db.fetch("SELECT indexname FROM pg_indexes WHERE tablename = 'delivery'")
+    return {row["indexname"] for row in rows}
+
+
+async def test_delivery_keeps_only_indexes_that_no_wider_one_covers() -> None:
+    covered = {"ix_delivery_envelope_pk", "ix_delivery_recipient_code"}
+    wider = {"uq_delivery_envelope_pk", "ix_delivery_recipient_queued"}
+    async with temporary_database() as dsn:
+        url = dsn.replace("postgresql://", "postgresql+asyncpg://")
+        await asyncio.to_thread(upgrade, url, "0008")
+        db = await asyncpg.connect(dsn)
+        try:
+            assert covered | wider <= await _delivery_indexes(db)
+            await asyncio.to_thread(upgrade, url)
+            at_head = await _delivery_indexes(db)
+            assert wider <= at_head and not covered & at_head
+            await asyncio.to_thread(downgrade, url, "0008")
+            assert covered | wider <= await _delivery_indexes(db)
         finally:
             await db.close()
