@@ -10,18 +10,21 @@ install_lienthong() {
   fi
   # Services run with -OO (schemas/serving.py), which reads the libraries' .opt-2.pyc files;
   # without them a service compiles every library as it starts (each time, where bytecode is
-  # not written). Like pip, a file that cannot be compiled is not fatal: that module is
-  # compiled when a service imports it.
-  if ! "$root/.venv/bin/python" -m compileall -q -j 0 -o 2 \
-      "$("$root/.venv/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" \
-      >>"$log" 2>&1; then
-    echo "note: some library files were not byte-compiled for -OO (see $log)" >&2
-  fi
+  # not written).
+  _byte_compile "$log" "library files, for -OO" -o 2 \
+    "$("$root/.venv/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')"
   # lienthong's own modules, which services load at level 0 even under -OO
   # (schemas/own_modules.py): pip compiles them for a normal install, not for this editable one.
-  if ! "$root/.venv/bin/python" -m compileall -q -j 0 "$root/hub" "$root/schemas" \
-      "$root/agency_adapter" >>"$log" 2>&1; then
-    echo "note: some of lienthong's files were not byte-compiled (see $log)" >&2
-  fi
+  _byte_compile "$log" "lienthong's files" "$root/hub" "$root/schemas" "$root/agency_adapter"
   export PATH="$root/.venv/bin:$PATH"
+}
+
+# Like pip, a file that cannot be byte-compiled is not fatal: its module is compiled when a
+# service imports it. Said, with where the details are.
+_byte_compile() {
+  local log="$1" what="$2"; shift 2
+  local root; root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+  if ! "$root/.venv/bin/python" -m compileall -q -j 0 "$@" >>"$log" 2>&1; then
+    echo "note: some $what were not byte-compiled (see $log)" >&2
+  fi
 }
