@@ -1,8 +1,8 @@
 """The append-only, hash-chained audit log: every accept, refusal, delivery, status and action.
 
 Each entry's hash covers its content and the previous entry's hash, so changing or removing
-any row breaks the chain from there on. Appends take a transaction-scoped advisory lock so
-that several hub workers still build one chain.
+any row breaks the chain from there on. A transaction's entries are written when it commits,
+under a transaction-scoped advisory lock, so that several hub workers still build one chain.
 """
 
 from __future__ import annotations
@@ -13,15 +13,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import cast
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Table, event, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 
+from hub.db import HubSession
 from hub.models import AuditEntry
-from schemas.pending_rows import add_rows
 
 GENESIS = "0" * 64
 _CHAIN_LOCK = 0x6C69656E  # 'lien': one advisory lock id for the whole chain
-_HEAD = "lienthong.audit_head"  # (transaction, last hash it wrote) in a session's info
+_PENDING = "lienthong.audit_entries"  # in a session's info: entries its commit will write
 
 
 def entry_hash(previous: str, entry: AuditEntry) -> str:
@@ -39,12 +40,12 @@ def _digest(previous: str, at: datetime, entry: Entry) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-async def append(
+def append(
     session: AsyncSession, action: str, actor: str, subject: str, detail: dict[str, object]
 ) -> None:
-    """Add one entry at the end of the chain (written with the session's next flush or its
-    commit; the caller's transaction commits it)."""
-    await append_many(session, [Entry(action, actor, subject, detail)])
+    """Add one entry at the end of the chain, written when the session's transaction commits
+    (and dropped if it rolls back)."""
+    append_many(session, [Entry(action, actor, subject, detail)])
 
 
 @dataclass(frozen=True)
@@ -55,12 +56,35 @@ class Entry:
     detail: dict[str, object]
 
 
-async def append_many(session: AsyncSession, entries: list[Entry]) -> None:
-    """Add entries at the end of the chain, in order: plain INSERTs (schemas.pending_rows)
-    written with the session's next flush or its commit, in one statement with the
-    entries added before them; the caller's transaction commits them. Every entry goes that
-    way, in the order added, so their ids follow the chain."""
-    previous, rows = await _chain_head(session), []
+class MisusedAudit(RuntimeError):
+    """Entries added where they could be lost: a programming error."""
+
+
+def append_many(session: AsyncSession, entries: list[Entry]) -> None:
+    """Add entries at the end of the chain, in order, written when the session's transaction
+    commits (and dropped if it rolls back)."""
+    if not isinstance(session.sync_session, HubSession):
+        raise MisusedAudit("audit entries need a session of the hub's (hub.db.make_sessions)")
+    if session.in_nested_transaction():  # a savepoint's rollback would not drop them
+        raise MisusedAudit("audit entries are not for savepoints")
+    session.info.setdefault(_PENDING, []).extend(entries)
+
+
+_CHAIN_HEAD = text("SELECT audit_chain_head(:lock)")  # built once (see db.py)
+_INSERT = insert(cast(Table, AuditEntry.__table__))  # the table's: no autoflush of objects
+
+
+@event.listens_for(HubSession, "before_commit")
+def _write_entries(session: Session) -> None:
+    """The transaction's entries, chained to the head as committed. The chain's lock is
+    taken here, last, so that it is held only for these INSERTs and the commit: taken at
+    the first entry, it made every other transaction that writes entries wait for all the
+    work this one did after it."""
+    entries: list[Entry] = session.info.pop(_PENDING, None) or []
+    if not entries:
+        return
+    previous = session.scalar(_CHAIN_HEAD, {"lock": _CHAIN_LOCK}) or GENESIS
+    rows = []
     for item in entries:
         at = datetime.now(UTC)
         digest = _digest(previous, at, item)
@@ -68,23 +92,13 @@ async def append_many(session: AsyncSession, entries: list[Entry]) -> None:
                      "subject": item.subject, "detail": item.detail,
                      "previous_hash": previous, "hash": digest})  # fmt: skip
         previous = digest
-    add_rows(session, AuditEntry, rows)
-    session.info[_HEAD] = (session.sync_session.get_transaction(), previous)
+    session.execute(_INSERT, rows)
 
 
-_CHAIN_HEAD = text("SELECT audit_chain_head(:lock)")  # built once (see db.py)
-
-
-async def _chain_head(session: AsyncSession) -> str:
-    """The chain's last hash, its lock held until the transaction ends. One round trip: the
-    chain's advisory lock, then the last hash as committed once it is held (migration 0006),
-    so that concurrent workers append to one chain. Later appends in the same transaction
-    (messages admitted together) hold the lock already and know the head: no round trip."""
-    held = session.info.get(_HEAD)
-    if held is not None and held[0] is session.sync_session.get_transaction():
-        return cast(str, held[1])
-    last = await session.scalar(_CHAIN_HEAD, {"lock": _CHAIN_LOCK})
-    return last or GENESIS
+@event.listens_for(HubSession, "after_transaction_end")
+def _drop_entries(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # committed (written already) or rolled back (dropped)
+        session.info.pop(_PENDING, None)
 
 
 @dataclass(frozen=True)

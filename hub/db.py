@@ -71,8 +71,13 @@ def database_away(error: DBAPIError) -> bool:
     return state is None or state[:2] in _UNAVAILABLE_CLASSES or state == _NOT_ACCEPTING
 
 
+class HubSession(RowsSession):
+    """The hub's sessions: rows added with `add_rows` (schemas.pending_rows), and audit
+    entries, which `hub.audit` writes at the commit."""
+
+
 def make_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=RowsSession)
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=HubSession)
 
 
 @asynccontextmanager

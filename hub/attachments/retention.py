@@ -105,7 +105,7 @@ async def settle(
             action = fate(usage, stored.last_used, now, retention)
             if action is None:
                 return None
-            await audit.append(session, action, "hub", sha256, _detail(stored, usage))
+            audit.append(session, action, "hub", sha256, _detail(stored, usage))
             await repository.forget_possession(session, sha256)
         await store.remove(sha256)
     log.info("attachment %s removed from the store: %s", sha256, action)

@@ -60,7 +60,7 @@ async def register(
     await _add_group(session, agency)
     password = await broker.provision(spec.code)
     detail: dict[str, object] = {"name": spec.name, "level": spec.level, "parent": spec.parent_code}
-    await audit.append(session, "register-agency", actor, spec.code, detail)
+    audit.append(session, "register-agency", actor, spec.code, detail)
     return Registered(
         agency=AgencyOut.of(agency, broker.mailbox(agency.code)), broker_password=password
     )
@@ -117,7 +117,7 @@ async def import_agencies(
             await _require_parent(session, spec)
             existing.name, existing.level, existing.parent_code = _fields(spec)
             summary.updated.append(spec.code)
-            await audit.append(session, "update-agency", actor, spec.code, {"name": spec.name})
+            audit.append(session, "update-agency", actor, spec.code, {"name": spec.name})
         else:
             summary.unchanged.append(spec.code)
     await session.flush()
@@ -128,7 +128,7 @@ async def import_agencies(
 async def set_state(session: AsyncSession, code: str, state: AgencyState, actor: str) -> Agency:
     agency = await get_agency(session, code)
     agency.state = state
-    await audit.append(session, f"set-state-{state}", actor, code, {})
+    audit.append(session, f"set-state-{state}", actor, code, {})
     return agency
 
 
@@ -160,7 +160,7 @@ async def add_certificate(
         pem=pem.decode("ascii", errors="replace"),
     )  # fmt: skip
     await repository.add(session, row)
-    await audit.append(session, "add-certificate", actor, code, {"fingerprint": row.fingerprint})
+    audit.append(session, "add-certificate", actor, code, {"fingerprint": row.fingerprint})
     return row
 
 
@@ -173,5 +173,5 @@ async def revoke_certificate(
         raise NotFound(f"'{code}' has {len(match)} certificates matching '{fingerprint}'")
     match[0].revoked_at = datetime.now(UTC)
     detail: dict[str, object] = {"fingerprint": match[0].fingerprint}
-    await audit.append(session, "revoke-certificate", actor, code, detail)
+    audit.append(session, "revoke-certificate", actor, code, detail)
     return match[0]

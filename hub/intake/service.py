@@ -111,7 +111,7 @@ async def admit(
     judging = Judging(ctx.policy, await ctx.directory.current(session))
     agency = publisher(judging.directory, incoming)
     if agency is None:
-        await _quarantine(session, incoming, None, digest, _unknown_publisher(incoming))
+        _quarantine(session, incoming, None, digest, _unknown_publisher(incoming))
         return Admitted([])
     if careful and (earlier := await _own_repeat(session, ctx, incoming, agency, digest)):
         return Admitted(_outgoing(earlier))
@@ -269,7 +269,7 @@ async def _cancel_undelivered(session: AsyncSession, verdict: Verdict, source: s
     if cancelled:
         add_rows(session, TimelineEvent, _events(target.id, cancelled, source, "cancelled"))
         detail: dict[str, object] = {"recipients": cancelled, "document_id": target.document_id}
-        await audit.append(session, "cancel", verdict.sender.code, target.envelope_id, detail)
+        audit.append(session, "cancel", verdict.sender.code, target.envelope_id, detail)
 
 
 async def _record(
@@ -295,12 +295,12 @@ async def _record(
     if envelope["target_document_id"]:
         detail["target_document_id"] = envelope["target_document_id"]
     action = _audit_action(verdict.package)
-    await audit.append(session, action, verdict.sender.code, source, detail)
+    audit.append(session, action, verdict.sender.code, source, detail)
     await _cancel_undelivered(session, verdict, source)
     return [pk] if verdict.recipients else []
 
 
-async def _quarantine(
+def _quarantine(
     session: AsyncSession, incoming: Incoming, agency: AgencyView | None, digest: str, reason: str
 ) -> Quarantine:
     row = Quarantine(
@@ -310,7 +310,7 @@ async def _quarantine(
     )  # fmt: skip
     session.add(row)
     actor = agency.code if agency else (incoming.user_id or "unknown")
-    await audit.append(session, "refuse", actor, incoming.message_id or digest, {"reason": reason})
+    audit.append(session, "refuse", actor, incoming.message_id or digest, {"reason": reason})
     return row
 
 
@@ -336,7 +336,7 @@ def _refusal_package(ctx: IntakeContext, refused: _Refused, envelope_id: str) ->
 
 async def _refuse(session: AsyncSession, ctx: IntakeContext, refused: _Refused) -> list[uuid.UUID]:
     """Quarantine the bytes and queue a signed status 02 naming the reason for the sender."""
-    quarantined = await _quarantine(
+    quarantined = _quarantine(
         session, refused.incoming, refused.agency, refused.digest, refused.reason
     )
     envelope_id = f"refusal-{uuid.uuid4()}"
@@ -357,7 +357,7 @@ async def delivered(session: AsyncSession, sent: list[Outgoing]) -> None:
     by_envelope: dict[str, list[str]] = {}
     for item in sent:
         by_envelope.setdefault(item.envelope_id, []).append(item.recipient)
-    await audit.append_many(session, [
+    audit.append_many(session, [
         audit.Entry("deliver", "hub", envelope_id, {"recipients": recipients})
         for envelope_id, recipients in by_envelope.items()
     ])  # fmt: skip

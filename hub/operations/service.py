@@ -160,9 +160,7 @@ async def keep(session: AsyncSession, letter: DeadLettered, settings: HubSetting
             "queue": values["queue"],
             "reason": values["reason"],
         }
-        await audit.append(
-            session, "dead-letter", "hub", _subject(letter.message_id, ident), detail
-        )
+        audit.append(session, "dead-letter", "hub", _subject(letter.message_id, ident), detail)
     return ident
 
 
@@ -221,7 +219,7 @@ async def _decide(session: AsyncSession, row: DeadLetter, state: str, actor: str
         "queue": row.queue,
         "destination": row.destination,
     }
-    await audit.append(session, action, actor, _subject(row.message_id, row.id), detail)
+    audit.append(session, action, actor, _subject(row.message_id, row.id), detail)
     await session.flush()
 
 

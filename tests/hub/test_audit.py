@@ -1,0 +1,104 @@
+"""The audit chain on PostgreSQL: a transaction's entries are chained when it commits, so one
+that is still working holds no lock over the others, and the chain stays whole whatever the
+order of the commits."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hub import audit
+from hub.db import make_engine, make_sessions
+from hub.migrate import upgrade
+from hub.models import AuditEntry
+from tests.services import temporary_database
+
+# A commit that waits for another transaction's lock would wait until that one ends, which
+# the test below only lets happen after this long: far beyond a commit's own time.
+NOT_BLOCKED_S = 10
+
+
+@pytest.fixture
+async def sessions() -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    async with temporary_database() as dsn:
+        url = dsn.replace("postgresql://", "postgresql+asyncpg://")
+        await asyncio.to_thread(upgrade, url)
+        engine = make_engine(url, concurrency=2)
+        try:
+            yield make_sessions(engine)
+        finally:
+            await engine.dispose()
+
+
+async def _chain(sessions: async_sessionmaker[AsyncSession]) -> list[AuditEntry]:
+    async with sessions() as session:
+        return list(await session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
+
+
+def _entry(subject: str) -> audit.Entry:
+    return audit.Entry("accept", "000.04.29.H40", subject, {"n": subject})
+
+
+async def test_an_open_transaction_with_entries_does_not_hold_up_another_commit(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions() as slow, slow.begin():
+        audit.append_many(slow, [_entry("slow-1"), _entry("slow-2")])
+        await slow.flush()  # its other work goes on: the entries wait for the commit
+        async with sessions() as quick, quick.begin():
+            audit.append(quick, "deliver", "hub", "quick", {"recipients": ["000.00.29.H40"]})
+            await asyncio.wait_for(quick.commit(), NOT_BLOCKED_S)
+    chain = await _chain(sessions)
+    assert [entry.subject for entry in chain] == ["quick", "slow-1", "slow-2"]
+    assert chain[0].previous_hash == audit.GENESIS
+    assert [entry.previous_hash for entry in chain[1:]] == [entry.hash for entry in chain[:-1]]
+    async with sessions() as session:
+        check = await audit.verify_chain(session)
+    assert (check.entries, check.broken_at) == (3, None)
+
+
+async def test_concurrent_transactions_build_one_chain(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async def write(n: int) -> None:
+        async with sessions() as session, session.begin():
+            audit.append_many(session, [_entry(f"{n}-a"), _entry(f"{n}-b")])
+            await asyncio.sleep(0.001 * (n % 3))  # commits in another order than begun
+
+    await asyncio.gather(*(write(n) for n in range(12)))
+    chain = await _chain(sessions)
+    assert len(chain) == 24
+    subjects = [entry.subject for entry in chain]
+    for n in range(12):  # a transaction's entries follow each other, in the order added
+        assert subjects.index(f"{n}-b") == subjects.index(f"{n}-a") + 1
+    async with sessions() as session:
+        assert (await audit.verify_chain(session)).broken_at is None
+
+
+async def test_entries_of_a_rolled_back_transaction_are_not_written(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions() as session:
+        async with session.begin():
+            audit.append(session, "refuse", "000.04.29.H40", "dropped", {})
+            await session.rollback()
+        async with session.begin():  # the same session's next transaction starts clean
+            audit.append(session, "accept", "000.04.29.H40", "kept", {})
+    assert [entry.subject for entry in await _chain(sessions)] == ["kept"]
+
+
+async def test_entries_need_a_hub_session_and_no_savepoint(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    plain = async_sessionmaker(sessions.kw["bind"])
+    async with plain() as session, session.begin():
+        with pytest.raises(audit.MisusedAudit, match="session of the hub's"):
+            audit.append(session, "accept", "hub", "lost", {})
+    async with sessions() as session, session.begin(), session.begin_nested():
+        with pytest.raises(audit.MisusedAudit, match="not for savepoints"):
+            audit.append(session, "accept", "hub", "lost", {})
+    assert await _chain(sessions) == []
