@@ -77,12 +77,17 @@ _INSERT = insert(cast(Table, AuditEntry.__table__))  # the table's: no autoflush
 @event.listens_for(HubSession, "before_commit")
 def _write_entries(session: Session) -> None:
     """The transaction's entries, chained to the head as committed. The chain's lock is
-    taken here, last, so that it is held only for these INSERTs and the commit: taken at
-    the first entry, it made every other transaction that writes entries wait for all the
-    work this one did after it."""
+    taken here, after everything else is written, so that it is held only for these INSERTs
+    and the commit: taken at the first entry, it made every other transaction that writes
+    entries wait for all the work this one did after it."""
     entries: list[Entry] = session.info.pop(_PENDING, None) or []
     if not entries:
         return
+    # Everything else first (the commit flushes after this hook), so that every row lock of
+    # this transaction is taken before the chain's: one waiting for a row while holding the
+    # chain's lock deadlocks with the row's holder, waiting for the chain to commit. The
+    # statement below would autoflush as well; said here, the order does not hang on that.
+    session.flush()
     previous = session.scalar(_CHAIN_HEAD, {"lock": _CHAIN_LOCK}) or GENESIS
     rows = []
     for item in entries:

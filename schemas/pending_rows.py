@@ -2,18 +2,17 @@
 session's next flush or its commit: the timing of the unit of work, without its bookkeeping.
 
 Rows that nothing reads back as objects in the same transaction go this way: the hub's
-accepted envelopes (the envelope, its deliveries, its timeline events, the files it carries)
-and its audit entries; an adapter's sent documents (with their files outside the package),
-its received first versions (the document, those files, its 01), its outbox rows, the
-statuses it receives and its feed's events. As ORM objects they cost more CPU in the unit of
-work (state, cascades, identity map, the sort) than the INSERTs themselves: about 0.6 ms per
-message. Added here instead, they are written exactly
-when the session would have flushed objects: at every flush, so by the autoflush before each
-ORM statement (a select, update or delete of a mapped class) unless autoflush is off, and
-before the commit. As with objects, a plain Core statement (`text()`, a Table's insert) does
-not flush them first. Each table's rows go in one round trip (executemany), in the order
-added, parents first, and before the session's own objects: an object may refer to a row,
-never a row to an object not written yet.
+accepted envelopes (the envelope, its deliveries, its timeline events, the files it carries);
+an adapter's sent documents (with their files outside the package), its received first
+versions (the document, those files, its 01), its outbox rows, the statuses it receives and
+its feed's events. As ORM objects they cost more CPU in the unit of work (state, cascades,
+identity map, the sort) than the INSERTs themselves: about 0.6 ms per message. Added here
+instead, they are written exactly when the session would have flushed objects: at every
+flush, so by the autoflush before each statement the session executes unless autoflush is
+off (a plain Core statement, `text()` or a Table's insert, flushes too: SQLAlchemy
+autoflushes before every statement), and before the commit. Each table's rows go in one
+round trip (executemany), in the order added, parents first, and before the session's own
+objects: an object may refer to a row, never a row to an object not written yet.
 """
 
 from __future__ import annotations

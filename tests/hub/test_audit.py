@@ -9,12 +9,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub import audit
 from hub.db import make_engine, make_sessions
 from hub.migrate import upgrade
-from hub.models import AuditEntry
+from hub.models import AttachmentPossession, AuditEntry
 from tests.services import temporary_database
 
 # A commit that waits for another transaction's lock would wait until that one ends, which
@@ -102,3 +103,28 @@ async def test_entries_need_a_hub_session_and_no_savepoint(
         with pytest.raises(audit.MisusedAudit, match="not for savepoints"):
             audit.append(session, "accept", "hub", "lost", {})
     assert await _chain(sessions) == []
+
+
+async def test_the_chain_lock_is_the_last_lock_a_commit_takes(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A transaction whose commit must wait for a row another one holds does not take the
+    chain's lock before: the holder, committing its own entries, is not held up by it."""
+    held = {"agency_code": "000.04.29.H40", "sha256": "ab" * 32}
+    async with sessions() as first, first.begin():
+        first.add(AttachmentPossession(**held))
+        await first.flush()  # its key is now taken until `first` ends
+        audit.append(first, "upload", "000.04.29.H40", "first", {})
+        async with sessions() as second:
+
+            async def second_commits() -> None:
+                async with second.begin():
+                    second.add(AttachmentPossession(**held))  # written by its commit: waits
+                    audit.append(second, "upload", "000.04.29.H40", "second", {})
+
+            waiting = asyncio.create_task(second_commits())
+            await asyncio.sleep(0.5)  # `second` is in its commit, waiting for the key
+            await asyncio.wait_for(first.commit(), NOT_BLOCKED_S)
+            with pytest.raises(IntegrityError):  # the same key: not a deadlock
+                await waiting
+    assert [entry.subject for entry in await _chain(sessions)] == ["first"]

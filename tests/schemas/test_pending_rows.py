@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from sqlalchemy import ForeignKey, event, func, select
+from sqlalchemy import ForeignKey, event, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -88,6 +88,13 @@ async def test_a_statement_in_the_same_transaction_sees_them(db: Database) -> No
         add_rows(session, Parent, parents("huyện", "xã"))
         assert await count(session, Parent) == 2
         assert pending_rows(session, Parent) == []
+
+
+async def test_a_plain_sql_statement_sees_them_too(db: Database) -> None:
+    async with transaction(db.sessions) as session:
+        add_rows(session, Parent, parents("xã"))
+        assert await session.scalar(text("SELECT count(*) FROM parent")) == 1
+        assert db.inserts == ["INSERT INTO parent"]
 
 
 async def test_rows_added_apart_go_in_one_statement_per_table(db: Database) -> None:
