@@ -11,14 +11,14 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import cast
 
-from sqlalchemy import Table, event, func, insert, select, text
+from sqlalchemy import event, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
 from hub.db import HubSession
 from hub.models import AuditEntry
+from schemas.pending_rows import table_of
 
 GENESIS = "0" * 64
 _CHAIN_LOCK = 0x6C69656E  # 'lien': one advisory lock id for the whole chain
@@ -71,7 +71,7 @@ def append_many(session: AsyncSession, entries: list[Entry]) -> None:
 
 
 _CHAIN_HEAD = text("SELECT audit_chain_head(:lock)")  # built once (see db.py)
-_INSERT = insert(cast(Table, AuditEntry.__table__))  # the table's: no autoflush of objects
+_INSERT = insert(table_of(AuditEntry))  # Core: without the ORM's bulk-insert work
 
 
 @event.listens_for(HubSession, "before_commit")

@@ -54,7 +54,7 @@ def add_rows(session: AsyncSession, model: type[DeclarativeBase], rows: Iterable
     if session.in_nested_transaction():  # a savepoint's rollback would not drop them
         raise MisusedRows("add_rows is not for savepoints")
     pending: dict[Table, list[Row]] = session.info.setdefault(_PENDING, {})
-    table = pending.setdefault(_table(model), [])
+    table = pending.setdefault(table_of(model), [])
     columns = (table or rows)[0].keys()
     if any(row.keys() != columns for row in rows):
         raise MisusedRows(f"rows of {model.__name__} name different columns")
@@ -64,10 +64,12 @@ def add_rows(session: AsyncSession, model: type[DeclarativeBase], rows: Iterable
 def pending_rows(session: AsyncSession, model: type[DeclarativeBase]) -> list[Row]:
     """Rows of `model`'s table added and not written yet."""
     pending: dict[Table, list[Row]] = session.info.get(_PENDING, {})
-    return pending.get(_table(model), [])
+    return pending.get(table_of(model), [])
 
 
-def _table(model: type[DeclarativeBase]) -> Table:
+def table_of(model: type[DeclarativeBase]) -> Table:
+    """The model's table, for Core statements that skip the ORM's work around each one (an
+    ORM UPDATE, for one, evaluates its criteria against the session's objects every time)."""
     return cast(Table, model.__table__)
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import defer, joinedload, selectinload
 
 from hub.models import Delivery, DeliveryState, Envelope, Quarantine
 from schemas.model import BusinessDocType
-from schemas.pending_rows import pending_rows
+from schemas.pending_rows import pending_rows, table_of
 
 
 async def envelope_by_digest(session: AsyncSession, sha256: str) -> Envelope | None:
@@ -115,9 +115,10 @@ def _written_if_needed(session: AsyncSession, document_id: str) -> AbstractConte
     return without
 
 
-_MARK_QUEUED = (
-    update(Delivery)
-    .where(Delivery.id.in_(bindparam("ids", expanding=True)))
+_DELIVERY = table_of(Delivery)
+_MARK_QUEUED = (  # Core: the transaction holds no Delivery objects to keep in step
+    update(_DELIVERY)
+    .where(_DELIVERY.c.id.in_(bindparam("ids", expanding=True)))
     .values(state=DeliveryState.QUEUED, queued_at=bindparam("at"))
 )
 
