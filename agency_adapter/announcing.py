@@ -20,6 +20,7 @@ from sqlalchemy.orm import defer
 from agency_adapter import events
 from agency_adapter.documents.service import now
 from agency_adapter.models import Box, Document
+from schemas.pending_rows import table_of
 
 MAX_HOLD_S = 2.0
 STORED = "stored-unannounced"  # set in Session.info when a document waits to be announced
@@ -51,13 +52,14 @@ class Told(NamedTuple):
 # The same documents marked announced in one statement, version bumped as the unit of work
 # would (a request holding an older copy then fails its versioned update, as before). It
 # returns columns, not objects: the claim runs in a session of its own, which holds none of
-# these documents to bring up to date, and building objects cost more than the statement.
+# these documents to bring up to date, and building objects cost more than the statement. A
+# Core statement on the table: through the ORM the same UPDATE cost about twice the CPU.
+_DOCUMENT = table_of(Document)
 _CLAIM = (
-    update(Document)
-    .where(Document.box == Box.INBOX, Document.announced_at.is_(None))
-    .values(announced_at=bindparam("at"), version=Document.version + 1)
-    .returning(*(getattr(Document, name) for name in Told._fields))
-    .execution_options(synchronize_session=False)
+    update(_DOCUMENT)
+    .where(_DOCUMENT.c.box == Box.INBOX, _DOCUMENT.c.announced_at.is_(None))
+    .values(announced_at=bindparam("at"), version=_DOCUMENT.c.version + 1)
+    .returning(*(_DOCUMENT.c[name] for name in Told._fields))
 )
 
 
