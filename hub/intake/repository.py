@@ -17,6 +17,10 @@ from hub.models import Delivery, DeliveryState, Envelope, Quarantine
 from schemas.model import BusinessDocType
 from schemas.pending_rows import pending_rows, table_of
 
+# Core statements on the tables where routing reads columns, not objects: through the ORM
+# each execution costs more of the hub's CPU than the statement itself.
+_ENVELOPE, _DELIVERY = table_of(Envelope), table_of(Delivery)
+
 
 async def envelope_by_digest(session: AsyncSession, sha256: str) -> Envelope | None:
     query = (
@@ -37,9 +41,9 @@ async def envelope_by_id(session: AsyncSession, envelope_id: str) -> Envelope | 
 # Documents with a DocumentId. A revocation carries the DocumentId of the document it recalls
 # but is not itself one: statuses answering it (15, 16) belong to that document.
 _A_DOCUMENT = (
-    Envelope.kind == "document",
-    Envelope.document_id == bindparam("document_id"),
-    Envelope.business_type.is_distinct_from(int(BusinessDocType.REVOCATION)),
+    _ENVELOPE.c.kind == "document",
+    _ENVELOPE.c.document_id == bindparam("document_id"),
+    _ENVELOPE.c.business_type.is_distinct_from(int(BusinessDocType.REVOCATION)),
 )
 # Built once (see hub/db.py): every message runs them.
 _DOCUMENTS = (
@@ -51,18 +55,18 @@ _DOCUMENTS = (
 )
 _KNOWN = (
     select(
-        Envelope.id,
-        Envelope.envelope_id,
-        Envelope.document_id,
-        Envelope.sender_code,
-        Delivery.recipient_code,
+        _ENVELOPE.c.id,
+        _ENVELOPE.c.envelope_id,
+        _ENVELOPE.c.document_id,
+        _ENVELOPE.c.sender_code,
+        _DELIVERY.c.recipient_code,
     )
-    .outerjoin(Delivery, Delivery.envelope_pk == Envelope.id)
+    .outerjoin(_DELIVERY, _DELIVERY.c.envelope_pk == _ENVELOPE.c.id)
     .where(*_A_DOCUMENT)
-    .order_by(Envelope.received_at, Envelope.id, Delivery.id)
+    .order_by(_ENVELOPE.c.received_at, _ENVELOPE.c.id, _DELIVERY.c.id)
 )
 _DOCUMENTS_FROM = _DOCUMENTS.where(Envelope.sender_code == bindparam("sender"))
-_KNOWN_FROM = _KNOWN.where(Envelope.sender_code == bindparam("sender"))
+_KNOWN_FROM = _KNOWN.where(_ENVELOPE.c.sender_code == bindparam("sender"))
 
 
 @dataclass(frozen=True)
@@ -115,7 +119,6 @@ def _written_if_needed(session: AsyncSession, document_id: str) -> AbstractConte
     return without
 
 
-_DELIVERY = table_of(Delivery)
 _MARK_QUEUED = (  # Core: the transaction holds no Delivery objects to keep in step
     update(_DELIVERY)
     .where(_DELIVERY.c.id.in_(bindparam("ids", expanding=True)))
@@ -161,13 +164,14 @@ async def earlier_refusal(session: AsyncSession, sha256: str, message_id: str | 
 @lru_cache(maxsize=4)
 def _pending(of_envelopes: bool, wait: bool) -> Select[int, str, str, bytes]:
     """Pending deliveries of the envelopes or the deliveries given as "keys", locked."""
-    key = Delivery.envelope_pk if of_envelopes else Delivery.id
+    delivery, envelope = _DELIVERY.c, _ENVELOPE.c
+    key = delivery.envelope_pk if of_envelopes else delivery.id
     return (
-        select(Delivery.id, Delivery.recipient_code, Envelope.envelope_id, Envelope.body)
-        .join(Envelope, Delivery.envelope_pk == Envelope.id)
-        .where(key.in_(bindparam("keys", expanding=True)), Delivery.state == DeliveryState.PENDING)
-        .order_by(Delivery.id)
-        .with_for_update(of=Delivery, skip_locked=not wait)
+        select(delivery.id, delivery.recipient_code, envelope.envelope_id, envelope.body)
+        .join(_ENVELOPE, delivery.envelope_pk == envelope.id)
+        .where(key.in_(bindparam("keys", expanding=True)), delivery.state == DeliveryState.PENDING)
+        .order_by(delivery.id)
+        .with_for_update(of=_DELIVERY, skip_locked=not wait)
     )
 
 
