@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import Integer, bindparam, event, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -11,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from agency_adapter.db import FEED, feed_of
 from agency_adapter.models import Document, Event
-from schemas.pending_rows import add_rows
+from schemas.pending_rows import add_rows, table_of
 
 _FEED_LOCK = 0x66656564  # 'feed'
 _LOCK_FEED = text("SELECT pg_advisory_xact_lock(:id)")  # built once (see db.py)
@@ -66,21 +68,31 @@ def _forget_appended(session: Session) -> None:
     session.info.pop(_APPENDED, None)
 
 
-# Built once (see db.py): every look at the feed (a long-poll, the webhook sender) runs it.
+# Built once (see db.py): every look at the feed (a long-poll) runs it. The columns a reader
+# is given, from the table: building Event objects cost about twice the CPU of the read.
+_EVENT = table_of(Event)
 _AFTER = (
-    select(Event)
-    .where(Event.seq > bindparam("seq"))
-    .order_by(Event.seq)
+    select(_EVENT.c.seq, _EVENT.c.type, _EVENT.c.document_pk, _EVENT.c.payload, _EVENT.c.created_at)
+    .where(_EVENT.c.seq > bindparam("seq"))
+    .order_by(_EVENT.c.seq)
     .limit(bindparam("limit", type_=Integer))
 )
 
 
-async def after(session: AsyncSession, seq: int, limit: int) -> list[Event]:
-    return list(await session.scalars(_AFTER, {"seq": seq, "limit": limit}))
+class FeedEntry(NamedTuple):
+    seq: int
+    type: str
+    document_pk: uuid.UUID | None
+    payload: dict[str, object]
+    created_at: datetime
+
+
+async def after(session: AsyncSession, seq: int, limit: int) -> list[FeedEntry]:
+    return [FeedEntry(*row) for row in await session.execute(_AFTER, {"seq": seq, "limit": limit})]
 
 
 async def wait_after(sessions: async_sessionmaker[AsyncSession], seq: int, limit: int,
-                     wait_s: float) -> list[Event]:  # fmt: skip
+                     wait_s: float) -> list[FeedEntry]:  # fmt: skip
     """Events after `seq`; if there are none yet, wait up to `wait_s` for some: woken by this
     process's commits that append events, and looking every POLL_S for other processes'."""
     clock, feed = asyncio.get_running_loop().time, feed_of(sessions)
