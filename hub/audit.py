@@ -43,8 +43,8 @@ def _digest(previous: str, at: datetime, entry: Entry) -> str:
 def append(
     session: AsyncSession, action: str, actor: str, subject: str, detail: dict[str, object]
 ) -> None:
-    """Add one entry at the end of the chain, written when the session's transaction commits
-    (and dropped if it rolls back)."""
+    """Add one entry at the end of the chain, stamped now and written when the session's
+    transaction commits (dropped if it rolls back; not readable before the commit)."""
     append_many(session, [Entry(action, actor, subject, detail)])
 
 
@@ -57,17 +57,21 @@ class Entry:
 
 
 class MisusedAudit(RuntimeError):
-    """Entries added where they could be lost: a programming error."""
+    """Entries added where they could be lost or written early: a programming error."""
 
 
 def append_many(session: AsyncSession, entries: list[Entry]) -> None:
-    """Add entries at the end of the chain, in order, written when the session's transaction
-    commits (and dropped if it rolls back)."""
+    """Add entries at the end of the chain, in order, each stamped now, written when the
+    session's transaction commits (dropped if it rolls back; not readable before the
+    commit)."""
     if not isinstance(session.sync_session, HubSession):
         raise MisusedAudit("audit entries need a session of the hub's (hub.db.make_sessions)")
+    if not session.in_transaction():  # no transaction's end would write or drop them
+        raise MisusedAudit("audit entries need a transaction begun")
     if session.in_nested_transaction():  # a savepoint's rollback would not drop them
         raise MisusedAudit("audit entries are not for savepoints")
-    session.info.setdefault(_PENDING, []).extend(entries)
+    pending = session.info.setdefault(_PENDING, [])
+    pending.extend((datetime.now(UTC), item) for item in entries)
 
 
 _CHAIN_HEAD = text("SELECT audit_chain_head(:lock)")  # built once (see db.py)
@@ -80,7 +84,7 @@ def _write_entries(session: Session) -> None:
     taken here, after everything else is written, so that it is held only for these INSERTs
     and the commit: taken at the first entry, it made every other transaction that writes
     entries wait for all the work this one did after it."""
-    entries: list[Entry] = session.info.pop(_PENDING, None) or []
+    entries: list[tuple[datetime, Entry]] = session.info.pop(_PENDING, None) or []
     if not entries:
         return
     # Everything else first (the commit flushes after this hook), so that every row lock of
@@ -90,14 +94,21 @@ def _write_entries(session: Session) -> None:
     session.flush()
     previous = session.scalar(_CHAIN_HEAD, {"lock": _CHAIN_LOCK}) or GENESIS
     rows = []
-    for item in entries:
-        at = datetime.now(UTC)
+    for at, item in entries:
         digest = _digest(previous, at, item)
         rows.append({"at": at, "action": item.action, "actor": item.actor,
                      "subject": item.subject, "detail": item.detail,
                      "previous_hash": previous, "hash": digest})  # fmt: skip
         previous = digest
     session.execute(_INSERT, rows)
+
+
+@event.listens_for(HubSession, "after_transaction_create")
+def _no_savepoint_over_entries(session: Session, transaction: SessionTransaction) -> None:
+    # SQLAlchemy runs before_commit when a savepoint is released, too: entries pending then
+    # would be written inside it, and the chain's lock held for the rest of the transaction.
+    if transaction.nested and session.info.get(_PENDING):
+        raise MisusedAudit("no savepoint may begin while audit entries wait for the commit")
 
 
 @event.listens_for(HubSession, "after_transaction_end")

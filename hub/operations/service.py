@@ -266,9 +266,10 @@ async def replay(
     """Publish a waiting dead letter again where it was going (confirmed), once: the row stays
     locked until the caller commits, and a replayed letter cannot be replayed again."""
     row = await _undecided(session, ident)
-    # Published while only this row is locked: the audit chain's lock, taken by _decide, is
-    # then held for a moment, not for as long as a slow publish. A refused publish decides
-    # nothing; a crash after it leaves the row waiting, and the adapter drops a second copy.
+    # Published while only this row is locked: the audit chain's lock, taken at the caller's
+    # commit, is held for a moment, never for as long as a slow publish. A refused publish
+    # decides nothing; a crash after it leaves the row waiting, and the adapter drops a
+    # second copy.
     await _republish(broker, row, intake)
     await _decide(session, row, DeadLetterState.REPLAYED, actor)
     return DeadLetterRow.of(row, len(row.body))

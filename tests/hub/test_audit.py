@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -102,7 +102,14 @@ async def test_entries_need_a_hub_session_and_no_savepoint(
     async with sessions() as session, session.begin(), session.begin_nested():
         with pytest.raises(audit.MisusedAudit, match="not for savepoints"):
             audit.append(session, "accept", "hub", "lost", {})
-    assert await _chain(sessions) == []
+    async with sessions() as session:
+        with pytest.raises(audit.MisusedAudit, match="need a transaction begun"):
+            audit.append(session, "accept", "hub", "lost", {})
+    async with sessions() as session, session.begin():
+        audit.append(session, "accept", "hub", "kept", {})
+        with pytest.raises(audit.MisusedAudit, match="no savepoint may begin"):
+            await session.begin_nested()  # its release would write the entry inside it
+    assert [entry.subject for entry in await _chain(sessions)] == ["kept"]
 
 
 async def test_the_chain_lock_is_the_last_lock_a_commit_takes(
@@ -123,8 +130,23 @@ async def test_the_chain_lock_is_the_last_lock_a_commit_takes(
                     audit.append(second, "upload", "000.04.29.H40", "second", {})
 
             waiting = asyncio.create_task(second_commits())
-            await asyncio.sleep(0.5)  # `second` is in its commit, waiting for the key
+            await _until_a_backend_waits_for_a_lock(sessions)  # `second`, for the key
             await asyncio.wait_for(first.commit(), NOT_BLOCKED_S)
             with pytest.raises(IntegrityError):  # the same key: not a deadlock
                 await waiting
     assert [entry.subject for entry in await _chain(sessions)] == ["first"]
+
+
+_LOCK_WAITS = text(
+    "SELECT count(*) FROM pg_stat_activity"
+    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+)
+
+
+async def _until_a_backend_waits_for_a_lock(sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with asyncio.timeout(NOT_BLOCKED_S):
+        while True:
+            async with sessions() as session:
+                if await session.scalar(_LOCK_WAITS):
+                    return
+            await asyncio.sleep(0.01)
