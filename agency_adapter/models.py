@@ -43,7 +43,7 @@ class Document(Base):
     __tablename__ = "document"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    box: Mapped[str] = mapped_column(String(8), index=True)
+    box: Mapped[str] = mapped_column(String(8))
     envelope_id: Mapped[str] = mapped_column(String(128), unique=True)
     document_id: Mapped[str | None] = mapped_column(Text, index=True)
     sender_code: Mapped[str] = mapped_column(CODE, index=True)
@@ -66,7 +66,7 @@ class Document(Base):
     superseded_by: Mapped[uuid.UUID | None] = mapped_column()
     # Received documents: when the local system was told (document.received). None while it
     # waits for the mailbox to catch up; set, with no event, for one recalled before arrival.
-    announced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    announced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # A tombstone: when the content was purged (deleted on mistake) and why.
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     removal_reason: Mapped[str | None] = mapped_column(Text)
@@ -78,6 +78,10 @@ class Document(Base):
     external_files: Mapped[list[ExternalFile]] = relationship(
         back_populates="document", order_by="ExternalFile.id", cascade="all, delete-orphan"
     )
+    # One index for both: what waits to be announced (box, announced_at IS NULL) is found in
+    # it as an equality on both columns. With one index each, SQLite's planner took the one on
+    # box and read every received document at each announcement (migration a006).
+    __table_args__ = (Index("ix_document_box_announced_at", "box", "announced_at"),)
     # Bumped by every ORM update: a request and the mailbox handler changing one document at
     # once cannot silently overwrite each other (the later one fails and is retried or 409).
     version: Mapped[int] = mapped_column(Integer, server_default="1")

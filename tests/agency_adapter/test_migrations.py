@@ -1,6 +1,7 @@
 """The store's migrations as an upgrading adapter meets them: a005 drops the copy of a sent
 document's package from its outbox row, the relay still publishes that package, and a
-downgrade puts the copies back. On SQLite and on PostgreSQL."""
+downgrade puts the copies back; a006 trades the indexes on box and announced_at for one on
+both; and at head the tables are what the models describe. On SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection, inspect, select
 
-from agency_adapter.db import make_engine, make_sessions, transaction
+from agency_adapter.db import Base, make_engine, make_sessions, transaction
 from agency_adapter.migrate import downgrade, upgrade
 from agency_adapter.models import Document, Outbox
 from agency_adapter.workers import waiting
@@ -77,3 +80,32 @@ async def test_a005_keeps_one_copy_of_a_sent_package_and_the_relay_still_sends_i
     assert before == ([SENT, STATUS], [SENT, STATUS])
     assert after == ([None, STATUS], [SENT, STATUS])  # the document's body is what goes out
     assert back == before
+
+
+def _differences(connection: Connection) -> list[object]:
+    return list(compare_metadata(MigrationContext.configure(connection), Base.metadata))
+
+
+def _document_indexes(connection: Connection) -> set[str]:
+    return {str(index["name"]) for index in inspect(connection).get_indexes("document")}
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_the_migrations_make_the_tables_the_models_describe(
+    kind: str, tmp_path: Path
+) -> None:
+    """Alembic finds nothing to change between a store at head and the models; a006's indexes
+    come and go with it."""
+    async with _database(kind, tmp_path) as url, _store(url) as sessions:
+        await asyncio.to_thread(upgrade, url)
+        async with sessions() as session:
+            differences = await session.run_sync(lambda s: _differences(s.connection()))
+            at_head = await session.run_sync(lambda s: _document_indexes(s.connection()))
+        await asyncio.to_thread(downgrade, url, "a005")
+        async with sessions() as session:
+            before = await session.run_sync(lambda s: _document_indexes(s.connection()))
+    assert differences == []
+    assert "ix_document_box_announced_at" in at_head
+    assert {"ix_document_box", "ix_document_announced_at"} & at_head == set()
+    assert {"ix_document_box", "ix_document_announced_at"} <= before
+    assert "ix_document_box_announced_at" not in before
