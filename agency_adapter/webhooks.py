@@ -95,6 +95,18 @@ def _check(settings: AdapterSettings) -> None:
         )
 
 
+# Built once (see db.py): every round runs it. The index it walks holds only the events not
+# delivered yet (migration a007), not every event the store ever had.
+_UNDELIVERED = (
+    select(Event).where(Event.webhook_delivered_at.is_(None)).order_by(Event.seq).limit(BATCH)
+)
+
+
+async def undelivered(session: AsyncSession) -> list[Event]:
+    """The first events (by seq) the webhook has not delivered; at most BATCH."""
+    return list(await session.scalars(_UNDELIVERED))
+
+
 class WebhookSender:
     """Delivers the event feed to ``settings.webhook_url``, one event at a time, in order."""
 
@@ -155,13 +167,7 @@ class WebhookSender:
     async def _pending(self) -> list[Event]:
         # A short read-only session: no transaction stays open while we wait on the receiver.
         async with self.sessions() as session:
-            query = (
-                select(Event)
-                .where(Event.webhook_delivered_at.is_(None))
-                .order_by(Event.seq)
-                .limit(BATCH)
-            )
-            return list(await session.scalars(query))
+            return await undelivered(session)
 
     async def _deliver(self, client: httpx.AsyncClient, url: str, event: Event) -> bool:
         error = await self._post(client, url, event)
