@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -78,15 +79,29 @@ class Document(Base):
     external_files: Mapped[list[ExternalFile]] = relationship(
         back_populates="document", order_by="ExternalFile.id", cascade="all, delete-orphan"
     )
-    # One index for both: what waits to be announced (box, announced_at IS NULL) is found in
-    # it as an equality on both columns. With one index each, SQLite's planner took the one on
-    # box and read every received document at each announcement (migration a006).
-    __table_args__ = (Index("ix_document_box_announced_at", "box", "announced_at"),)
+    # What waits to be announced (box, announced_at IS NULL) is found in one index as an
+    # equality on both columns, in arrival order. With an index on each column, SQLite's
+    # planner took the one on box and read every received document at each announcement
+    # (migration a006). A page of a
+    # box is read in the order of an index too, newest or oldest first, or by deadline (a007).
+    __table_args__ = (
+        Index("ix_document_box_announced_at", "box", "announced_at", "created_at", "id"),
+        Index("ix_document_box_created_at", "box", "created_at", "id"),
+    )
     # Bumped by every ORM update: a request and the mailbox handler changing one document at
     # once cannot silently overwrite each other (the later one fails and is retried or 409).
     version: Mapped[int] = mapped_column(Integer, server_default="1")
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy's own mapping)
+
+
+# The inbox's default order (see documents.repository._order), as an index: a page is the
+# index's first rows, not a sort of every document received.
+Index(
+    "ix_document_box_deadline",
+    Document.box, Document.due_date.is_(None), Document.due_date, Document.priority.desc(),
+    Document.created_at, Document.id,
+)  # fmt: skip
 
 
 class ExternalFile(Base):
@@ -225,3 +240,12 @@ class Event(Base):
     created_at: Mapped[datetime] = _now()
     webhook_attempts: Mapped[int] = mapped_column(Integer, default=0)
     webhook_delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # What the webhook has still to send, by seq: only those rows, however long the feed grows
+    # (a007). Scanning the feed from its start read every event ever delivered first.
+    __table_args__ = (
+        Index(
+            "ix_event_undelivered", "seq",
+            sqlite_where=text("webhook_delivered_at IS NULL"),
+            postgresql_where=text("webhook_delivered_at IS NULL"),
+        ),
+    )  # fmt: skip

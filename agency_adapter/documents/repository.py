@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer, selectinload
 
@@ -138,12 +138,19 @@ def _order(box: Box, sort: str | None) -> list[Any]:
                 Document.created_at, Document.id]  # fmt: skip
     if sort == "oldest":
         return [Document.created_at, Document.id]
-    return [Document.created_at.desc(), Document.id]
+    # Ties (the same instant) newest id first: the index on (box, created_at, id), walked
+    # backwards, then gives the order itself and a page reads only its own rows (a007).
+    return [Document.created_at.desc(), Document.id.desc()]
 
 
-async def search(session: AsyncSession, wanted: Search) -> list[Document]:
-    """One page of a box, optionally matching a text in subject, content, code or sender."""
-    query = select(Document).where(Document.box == wanted.box).options(*WITH_HISTORY)
+def page_query(wanted: Search) -> Select[Document]:
+    """One page of a box, optionally matching a text in subject, content, code or sender.
+    Without the packages: a list never shows their content, and they are most of a store."""
+    query = (
+        select(Document)
+        .where(Document.box == wanted.box)
+        .options(*WITH_HISTORY, defer(Document.body, raiseload=True))
+    )
     if wanted.text:
         pattern = f"%{wanted.text}%"
         query = query.where(or_(
@@ -162,5 +169,8 @@ async def search(session: AsyncSession, wanted: Search) -> list[Document]:
     if wanted.sender:
         query = query.where(Document.sender_code == wanted.sender)
     query = query.order_by(*_order(wanted.box, wanted.sort))
-    query = query.offset(wanted.offset).limit(wanted.limit)
-    return list(await session.scalars(query))
+    return query.offset(wanted.offset).limit(wanted.limit)
+
+
+async def search(session: AsyncSession, wanted: Search) -> list[Document]:
+    return list(await session.scalars(page_query(wanted)))

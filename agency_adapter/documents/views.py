@@ -59,10 +59,13 @@ def _last_recall(document: Document, counterpart: str | None = None) -> Recall |
     return asked[-1] if asked else None
 
 
-def describe(document: Document) -> DocumentOut:
+def describe(document: Document, *, with_attachments: bool = True) -> DocumentOut:
+    """The document as the API shows it. Its attachments are read from its package, which
+    a list of documents leaves out (`with_attachments=False`): it never loads the packages."""
+    found = _attachments(document) if with_attachments else ()
     attachments = [
         AttachmentOut(index=i, name=a.name, content_type=a.content_type, size=a.size)
-        for i, a in enumerate(_attachments(document), start=1)
+        for i, a in enumerate(found, start=1)
     ]
     statuses = [
         StatusOut(agency_code=s.agency_code, code=s.code, description=s.description, at=s.at)
@@ -221,7 +224,8 @@ async def page(session: AsyncSession, query: ListQuery) -> dict[str, object]:
     more = len(rows) > limit
     return {
         "items": [
-            describe(d).model_dump(mode="json", exclude={"attachments"}) for d in rows[:limit]
+            describe(d, with_attachments=False).model_dump(mode="json", exclude={"attachments"})
+            for d in rows[:limit]
         ],
         "next_cursor": _cursor(offset + limit) if more else None,
     }

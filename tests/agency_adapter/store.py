@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy import ClauseElement
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from agency_adapter.db import transaction
 from agency_adapter.models import Document
@@ -20,3 +22,17 @@ async def add_document(sessions: Sessions) -> Document:
     async with transaction(sessions) as session:
         session.add(document)
     return document
+
+
+async def query_plan(sessions: Sessions, statement: ClauseElement) -> list[str]:
+    """SQLite's plan for a statement, one step a line (its parameters do not change it)."""
+    async with sessions() as session:
+        connection = await session.connection()
+        # Expanding lists (IN ...) rendered with their values, one "?" each.
+        compiled = statement.compile(
+            dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+        )
+        assert isinstance(compiled, SQLCompiler)
+        unbound = (None,) * len(compiled.positiontup or ())
+        plan = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", unbound)
+        return [str(step["detail"]) for step in plan.mappings()]

@@ -8,13 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import ClauseElement, select
 from sqlalchemy.orm.exc import StaleDataError
-from sqlalchemy.sql.compiler import SQLCompiler
 
 from agency_adapter import announcing
 from agency_adapter.announcing import announce_waiting
 from agency_adapter.db import transaction
 from agency_adapter.models import Document, Event
-from tests.agency_adapter.store import Sessions
+from tests.agency_adapter.store import Sessions, query_plan
 
 _ARRIVED = datetime(2026, 12, 6, 8, 0, tzinfo=UTC)
 
@@ -71,17 +70,6 @@ async def test_a_copy_read_before_the_announcement_cannot_be_written_back(
             await reader.commit()
 
 
-async def _plan(sessions: Sessions, statement: ClauseElement) -> list[str]:
-    """SQLite's query plan for a statement (its parameters do not change it)."""
-    async with sessions() as session:
-        connection = await session.connection()
-        compiled = statement.compile(dialect=connection.dialect)
-        assert isinstance(compiled, SQLCompiler)
-        unbound = (None,) * len(compiled.positiontup or ())
-        plan = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", unbound)
-        return [str(step["detail"]) for step in plan.mappings()]
-
-
 @pytest.mark.parametrize("statement", [announcing._CLAIM, announcing._UNANNOUNCED],
                          ids=["claim", "select"])  # fmt: skip
 async def test_what_waits_is_found_by_index_not_by_reading_the_inbox(
@@ -89,6 +77,6 @@ async def test_what_waits_is_found_by_index_not_by_reading_the_inbox(
 ) -> None:
     """Every received document runs this: both columns of one index, not a read of every
     document ever received (a006; before it the plan used the index on box alone)."""
-    steps = await _plan(sessions, statement)
+    steps = await query_plan(sessions, statement)
     assert any("ix_document_box_announced_at (box=? AND announced_at=?)" in s for s in steps), steps
     assert not any(s.startswith("SCAN document") for s in steps), steps

@@ -1,0 +1,44 @@
+"""indexes for pages: a page of a box and the webhook's round read only their own rows
+
+A clerk's page of the inbox or the outbox was a sort of every document in the box: each time,
+SQLite read every row, packages included (the columns after `body` are stored after it), about
+60 MB for a store of 10,000 documents of 10 KB. The box's orders are indexes now, newest or
+oldest first (box, created_at, id) and the inbox's deadline order; a page reads its own rows.
+The webhook found the events it has still to send by reading the feed from its start; a
+partial index holds only those.
+
+Revision ID: a007
+Revises: a006
+Create Date: 2026-12-07 21:45:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "a007"
+down_revision = "a006"
+branch_labels = None
+depends_on = None
+
+_UNDELIVERED = sa.text("webhook_delivered_at IS NULL")
+
+
+def upgrade() -> None:
+    op.create_index("ix_document_box_created_at", "document", ["box", "created_at", "id"])
+    deadline = [
+        sa.column("box"), sa.text("(due_date IS NULL)"), sa.column("due_date"),
+        sa.text("priority DESC"), sa.column("created_at"), sa.column("id"),
+    ]  # fmt: skip
+    op.create_index("ix_document_box_deadline", "document", deadline)
+    op.create_index(
+        "ix_event_undelivered", "event", ["seq"],
+        sqlite_where=_UNDELIVERED, postgresql_where=_UNDELIVERED,
+    )  # fmt: skip
+
+
+def downgrade() -> None:
+    op.drop_index("ix_event_undelivered", table_name="event")
+    op.drop_index("ix_document_box_deadline", table_name="document")
+    op.drop_index("ix_document_box_created_at", table_name="document")
