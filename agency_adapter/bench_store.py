@@ -7,8 +7,8 @@ bench, which starts from an empty store, cannot see it. This builds throw-away S
 (migrated as a served adapter's is) holding a given number of documents, half received and
 half sent, each with its feed event delivered to the webhook, its outbox row published, the
 received ones announced; then it times, against each, what the adapter runs for every document
-or for a clerk's page: CPU (this process, the store's thread included) and bytes read from the
-store's files.
+or for a clerk's page (a request's work below its route): CPU (this process, the store's
+thread included) and bytes read from the store's files.
 """
 
 from __future__ import annotations
@@ -28,12 +28,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agency_adapter.announcing import announce_waiting
 from agency_adapter.db import make_engine, make_sessions, transaction
-from agency_adapter.documents.repository import Search, search
+from agency_adapter.documents.payloads import ListQuery
+from agency_adapter.documents.views import page
 from agency_adapter.events import after
 from agency_adapter.migrate import upgrade_async
 from agency_adapter.models import Box, Document, Event, Outbox
 from agency_adapter.webhooks import undelivered
 from agency_adapter.workers import waiting
+from schemas.benchmarks import sample_package
 
 Sessions = async_sessionmaker[AsyncSession]
 FILL_BATCH = 500
@@ -60,7 +62,7 @@ def _read_bytes() -> int | None:
     return next(int(line.split()[1]) for line in lines if line.startswith("rchar:"))
 
 
-def _document(index: int, box: Box, size: int) -> dict[str, Any]:
+def _document(index: int, box: Box, body: bytes) -> dict[str, Any]:
     received = box == Box.INBOX
     return {
         "id": uuid.uuid4(), "box": box, "envelope_id": str(uuid.uuid4()),
@@ -70,17 +72,17 @@ def _document(index: int, box: Box, size: int) -> dict[str, Any]:
         "content": None, "code_number": str(index), "code_notation": "UBND",
         "due_date": (_START + timedelta(days=index % 60)).date() if index % 3 == 0 else None,
         "priority": index % 4, "business_type": 0, "state": "received" if received else "sent",
-        "local_system": None, "body": os.urandom(size), "version": 1,
+        "local_system": None, "body": body, "version": 1,
         "created_at": _START + timedelta(minutes=index),
         "announced_at": _START + timedelta(minutes=index) if received else None,
     }  # fmt: skip
 
 
-async def _fill(sessions: Sessions, documents: int, size: int) -> None:
+async def _fill(sessions: Sessions, documents: int, body: bytes) -> None:
     """`documents` documents as years of work leave them (see the module's docstring)."""
     delivered = datetime.now(UTC)
     for first in range(0, documents, FILL_BATCH):
-        rows = [_document(i, Box.INBOX if i % 2 else Box.OUTBOX, size)
+        rows = [_document(i, Box.INBOX if i % 2 else Box.OUTBOX, body)
                 for i in range(first, min(first + FILL_BATCH, documents))]  # fmt: skip
         events = [{"type": "document.received" if row["box"] == Box.INBOX else "status.received",
                    "document_pk": row["id"], "payload": {"subject": row["subject"]},
@@ -94,9 +96,9 @@ async def _fill(sessions: Sessions, documents: int, size: int) -> None:
                 await session.execute(insert(Outbox), sent)
 
 
-async def _arrive(sessions: Sessions, size: int) -> None:
+async def _arrive(sessions: Sessions, body: bytes) -> None:
     """A received document, not announced yet (as the mailbox stores it)."""
-    arrived = _document(-1, Box.INBOX, size) | {"announced_at": None}
+    arrived = _document(-1, Box.INBOX, body) | {"announced_at": None}
     async with transaction(sessions) as session:
         await session.execute(insert(Document), [arrived])
 
@@ -124,15 +126,15 @@ class Operation:
     setup: Callable[[Sessions], Awaitable[None]] | None = None  # before each round, not timed
 
 
-def _operations(documents: int, size: int) -> dict[str, Operation]:
+def _operations(documents: int, body: bytes) -> dict[str, Operation]:
     newest = documents  # the feed's last seq, near enough: one event per document
     return {
-        "announce a received document": Operation(_announce, partial(_arrive, size=size)),
+        "announce a received document": Operation(_announce, partial(_arrive, body=body)),
         "feed: the newest events": Operation(_read(lambda s: after(s, newest - 10, 100))),
         "relay: rows to publish": Operation(_read(lambda s: waiting(s, []))),
         "webhook: events to deliver": Operation(_read(undelivered)),
-        "inbox: first page": Operation(_read(lambda s: search(s, Search(box=Box.INBOX)))),
-        "outbox: first page": Operation(_read(lambda s: search(s, Search(box=Box.OUTBOX)))),
+        "inbox: first page": Operation(_read(lambda s: page(s, ListQuery(box=Box.INBOX)))),
+        "outbox: first page": Operation(_read(lambda s: page(s, ListQuery(box=Box.OUTBOX)))),
     }
 
 
@@ -150,16 +152,17 @@ async def _mean_cost(operation: Operation, sessions: Sessions, rounds: int) -> C
 
 
 async def bench_store(documents: int, size: int, rounds: int, directory: Path) -> dict[str, Cost]:
-    """Each operation's mean cost over `rounds`, against a store of `documents` documents of
-    `size` bytes built in `directory`."""
+    """Each operation's mean cost over `rounds`, against a store built in `directory` of
+    `documents` documents, each an edXML package with an attachment of `size` random bytes."""
+    body = sample_package(os.urandom(size))
     url = f"sqlite+aiosqlite:///{directory / 'store.db'}"
     await upgrade_async(url)
     engine = make_engine(url)
     try:
         sessions = make_sessions(engine)
-        await _fill(sessions, documents, size)
+        await _fill(sessions, documents, body)
         costs = {}
-        for name, operation in _operations(documents, size).items():
+        for name, operation in _operations(documents, body).items():
             await _mean_cost(operation, sessions, 2)  # the first rounds warm the caches
             costs[name] = await _mean_cost(operation, sessions, rounds)
         return costs

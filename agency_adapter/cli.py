@@ -49,7 +49,7 @@ def bench_store_command(
     documents: Annotated[
         list[int] | None, typer.Option(min=0, help="Documents in the store (repeatable).")
     ] = None,
-    size: Annotated[str, typer.Option(help="Each document's package, e.g. 10K.")] = "10K",
+    size: Annotated[str, typer.Option(help="Each document's attachment, e.g. 10K.")] = "10K",
     rounds: Annotated[int, typer.Option(min=1, help="Rounds timed per operation.")] = 50,
     json_file: Annotated[
         Path | None, typer.Option("--json", help="Write the results here.")
@@ -73,7 +73,8 @@ def bench_store_command(
 def _table(results: dict[int, dict[str, Cost]], size: int) -> list[str]:
     counts = list(results)
     head = "".join(f"{f'{count:,} documents':>26}" for count in counts)
-    lines = [f"store of documents of {size:,} bytes (SQLite); CPU ms and KiB read per operation",
+    lines = [f"store of documents with {size:,} bytes of attachment (SQLite); per operation, CPU"
+             " and KiB read",
              f"{'operation':<30}{head}"]  # fmt: skip
     for name in results[counts[0]]:
         cells = "".join(f"{_cell(results[count][name]):>26}" for count in counts)

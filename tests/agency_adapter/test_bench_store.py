@@ -12,6 +12,7 @@ from agency_adapter.bench_store import Operation, _fill, _operations, bench_stor
 from agency_adapter.db import make_engine, make_sessions
 from agency_adapter.migrate import upgrade_async
 from agency_adapter.models import Box, Document, Event, Outbox
+from schemas.benchmarks import sample_package
 from tests.schemas.cli.run import lienthong
 
 OPERATIONS = {"announce a received document", "feed: the newest events",
@@ -26,7 +27,7 @@ async def test_a_filled_store_holds_a_history_that_needs_nothing_done(tmp_path: 
     await upgrade_async(url)
     engine = make_engine(url)
     sessions = make_sessions(engine)
-    await _fill(sessions, 30, 100)
+    await _fill(sessions, 30, sample_package(b"attached"))
     async with sessions() as session:
         counted = await session.execute(select(Document.box, func.count()).group_by(Document.box))
         boxes = {box: count for box, count in counted}
@@ -45,7 +46,7 @@ async def test_a_filled_store_holds_a_history_that_needs_nothing_done(tmp_path: 
 
 
 def test_each_operation_is_a_timed_step_of_the_adapters_own_work() -> None:
-    operations = _operations(100, 1024)
+    operations = _operations(100, sample_package(b"attached"))
     assert set(operations) == OPERATIONS
     assert all(isinstance(op, Operation) for op in operations.values())
     assert operations["announce a received document"].setup is not None  # a document arrives
