@@ -1,8 +1,9 @@
 """``GET /metrics``: the hub's Prometheus series, computed at scrape time.
 
-Nothing is counted in process memory. Every value is read at the scrape from the database (and
-from RabbitMQ's management API), so the API replicas and worker processes of one hub always
-agree, and a restart loses nothing: the "counters" are row counts of tables that only grow.
+Every value comes from the database (and from RabbitMQ's management API), so the API replicas
+and worker processes of one hub agree, and a restart loses nothing: the "counters" are row
+counts of tables that only grow. What a process keeps is only its count of the settled past,
+which any process would count the same (hub/tally.py); what is recent is counted at the scrape.
 A broker whose management API fails drops the broker series and sets ``lienthong_broker_up``
 to 0; the database series are still reported.
 """
@@ -23,7 +24,7 @@ from prometheus_client.core import (
     Metric,
 )
 from prometheus_client.registry import Collector
-from sqlalchemy import Float, cast, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.api.dependencies import CurrentRuntime, Viewer
@@ -31,15 +32,13 @@ from hub.broker_admin import BrokerAdmin, BrokerAdminError, QueueStats
 from hub.models import (
     Agency,
     AgencyCertificate,
-    Envelope,
     Quarantine,
-    TimelineEvent,
 )
 from hub.operations.repository import agencies_health
 from hub.operations.service import count_dead_letters, pending_deliveries
 from hub.runtime import Runtime
 from hub.settings import HubSettings
-from schemas.model import LIFECYCLE_ACTIONS, BusinessDocType
+from hub.tally import LATENCY_BUCKETS, Latency
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["metrics"])
@@ -47,7 +46,6 @@ router = APIRouter(tags=["metrics"])
 # newer version of the format, which older Prometheus servers do not know.
 TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8"
 
-LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 # Prometheus scrapes time out after 10 s by default: a slow management API must not eat it all.
 MANAGEMENT_TIMEOUT_S = 3.0
 DAY_S = 86400.0
@@ -57,15 +55,6 @@ SIGNATURE_REFUSALS = {
     "invalid": "the signature is not accepted%",
     "unsigned": "the package is not signed%",
 }
-
-
-@dataclass(frozen=True)
-class Latency:
-    """Cumulative bucket counts (in LATENCY_BUCKETS order), the count and the sum."""
-
-    buckets: tuple[int, ...]
-    count: int
-    total_s: float
 
 
 @dataclass(frozen=True)
@@ -99,11 +88,12 @@ async def scrape(rt: Runtime) -> bytes:
 async def snapshot(rt: Runtime) -> HubSnapshot:
     queues = await _queues(rt.settings)
     async with rt.sessions() as db:
+        accepted, latency = await rt.tally.counts(db, rt.settings.hub_code)
         return HubSnapshot(
-            accepted=await _accepted(db, rt.settings.hub_code),
+            accepted=accepted,
             refused=await db.scalar(select(func.count()).select_from(Quarantine)) or 0,
             signature_failures=await _signature_failures(db),
-            latency=await _latency(db),
+            latency=latency,
             pending=await pending_deliveries(db),
             dead_letters_waiting=await count_dead_letters(db),
             oldest_waiting_s=await _oldest_waiting(db),
@@ -121,54 +111,12 @@ async def _queues(settings: HubSettings) -> list[QueueStats] | None:
         return None
 
 
-def _business(business_type: int | None, deleted: bool) -> str:
-    if business_type is None:
-        return ""
-    return "delete" if deleted else LIFECYCLE_ACTIONS[BusinessDocType(business_type)]
-
-
-async def _accepted(db: AsyncSession, hub_code: str) -> dict[tuple[str, str], int]:
-    """Envelopes recorded from agencies (the hub's own refusals left out), by kind and business.
-    The envelope row does not say whether a revocation deletes: its timeline event does."""
-    deletions = select(TimelineEvent.source_envelope_id.label("envelope_id")).where(
-        TimelineEvent.event == "delete-requested").distinct().subquery()  # fmt: skip
-    deleted = deletions.c.envelope_id.is_not(None)
-    query = (
-        select(Envelope.kind, Envelope.business_type, deleted, func.count())
-        .outerjoin(deletions, deletions.c.envelope_id == Envelope.envelope_id)
-        .where(Envelope.sender_code != hub_code)
-        .group_by(Envelope.kind, Envelope.business_type, deleted)
-    )
-    counts: dict[tuple[str, str], int] = {}
-    for kind, business_type, is_delete, count in await db.execute(query):
-        key = (kind, _business(business_type, is_delete))
-        counts[key] = counts.get(key, 0) + count
-    return counts
-
-
 async def _signature_failures(db: AsyncSession) -> dict[str, int]:
     found = {}
     for reason, pattern in SIGNATURE_REFUSALS.items():
         query = select(func.count()).where(Quarantine.reason.like(pattern))
         found[reason] = await db.scalar(query) or 0
     return found
-
-
-async def _latency(db: AsyncSession) -> Latency:
-    """From an envelope's arrival at the hub to each recipient's first status 01 about it.
-    Counted by the database: the rows can be millions, the answer is one line."""
-    first = (
-        select(TimelineEvent.document_pk, func.min(TimelineEvent.at).label("at"))
-        .where(TimelineEvent.event == "status", TimelineEvent.status_code == "01")
-        .group_by(TimelineEvent.document_pk, TimelineEvent.recipient_code)
-        .subquery()
-    )
-    elapsed = func.greatest(func.extract("epoch", first.c.at - Envelope.received_at), 0)
-    rows = select(cast(elapsed, Float).label("s")).select_from(first)
-    s = rows.join(Envelope, Envelope.id == first.c.document_pk).subquery().c.s
-    buckets = [func.count().filter(s <= bound) for bound in LATENCY_BUCKETS]
-    line = (await db.execute(select(func.count(), func.coalesce(func.sum(s), 0.0), *buckets))).one()
-    return Latency(tuple(line[2:]), line[0], float(line[1]))
 
 
 async def _oldest_waiting(db: AsyncSession) -> dict[str, float]:

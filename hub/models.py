@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -190,7 +191,15 @@ class TimelineEvent(Base):
     source_envelope_id: Mapped[str] = mapped_column(String(128))
     at: Mapped[datetime] = _now()
 
-    __table_args__ = (Index("ix_timeline_event_reporter", "recipient_code", "status_code", "at"),)
+    # The metrics' counts of first 01s and of deletions read only what was stamped since the
+    # last scrape, through these two (hub.tally; migration 0010).
+    __table_args__ = (
+        Index("ix_timeline_event_reporter", "recipient_code", "status_code", "at"),
+        Index("ix_timeline_event_answers", "at",
+              postgresql_where=text("event = 'status' AND status_code = '01'")),
+        Index("ix_timeline_event_deletions", "source_envelope_id",
+              postgresql_where=text("event = 'delete-requested'")),
+    )  # fmt: skip
 
 
 class Quarantine(Base):

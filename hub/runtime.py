@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography import x509
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -16,6 +16,7 @@ from hub.errors import ConfigurationError
 from hub.intake.assessment import Policy
 from hub.intake.service import IntakeContext
 from hub.settings import HubSettings
+from hub.tally import HistoryTally
 from schemas.errors import KeyMaterialError
 from schemas.keys import SigningIdentity, load_certificates, load_signing_identity
 
@@ -55,6 +56,7 @@ class Runtime:
     sessions: async_sessionmaker[AsyncSession]
     broker: Broker
     store: AttachmentStore  # one per process: an S3 client is costly to make
+    tally: HistoryTally = field(default_factory=HistoryTally)  # what /metrics has counted
 
     @classmethod
     def create(cls, settings: HubSettings) -> Runtime:

@@ -1,13 +1,20 @@
 """The hub's migrations on PostgreSQL: from 0008 the signed packages it keeps are compressed
 with lz4 (pglz cost the server about 100 us of CPU per package), and going back to 0007
-restores the server's default; 0009 drops two indexes of `delivery` that wider ones cover."""
+restores the server's default; 0009 drops two indexes of `delivery` that wider ones cover;
+0010 adds the partial indexes the metrics count by; at head the tables are what the models
+describe."""
 
 from __future__ import annotations
 
 import asyncio
 
 import asyncpg
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from hub.db import Base
 from hub.migrate import downgrade, upgrade
 from tests.services import temporary_database
 
@@ -62,9 +69,13 @@ async def test_packages_are_stored_with_lz4_and_back_with_a_downgrade() -> None:
             await db.close()
 
 
-async def _delivery_indexes(db: asyncpg.Connection) -> set[str]:
-    rows = await db.fetch("SELECT indexname FROM pg_indexes WHERE tablename = 'delivery'")
+async def _indexes(db: asyncpg.Connection, table: str) -> set[str]:
+    rows = await db.fetch("SELECT indexname FROM pg_indexes WHERE tablename = $1", table)
     return {row["indexname"] for row in rows}
+
+
+async def _delivery_indexes(db: asyncpg.Connection) -> set[str]:
+    return await _indexes(db, "delivery")
 
 
 async def test_delivery_keeps_only_indexes_that_no_wider_one_covers() -> None:
@@ -83,3 +94,40 @@ async def test_delivery_keeps_only_indexes_that_no_wider_one_covers() -> None:
             assert covered | wider <= await _delivery_indexes(db)
         finally:
             await db.close()
+
+
+# Kept by triggers (0007) and read with plain SQL: no model describes it.
+WITHOUT_MODEL = {"directory_version"}
+
+
+def _modelled(item: object, name: str | None, kind: str, reflected: bool, _: object) -> bool:
+    return not (kind == "table" and reflected and name in WITHOUT_MODEL)
+
+
+def _differences(connection: Connection) -> list[object]:
+    context = MigrationContext.configure(connection, opts={"include_object": _modelled})
+    return list(compare_metadata(context, Base.metadata))
+
+
+async def test_at_head_the_tables_are_what_the_models_describe() -> None:
+    """Alembic finds nothing to change; 0010's partial indexes come and go with it."""
+    added = {"ix_timeline_event_answers", "ix_timeline_event_deletions"}
+    async with temporary_database() as dsn:
+        url = dsn.replace("postgresql://", "postgresql+asyncpg://")
+        await asyncio.to_thread(upgrade, url)
+        engine = create_async_engine(url)
+        try:
+            async with engine.connect() as connection:
+                differences = await connection.run_sync(_differences)
+        finally:
+            await engine.dispose()
+        db = await asyncpg.connect(dsn)
+        try:
+            at_head = await _indexes(db, "timeline_event")
+            await asyncio.to_thread(downgrade, url, "0009")
+            before = await _indexes(db, "timeline_event")
+        finally:
+            await db.close()
+    assert differences == []
+    assert at_head >= added
+    assert not before & added
