@@ -6,9 +6,9 @@ whole history costs nothing on a new store and a little more every day after, so
 bench, which starts from an empty store, cannot see it. This builds throw-away SQLite stores
 (migrated as a served adapter's is) holding a given number of documents, half received and
 half sent, each with its feed event delivered to the webhook, its outbox row published, the
-received ones announced; then it times, against each, what the adapter runs for every document
-or for a clerk's page (a request's work below its route): CPU (this process, the store's
-thread included) and bytes read from the store's files.
+received ones announced; then it times, against each, what the adapter runs for every
+document, for a clerk's page (a request's work below its route) and for a scrape of its
+metrics: CPU (this process, the store's thread included) and bytes read from the store's files.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from agency_adapter.db import make_engine, make_sessions, transaction
 from agency_adapter.documents.payloads import ListQuery
 from agency_adapter.documents.views import page
 from agency_adapter.events import after
+from agency_adapter.metrics import snapshot_of
 from agency_adapter.migrate import upgrade_async
 from agency_adapter.models import Box, Document, Event, Outbox
 from agency_adapter.webhooks import undelivered
@@ -135,6 +136,7 @@ def _operations(documents: int, body: bytes) -> dict[str, Operation]:
         "webhook: events to deliver": Operation(_read(undelivered)),
         "inbox: first page": Operation(_read(lambda s: page(s, ListQuery(box=Box.INBOX)))),
         "outbox: first page": Operation(_read(lambda s: page(s, ListQuery(box=Box.OUTBOX)))),
+        "metrics: one scrape": Operation(_read(snapshot_of)),
     }
 
 

@@ -87,6 +87,7 @@ class Document(Base):
     __table_args__ = (
         Index("ix_document_box_announced_at", "box", "announced_at", "created_at", "id"),
         Index("ix_document_box_created_at", "box", "created_at", "id"),
+        Index("ix_document_box_state", "box", "state"),  # the metrics' counts, from it alone
     )
     # Bumped by every ORM update: a request and the mailbox handler changing one document at
     # once cannot silently overwrite each other (the later one fails and is retried or 409).

@@ -17,7 +17,7 @@ from tests.schemas.cli.run import lienthong
 
 OPERATIONS = {"announce a received document", "feed: the newest events",
               "relay: rows to publish", "webhook: events to deliver", "inbox: first page",
-              "outbox: first page"}  # fmt: skip
+              "outbox: first page", "metrics: one scrape"}  # fmt: skip
 
 
 async def test_a_filled_store_holds_a_history_that_needs_nothing_done(tmp_path: Path) -> None:

@@ -96,7 +96,7 @@ def _indexes(connection: Connection) -> set[str]:
 
 
 NEW = {"ix_document_box_announced_at", "ix_document_box_created_at", "ix_document_box_deadline",
-       "ix_event_undelivered"}  # fmt: skip
+       "ix_document_box_state", "ix_event_undelivered"}  # fmt: skip
 OLD = {"ix_document_box", "ix_document_announced_at"}
 
 

@@ -1,5 +1,6 @@
-"""What a clerk's page and the webhook's round read, as SQLite plans it: an index in the order
-asked for, never the whole history sorted (a007). `lienthong adapter bench-store` times them."""
+"""What a clerk's page, the webhook's round and a scrape of the metrics read, as SQLite plans
+it: an index, in the order asked for, never the whole history read or sorted (a007).
+`lienthong adapter bench-store` times them."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from agency_adapter.documents.repository import Search, page_query
+from agency_adapter.metrics import DOCUMENTS_BY_BOX_AND_STATE
 from agency_adapter.models import Box
 from agency_adapter.webhooks import _UNDELIVERED
 from tests.agency_adapter.store import Sessions, query_plan
@@ -44,3 +46,8 @@ async def test_a_page_of_a_period_walks_only_that_period_of_the_index(sessions: 
 async def test_the_webhook_reads_only_the_events_it_has_still_to_send(sessions: Sessions) -> None:
     steps = await query_plan(sessions, _UNDELIVERED)
     assert steps == ["SCAN event USING INDEX ix_event_undelivered"], steps
+
+
+async def test_a_scrape_counts_documents_from_an_index_alone(sessions: Sessions) -> None:
+    steps = await query_plan(sessions, DOCUMENTS_BY_BOX_AND_STATE)
+    assert steps == ["SCAN document USING COVERING INDEX ix_document_box_state"], steps

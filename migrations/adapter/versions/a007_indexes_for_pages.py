@@ -5,7 +5,8 @@ SQLite read every row, packages included (the columns after `body` are stored af
 60 MB for a store of 10,000 documents of 10 KB. The box's orders are indexes now, newest or
 oldest first (box, created_at, id) and the inbox's deadline order; a page reads its own rows.
 The webhook found the events it has still to send by reading the feed from its start; a
-partial index holds only those.
+partial index holds only those. A scrape of the metrics counted the documents by box and state
+by reading every one (41 MB for 10,000); an index on (box, state) holds all it needs.
 
 Revision ID: a007
 Revises: a006
@@ -27,6 +28,7 @@ _UNDELIVERED = sa.text("webhook_delivered_at IS NULL")
 
 def upgrade() -> None:
     op.create_index("ix_document_box_created_at", "document", ["box", "created_at", "id"])
+    op.create_index("ix_document_box_state", "document", ["box", "state"])
     deadline = [
         sa.column("box"), sa.text("(due_date IS NULL)"), sa.column("due_date"),
         sa.text("priority DESC"), sa.column("created_at"), sa.column("id"),
@@ -42,3 +44,4 @@ def downgrade() -> None:
     op.drop_index("ix_event_undelivered", table_name="event")
     op.drop_index("ix_document_box_deadline", table_name="document")
     op.drop_index("ix_document_box_created_at", table_name="document")
+    op.drop_index("ix_document_box_state", table_name="document")
