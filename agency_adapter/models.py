@@ -82,8 +82,8 @@ class Document(Base):
     # What waits to be announced (box, announced_at IS NULL) is found in one index as an
     # equality on both columns, in arrival order. With an index on each column, SQLite's
     # planner took the one on box and read every received document at each announcement
-    # (migration a006). A page of a
-    # box is read in the order of an index too, newest or oldest first, or by deadline (a007).
+    # (migration a006). A page of a box is read in the order of an index too, newest or
+    # oldest first (below: by deadline), and the metrics count from an index alone (a007).
     __table_args__ = (
         Index("ix_document_box_announced_at", "box", "announced_at", "created_at", "id"),
         Index("ix_document_box_created_at", "box", "created_at", "id"),
