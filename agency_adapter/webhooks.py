@@ -95,8 +95,8 @@ def _check(settings: AdapterSettings) -> None:
         )
 
 
-# Built once (see db.py): every round runs it. The index it walks holds only the events not
-# delivered yet (migration a007), not every event the store ever had.
+# Built once (see db.py): every round runs it. It finds the events not delivered yet in an
+# index (migration a007), not by reading every event the store ever had.
 _UNDELIVERED = (
     select(Event).where(Event.webhook_delivered_at.is_(None)).order_by(Event.seq).limit(BATCH)
 )

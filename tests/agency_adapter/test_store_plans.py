@@ -45,7 +45,9 @@ async def test_a_page_of_a_period_walks_only_that_period_of_the_index(sessions: 
 
 async def test_the_webhook_reads_only_the_events_it_has_still_to_send(sessions: Sessions) -> None:
     steps = await query_plan(sessions, _UNDELIVERED)
-    assert steps == ["SCAN event USING INDEX ix_event_undelivered"], steps
+    assert steps == ["SEARCH event USING INDEX ix_event_undelivered (webhook_delivered_at=?)"], (
+        steps
+    )
 
 
 async def test_a_scrape_counts_documents_from_an_index_alone(sessions: Sessions) -> None:

@@ -36,6 +36,13 @@ def test_the_serving_adapter_holds_neither_migrations_nor_hub_nor_command_line()
     assert _loaded_by("agency_adapter.__main__", NOT_SERVING | NEVER_USED | {"hub"}) == []
 
 
+def test_the_serving_adapter_loads_no_sql_dialect_before_its_store_asks_for_it() -> None:
+    """An index with options for one database (postgresql_where=...) in the models loads that
+    dialect's modules into every adapter: 2.3 MB, for stores that are SQLite by default."""
+    dialects = {"sqlalchemy.dialects.postgresql", "sqlalchemy.dialects.sqlite"}
+    assert _loaded_by("agency_adapter.__main__", dialects) == []
+
+
 def test_the_serving_hub_holds_neither_migrations_nor_adapter_nor_command_line() -> None:
     assert _loaded_by("hub.__main__", NOT_SERVING | NEVER_USED | {"agency_adapter"}) == []
 
