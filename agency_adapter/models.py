@@ -45,7 +45,7 @@ class Document(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     box: Mapped[str] = mapped_column(String(8))
     envelope_id: Mapped[str] = mapped_column(String(128), unique=True)
-    document_id: Mapped[str | None] = mapped_column(Text, index=True)
+    document_id: Mapped[str | None] = mapped_column(Text)
     sender_code: Mapped[str] = mapped_column(CODE, index=True)
     sender_name: Mapped[str | None] = mapped_column(Text)
     recipients: Mapped[list[str]] = mapped_column(JSON)
@@ -87,6 +87,11 @@ class Document(Base):
         Index("ix_document_box_announced_at", "box", "announced_at", "created_at", "id"),
         Index("ix_document_box_created_at", "box", "created_at", "id"),
         Index("ix_document_box_state", "box", "state"),  # the metrics' counts, from it alone
+        # A DocumentId's versions in a box, newest or oldest first: what a status, a recall
+        # or a version names (a007; an index on the DocumentId alone lost to the one on
+        # (box, created_at), which spares the sort but walks the whole box).
+        Index("ix_document_document_id_box", "document_id", "box", "created_at"),
+        Index("ix_document_revises_box", "revises_document_id", "box", "created_at"),
     )
     # Bumped by every ORM update: a request and the mailbox handler changing one document at
     # once cannot silently overwrite each other (the later one fails and is retried or 409).

@@ -90,16 +90,17 @@ async def by_envelope(session: AsyncSession, envelope_id: str) -> Document | Non
     return (await session.scalars(query)).one_or_none()
 
 
-# Built once (see db.py): every status received runs it.
-_NEWEST_SENT = (
+# Built once (see db.py): every status received runs it, through the index that starts
+# with the DocumentId (migration a007), not by walking the outbox newest first.
+NEWEST_SENT = (
     select(Document)
     .where(Document.box == Box.OUTBOX, Document.document_id == bindparam("document_id"))
     .order_by(Document.created_at.desc())
     .limit(1)
 )
 # With its history; not the signed package, which can be megabytes and a status never reads.
-_SENT_WITH_HISTORY = _NEWEST_SENT.options(defer(Document.body, raiseload=True), *WITH_HISTORY)
-_SENT_PK = _NEWEST_SENT.with_only_columns(Document.id)
+_SENT_WITH_HISTORY = NEWEST_SENT.options(defer(Document.body, raiseload=True), *WITH_HISTORY)
+_SENT_PK = NEWEST_SENT.with_only_columns(Document.id)
 
 
 async def sent_with_document_id(session: AsyncSession, document_id: str) -> Document | None:

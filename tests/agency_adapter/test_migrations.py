@@ -96,8 +96,9 @@ def _indexes(connection: Connection) -> set[str]:
 
 
 NEW = {"ix_document_box_announced_at", "ix_document_box_created_at", "ix_document_box_deadline",
-       "ix_document_box_state", "ix_event_undelivered"}  # fmt: skip
-OLD = {"ix_document_box", "ix_document_announced_at"}
+       "ix_document_box_state", "ix_document_document_id_box", "ix_document_revises_box",
+       "ix_event_undelivered"}  # fmt: skip
+OLD = {"ix_document_box", "ix_document_announced_at", "ix_document_document_id"}
 
 
 # Alembic cannot compare an index on an expression on SQLite, and says so: a test of that

@@ -7,8 +7,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import ClauseElement
 
-from agency_adapter.documents.repository import Search, page_query
+from agency_adapter.documents.repository import NEWEST_SENT, Search, page_query
+from agency_adapter.lifecycle.repository import RECEIVED, REVISING
 from agency_adapter.metrics import DOCUMENTS_BY_BOX_AND_STATE
 from agency_adapter.models import Box
 from agency_adapter.webhooks import _UNDELIVERED
@@ -53,3 +55,19 @@ async def test_the_webhook_reads_only_the_events_it_has_still_to_send(sessions: 
 async def test_a_scrape_counts_documents_from_an_index_alone(sessions: Sessions) -> None:
     steps = await query_plan(sessions, DOCUMENTS_BY_BOX_AND_STATE)
     assert steps == ["SCAN document USING COVERING INDEX ix_document_box_state"], steps
+
+
+LOOKUPS = [
+    (NEWEST_SENT, "ix_document_document_id_box (document_id=? AND box=?)"),  # every status
+    (RECEIVED, "ix_document_document_id_box (document_id=? AND box=?)"),  # recalls, versions
+    (REVISING, "ix_document_revises_box (revises_document_id=? AND box=?)"),
+]
+
+
+@pytest.mark.parametrize(("statement", "index"), LOOKUPS, ids=["sent", "received", "revising"])
+async def test_a_document_named_by_its_document_id_is_found_by_it(
+    sessions: Sessions, statement: ClauseElement, index: str
+) -> None:
+    """Not by walking the box newest first, which the index for pages would let SQLite do."""
+    steps = await query_plan(sessions, statement)
+    assert steps == [f"SEARCH document USING INDEX {index}"], steps
