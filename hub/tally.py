@@ -11,7 +11,9 @@ open in the database is committed by now, or never will be: up to that instant, 
 second for the clocks ("settled"), a count is final and is kept; rows stamped after it are
 counted afresh at every scrape. The two together are what a full count gives, however the
 transactions interleave. (Open transactions are read from ``pg_stat_activity``, where a
-role sees its own sessions: every process that writes the hub's tables uses the hub's role.)
+role sees its own sessions: every process that writes the hub's tables uses the hub's role.
+A database clock set back by more than the second would let a row fall behind the settled
+point: a process restarted after that counts everything again.)
 """
 
 from __future__ import annotations
@@ -35,8 +37,14 @@ Accepted = dict[tuple[str, str], int]  # (kind, business) -> envelopes
 _STATUS, _ARRIVED = literal("status", literal_execute=True), literal("01", literal_execute=True)
 _DELETE = literal("delete-requested", literal_execute=True)
 
+# Nothing is settled (every scrape counts all) where the argument above does not hold: a
+# transaction isolation other than READ COMMITTED would read a snapshot taken before the
+# open transactions are looked at, and without track_activities they cannot be seen.
 _SETTLED = text(
-    "SELECT coalesce(min(xact_start), clock_timestamp()) - interval '1 second' "
+    "SELECT CASE WHEN current_setting('transaction_isolation') = 'read committed'"
+    " AND current_setting('track_activities')::boolean"
+    " THEN coalesce(min(xact_start), clock_timestamp()) - interval '1 second'"
+    " ELSE '-infinity'::timestamptz END "
     "FROM pg_stat_activity "
     "WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
 )
