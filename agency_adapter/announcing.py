@@ -26,7 +26,7 @@ MAX_HOLD_S = 2.0
 STORED = "stored-unannounced"  # set in Session.info when a document waits to be announced
 GONE = ("withdrawn", "deleted")
 KINDS = {2: "update", 3: "replace"}
-_UNANNOUNCED = (  # built once (see db.py)
+UNANNOUNCED = (  # built once (see db.py)
     select(Document)
     .where(Document.box == Box.INBOX, Document.announced_at.is_(None))
     .order_by(Document.created_at, Document.id)
@@ -55,7 +55,7 @@ class Told(NamedTuple):
 # these documents to bring up to date, and building objects cost more than the statement. A
 # Core statement on the table: through the ORM the same UPDATE cost about twice the CPU.
 _DOCUMENT = table_of(Document)
-_CLAIM = (
+CLAIM = (
     update(_DOCUMENT)
     .where(_DOCUMENT.c.box == Box.INBOX, _DOCUMENT.c.announced_at.is_(None))
     .values(announced_at=bindparam("at"), version=_DOCUMENT.c.version + 1)
@@ -94,9 +94,9 @@ async def _claim_unannounced(session: AsyncSession) -> list[Told]:
     document otherwise, at the flush); a SQLite older than 3.35 has no RETURNING."""
     at = now()
     if session.get_bind().dialect.update_returning:
-        claimed = [Told(*row) for row in await session.execute(_CLAIM, {"at": at})]
+        claimed = [Told(*row) for row in await session.execute(CLAIM, {"at": at})]
         return sorted(claimed, key=lambda document: (document.created_at, document.id))
-    documents = list(await session.scalars(_UNANNOUNCED))
+    documents = list(await session.scalars(UNANNOUNCED))
     for document in documents:
         document.announced_at = at
     return [Told(*(getattr(document, name) for name in Told._fields)) for document in documents]

@@ -57,7 +57,9 @@ def bench_store_command(
 ) -> None:
     """CPU and reads per document of the store's work, as its history grows (throw-away
     SQLite stores)."""
-    sizes, package = documents or [1000, 10000], _size(size)
+    sizes, package = list(dict.fromkeys(documents or [1000, 10000])), _size(size)
+    if json_file is not None and not json_file.parent.is_dir():
+        raise typer.BadParameter(f"{json_file.parent} is not a folder", param_hint="--json")
     results: dict[int, dict[str, Cost]] = {}
     for count in sizes:
         with tempfile.TemporaryDirectory() as directory:

@@ -97,14 +97,14 @@ def _check(settings: AdapterSettings) -> None:
 
 # Built once (see db.py): every round runs it. It finds the events not delivered yet in an
 # index (migration a007), not by reading every event the store ever had.
-_UNDELIVERED = (
+UNDELIVERED = (
     select(Event).where(Event.webhook_delivered_at.is_(None)).order_by(Event.seq).limit(BATCH)
 )
 
 
 async def undelivered(session: AsyncSession) -> list[Event]:
     """The first events (by seq) the webhook has not delivered; at most BATCH."""
-    return list(await session.scalars(_UNDELIVERED))
+    return list(await session.scalars(UNDELIVERED))
 
 
 class WebhookSender:

@@ -70,7 +70,7 @@ async def test_a_copy_read_before_the_announcement_cannot_be_written_back(
             await reader.commit()
 
 
-@pytest.mark.parametrize("statement", [announcing._CLAIM, announcing._UNANNOUNCED],
+@pytest.mark.parametrize("statement", [announcing.CLAIM, announcing.UNANNOUNCED],
                          ids=["claim", "select"])  # fmt: skip
 async def test_what_waits_is_found_by_index_not_by_reading_the_inbox(
     sessions: Sessions, statement: ClauseElement

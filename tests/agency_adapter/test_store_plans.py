@@ -13,7 +13,7 @@ from agency_adapter.documents.repository import NEWEST_SENT, Search, page_query
 from agency_adapter.lifecycle.repository import RECEIVED, REVISING
 from agency_adapter.metrics import DOCUMENTS_BY_BOX_AND_STATE
 from agency_adapter.models import Box
-from agency_adapter.webhooks import _UNDELIVERED
+from agency_adapter.webhooks import UNDELIVERED
 from tests.agency_adapter.store import Sessions, query_plan
 
 PAGES = [
@@ -46,7 +46,7 @@ async def test_a_page_of_a_period_walks_only_that_period_of_the_index(sessions: 
 
 
 async def test_the_webhook_reads_only_the_events_it_has_still_to_send(sessions: Sessions) -> None:
-    steps = await query_plan(sessions, _UNDELIVERED)
+    steps = await query_plan(sessions, UNDELIVERED)
     assert steps == ["SEARCH event USING INDEX ix_event_undelivered (webhook_delivered_at=?)"], (
         steps
     )
