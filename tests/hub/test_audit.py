@@ -13,10 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub import audit
-from hub.db import make_engine, make_sessions
-from hub.migrate import upgrade
 from hub.models import AttachmentPossession, AuditEntry
-from tests.services import temporary_database
+from tests.hub.database import migrated_sessions
 
 # A commit that waits for another transaction's lock would wait until that one ends, which
 # the test below only lets happen after this long: far beyond a commit's own time.
@@ -25,14 +23,8 @@ NOT_BLOCKED_S = 10
 
 @pytest.fixture
 async def sessions() -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    async with temporary_database() as dsn:
-        url = dsn.replace("postgresql://", "postgresql+asyncpg://")
-        await asyncio.to_thread(upgrade, url)
-        engine = make_engine(url, concurrency=2)
-        try:
-            yield make_sessions(engine)
-        finally:
-            await engine.dispose()
+    async with migrated_sessions(concurrency=2) as made:
+        yield made
 
 
 async def _chain(sessions: async_sessionmaker[AsyncSession]) -> list[AuditEntry]:

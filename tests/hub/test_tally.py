@@ -13,11 +13,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hub.db import make_engine, make_sessions
-from hub.migrate import upgrade
 from hub.models import Envelope, TimelineEvent
 from hub.tally import HistoryTally, Latency, accepted_between, latency_between
-from tests.services import temporary_database
+from tests.hub.database import migrated_sessions
 
 Sessions = async_sessionmaker[AsyncSession]
 HUB, COMMUNE, DISTRICT = "000.00.00.H40.hub", "000.04.29.H40", "000.00.29.H40"
@@ -27,14 +25,8 @@ SETTLING_S = 1.5
 
 @pytest.fixture
 async def sessions() -> AsyncIterator[Sessions]:
-    async with temporary_database() as dsn:
-        url = dsn.replace("postgresql://", "postgresql+asyncpg://")
-        await asyncio.to_thread(upgrade, url)
-        engine = make_engine(url, concurrency=4)
-        try:
-            yield make_sessions(engine)
-        finally:
-            await engine.dispose()
+    async with migrated_sessions(concurrency=4) as made:
+        yield made
 
 
 def _envelope(kind: str = "document", sender: str = COMMUNE, business: int | None = 0) -> Envelope:
