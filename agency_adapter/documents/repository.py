@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, bindparam, or_, select
@@ -49,10 +49,15 @@ def _external_files(package: DocumentPackage) -> list[ExternalFile]:
 def _document_row(package: DocumentPackage, envelope_id: str, body: bytes,
                   **columns: object) -> dict[str, Any]:  # fmt: skip
     """A document's columns (those left out take their defaults). Every document's row names
-    the same columns, whatever `columns` gives: rows written in one statement must."""
-    return {"id": uuid.uuid4(), "envelope_id": envelope_id, "body": body, "local_system": None,
-            "supersedes": None, "revises_document_id": None, **columns,
-            **_fields(package)}  # fmt: skip
+    the same columns, whatever `columns` gives: rows written in one statement must.
+
+    Its time is taken here, to the microsecond, not from the database: SQLite's
+    CURRENT_TIMESTAMP counts whole seconds and PostgreSQL's now() is the transaction's start,
+    so documents stored together would tie, and the feed would announce them (an update
+    before the version it updates, say) in the random order of their ids."""
+    return {"id": uuid.uuid4(), "created_at": datetime.now(UTC), "envelope_id": envelope_id,
+            "body": body, "local_system": None, "supersedes": None,
+            "revises_document_id": None, **columns, **_fields(package)}  # fmt: skip
 
 
 def outbox_row(package: DocumentPackage, envelope_id: str, body: bytes,

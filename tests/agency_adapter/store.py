@@ -3,15 +3,39 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 
 from sqlalchemy import ClauseElement
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from agency_adapter.db import transaction
+from agency_adapter.db import make_engine, make_sessions, transaction
 from agency_adapter.models import Document
+from tests.services import temporary_database
 
 Sessions = async_sessionmaker[AsyncSession]
+
+
+@asynccontextmanager
+async def store_url(kind: str, tmp_path: Path) -> AsyncIterator[str]:
+    """The URL of an empty store: a SQLite file, or a PostgreSQL database of its own."""
+    if kind == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path}/store.db"
+        return
+    async with temporary_database() as dsn:
+        yield dsn.replace("postgresql://", "postgresql+asyncpg://")
+
+
+@asynccontextmanager
+async def store_at(url: str) -> AsyncIterator[Sessions]:
+    """Sessions on the store at `url`, its connections closed on exit."""
+    engine = make_engine(url)
+    try:
+        yield make_sessions(engine)
+    finally:
+        await engine.dispose()
 
 
 async def add_document(sessions: Sessions) -> Document:

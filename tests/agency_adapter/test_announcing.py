@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import ClauseElement, select
@@ -11,9 +12,16 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from agency_adapter import announcing
 from agency_adapter.announcing import announce_waiting
+from agency_adapter.context import AdapterContext
 from agency_adapter.db import transaction
+from agency_adapter.migrate import upgrade_async
 from agency_adapter.models import Document, Event
-from tests.agency_adapter.store import Sessions, query_plan
+from agency_adapter.receiving import take_all, verified
+from agency_adapter.settings import AdapterSettings
+from tests.agency_adapter.store import Sessions, query_plan, store_at, store_url
+from tests.agency_adapter.test_receiving import envelope, first_version, update_of
+from tests.schemas.factories import agency, fresh_ca
+from tests.schemas.packages import COMMUNE, DISTRICT
 
 _ARRIVED = datetime(2026, 12, 6, 8, 0, tzinfo=UTC)
 
@@ -68,6 +76,38 @@ async def test_a_copy_read_before_the_announcement_cannot_be_written_back(
         stale.state = "withdrawn"
         with pytest.raises(StaleDataError):
             await reader.commit()
+
+
+async def _told(sessions: Sessions) -> list[tuple[object, object]]:
+    """The feed: each event's subject and kind (an update or replacement), in order."""
+    async with sessions() as session:
+        events = await session.scalars(select(Event).order_by(Event.seq))
+        return [(event.payload["subject"], event.payload.get("kind")) for event in events]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_documents_stored_together_are_announced_in_the_order_they_came(
+    kind: str, tmp_path: Path
+) -> None:
+    """A mailbox group is stored in one transaction, within one second (SQLite's
+    CURRENT_TIMESTAMP) or at one instant (PostgreSQL's now()). The local system is told of
+    its documents as they came, and of an update after the version it updates."""
+    ca = fresh_ca()
+    settings = AdapterSettings(agency_code=DISTRICT, attachment_dir=tmp_path / "files")
+    ctx = AdapterContext(settings, agency(ca, DISTRICT), (ca.certificate,))
+    originals = [first_version(n) for n in range(6)]
+    packages = [*originals, update_of(originals[0])]
+    messages = [verified(ctx, envelope(agency(ca, COMMUNE), p)) for p in packages]
+    async with store_url(kind, tmp_path) as url:
+        await upgrade_async(url)
+        async with store_at(url) as sessions:
+            async with transaction(sessions) as session:
+                await take_all(session, ctx, messages)
+            async with transaction(sessions) as session:
+                assert await announce_waiting(session) == len(messages)
+            told = await _told(sessions)
+    # Seven documents in the random order of their ids would pass one time in 5,040.
+    assert told == [(p.subject, "update" if p.business else None) for p in packages]
 
 
 @pytest.mark.parametrize("statement", [announcing.CLAIM, announcing.UNANNOUNCED],

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -16,25 +14,15 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, select, text
 
-from agency_adapter.db import Base, make_engine, make_sessions, transaction
+from agency_adapter.db import Base, transaction
 from agency_adapter.migrate import downgrade, upgrade
 from agency_adapter.models import Document, Outbox
 from agency_adapter.workers import waiting
-from tests.agency_adapter.store import Sessions
-from tests.services import temporary_database
+from tests.agency_adapter.store import store_at, store_url
 
 BEFORE = "a004"
 SENT = b"<edXML>the signed document</edXML>"
 STATUS = b"<edXML>a signed status 01</edXML>"
-
-
-@asynccontextmanager
-async def _store(url: str) -> AsyncIterator[Sessions]:
-    engine = make_engine(url)
-    try:
-        yield make_sessions(engine)
-    finally:
-        await engine.dispose()
 
 
 async def _written_before_a005(url: str) -> None:
@@ -43,7 +31,7 @@ async def _written_before_a005(url: str) -> None:
     envelope_id = str(uuid.uuid4())
     document = Document(box="outbox", envelope_id=envelope_id, sender_code="000.04.29.H40",
                         recipients=["000.00.29.H40"], state="queued", body=SENT)  # fmt: skip
-    async with _store(url) as sessions, transaction(sessions) as session:
+    async with store_at(url) as sessions, transaction(sessions) as session:
         session.add(document)
         session.add_all([Outbox(envelope_id=envelope_id, body=SENT),
                          Outbox(envelope_id="status-01", body=STATUS)])  # fmt: skip
@@ -51,26 +39,17 @@ async def _written_before_a005(url: str) -> None:
 
 async def _outbox(url: str) -> tuple[list[bytes | None], list[bytes | None]]:
     """The bodies the outbox rows hold, and the packages the relay would publish."""
-    async with _store(url) as sessions, sessions() as session:
+    async with store_at(url) as sessions, sessions() as session:
         held = list(await session.scalars(select(Outbox.body).order_by(Outbox.id)))
         published = [row.body for row in await waiting(session, [])]
     return held, published
-
-
-@asynccontextmanager
-async def _database(kind: str, tmp_path: Path) -> AsyncIterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path}/store.db"
-        return
-    async with temporary_database() as dsn:
-        yield dsn.replace("postgresql://", "postgresql+asyncpg://")
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 async def test_a005_keeps_one_copy_of_a_sent_package_and_the_relay_still_sends_it(
     kind: str, tmp_path: Path
 ) -> None:
-    async with _database(kind, tmp_path) as url:
+    async with store_url(kind, tmp_path) as url:
         await _written_before_a005(url)
         before = await _outbox(url)
         await asyncio.to_thread(upgrade, url)
@@ -110,7 +89,7 @@ async def test_the_migrations_make_the_tables_the_models_describe(
 ) -> None:
     """Alembic finds nothing to change between a store at head and the models; a006's and
     a007's indexes come and go with them."""
-    async with _database(kind, tmp_path) as url, _store(url) as sessions:
+    async with store_url(kind, tmp_path) as url, store_at(url) as sessions:
         await asyncio.to_thread(upgrade, url)
         async with sessions() as session:
             differences = await session.run_sync(lambda s: _differences(s.connection()))

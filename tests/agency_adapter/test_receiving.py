@@ -46,6 +46,17 @@ def first_version(number: int) -> DocumentPackage:
     )  # fmt: skip
 
 
+def update_of(original: DocumentPackage) -> DocumentPackage:
+    """A new version (BussinessDocType 2) of a document `first_version` made."""
+    assert original.lienthong is not None
+    return document(
+        document_id=original.document_id, subject=f"{original.subject} (sửa đổi)",
+        business=Business(doc_type=BusinessDocType.UPDATE, reason="Sửa số liệu",
+                          document_id=original.document_id),
+        lienthong=LienthongInfo(envelope_id=f"sua-{original.lienthong.envelope_id}"),
+    )  # fmt: skip
+
+
 def deletion_of(document_id: str) -> DocumentPackage:
     return document(
         document_id=document_id, attachments=(),
