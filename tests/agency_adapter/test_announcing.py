@@ -96,8 +96,8 @@ async def test_documents_stored_together_are_announced_in_the_order_they_came(
     settings = AdapterSettings(agency_code=DISTRICT, attachment_dir=tmp_path / "files")
     ctx = AdapterContext(settings, agency(ca, DISTRICT), (ca.certificate,))
     originals = [first_version(n) for n in range(6)]
-    packages = [*originals, update_of(originals[0])]
-    messages = [verified(ctx, envelope(agency(ca, COMMUNE), p)) for p in packages]
+    packages, sender = [*originals, update_of(originals[0])], agency(ca, COMMUNE)
+    messages = [verified(ctx, envelope(sender, p)) for p in packages]
     async with store_url(kind, tmp_path) as url:
         await upgrade_async(url)
         async with store_at(url) as sessions:
