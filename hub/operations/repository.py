@@ -65,32 +65,49 @@ def _consumed_up_to() -> Any:
     )  # fmt: skip
 
 
-def _oldest_unanswered() -> Any:
-    """The oldest queued document (not a recall or deletion) the agency has not answered 01."""
+def _answer() -> Any:
+    """The agency's 01 to the delivery's document, looked up for each delivery through the
+    index on document_pk. A scalar subquery with LIMIT, not NOT EXISTS: PostgreSQL turns
+    that into an anti-join, which read every 01 ever recorded at each scrape."""
     answer = aliased(TimelineEvent)
-    answered = exists().where(
-        answer.document_pk == Delivery.envelope_pk,
-        answer.recipient_code == Delivery.recipient_code,
-        answer.status_code == ARRIVED,
-    )
+    return (
+        select(answer.id)
+        .where(answer.document_pk == Delivery.envelope_pk,
+               answer.recipient_code == Delivery.recipient_code, answer.status_code == ARRIVED)
+        .limit(1)
+        .scalar_subquery()
+    )  # fmt: skip
+
+
+def _oldest_unanswered() -> Any:
+    """The oldest queued document (not a recall or deletion) the agency has not answered 01:
+    the first in its mailbox's order from the floor up (the index on (recipient_code,
+    queued_at)), so a scrape reads what came since the agency's last 01, not its history."""
     floor = func.coalesce(_consumed_up_to(), cast(literal("-infinity"), DateTime(timezone=True)))
     return (
-        select(func.min(Delivery.queued_at))
+        select(Delivery.queued_at)
         .join(Envelope, Envelope.id == Delivery.envelope_pk)
         .where(
-            Delivery.recipient_code == Agency.code, Delivery.state == DeliveryState.QUEUED,
-            Envelope.kind == "document", Delivery.queued_at >= floor, ~answered,
+            Delivery.recipient_code == Agency.code, Delivery.queued_at >= floor,
+            Delivery.state == DeliveryState.QUEUED, Envelope.kind == "document",
             Envelope.business_type.is_distinct_from(int(BusinessDocType.REVOCATION)),
+            _answer().is_(None),
         )
+        .order_by(Delivery.queued_at)
+        .limit(1)
         .correlate(Agency)
         .scalar_subquery()
     )  # fmt: skip
 
 
+# Every registered agency, by code, with its oldest unanswered document and last 01. Built
+# once (see hub/db.py).
+AGENCIES_HEALTH = select(Agency, _oldest_unanswered(), _last_consumed()).order_by(Agency.code)
+
+
 async def agencies_health(session: AsyncSession) -> list[AgencyHealth]:
     """Every registered agency, by code, with its oldest unanswered document and last 01."""
-    query = select(Agency, _oldest_unanswered(), _last_consumed()).order_by(Agency.code)
-    return [AgencyHealth(*row) for row in await session.execute(query)]
+    return [AgencyHealth(*row) for row in await session.execute(AGENCIES_HEALTH)]
 
 
 async def keep_dead_letter(session: AsyncSession, values: dict[str, Any]) -> int | None:
