@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+from hub.bench_history import add_history
 from hub.broker_admin import BrokerAdmin
 from hub.db import transaction
 from hub.directory import service
@@ -47,6 +48,7 @@ from schemas.signing import sign_package
 from schemas.writer import write_package
 
 SENDER = "000.00.29.H40"
+TIMEOUT_S = 600.0  # for every delivery of a run to be queued
 
 
 @dataclass(frozen=True)
@@ -104,13 +106,16 @@ async def _remove(settings: HubSettings, name: str) -> None:
             await admin.delete_agency_account(code)
         await admin.delete_vhost()
     maintenance = make_url(settings.database_url).set(database="postgres")
-    admin_db = await asyncpg.connect(
-        maintenance.render_as_string(hide_password=False).replace("+asyncpg", "")
-    )
+    admin_db = await asyncpg.connect(_plain_dsn(maintenance.render_as_string(hide_password=False)))
     try:
         await admin_db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin_db.close()
+
+
+def _plain_dsn(database_url: str) -> str:
+    """asyncpg's address for a SQLAlchemy URL."""
+    return database_url.replace("+asyncpg", "")
 
 
 def _recipient_codes(count: int) -> list[str]:
@@ -151,12 +156,12 @@ async def _fill_intake(settings: HubSettings, sender: SigningIdentity, password:
             await exchange.publish(message, routing_key="envelope")
 
 
-async def _queued_window(
-    runtime: Runtime, worker: subprocess.Popen[bytes], log: Path, expected: int, timeout_s: float
-) -> tuple[datetime, datetime]:
-    deadline = time.monotonic() + timeout_s
+async def _queued_window(runtime: Runtime, worker: subprocess.Popen[bytes], log: Path,
+                         expected: int, after: datetime) -> tuple[datetime, datetime]:  # fmt: skip
+    """When the first and the last of the run's deliveries (recorded `after`) were queued."""
+    deadline = time.monotonic() + TIMEOUT_S
     query = select(func.count(), func.min(Delivery.queued_at), func.max(Delivery.queued_at)).where(
-        Delivery.state == DeliveryState.QUEUED
+        Delivery.state == DeliveryState.QUEUED, Delivery.created_at > after
     )
     while time.monotonic() < deadline:
         async with runtime.sessions() as session:
@@ -166,7 +171,7 @@ async def _queued_window(
         if worker.poll() is not None:
             raise BenchError(_worker_died(worker, log))
         await asyncio.sleep(0.2)
-    raise TimeoutError(f"only {count} of {expected} deliveries were queued in {timeout_s:.0f} s")
+    raise TimeoutError(f"only {count} of {expected} deliveries were queued in {TIMEOUT_S:.0f} s")
 
 
 class BenchError(LienthongError):
@@ -188,8 +193,10 @@ def _worker(settings: HubSettings, log: Path) -> subprocess.Popen[bytes]:
         )  # fmt: skip
 
 
-async def bench_intake(recipients: int, envelopes: int, size: int, directory: Path) -> IntakeResult:
-    """One worker process against a full intake queue; the rate between first and last delivery."""
+async def bench_intake(recipients: int, envelopes: int, size: int, directory: Path,
+                       history: int = 0) -> IntakeResult:  # fmt: skip
+    """One worker process against a full intake queue; the rate between first and last
+    delivery. With `history`, the hub already holds that many documents (bench_history)."""
     async with _bench_hub(directory) as (settings, ca):
         await upgrade_in_child("hub.migrate", settings.database_url)
         runtime = Runtime.create(settings)
@@ -198,6 +205,10 @@ async def bench_intake(recipients: int, envelopes: int, size: int, directory: Pa
             await runtime.broker.declare_topology()
             sender, password = await _register(runtime, ca, recipients)
             codes = _recipient_codes(recipients)
+            if history:
+                await add_history(_plain_dsn(settings.database_url), SENDER, codes, history)
+            async with runtime.sessions() as session:  # the database's clock stamps rows
+                before_run: datetime = (await session.execute(select(func.now()))).scalar_one()
             bodies = [
                 sign_package(write_package(_document(codes, size)), sender)
                 for _ in range(envelopes)
@@ -207,7 +218,7 @@ async def bench_intake(recipients: int, envelopes: int, size: int, directory: Pa
             worker = _worker(settings, log)
             try:
                 first, last = await _queued_window(
-                    runtime, worker, log, envelopes * recipients, 600
+                    runtime, worker, log, envelopes * recipients, before_run
                 )
             finally:
                 worker.terminate()

@@ -312,12 +312,21 @@ def bench_intake_command(
     envelopes: Annotated[int, typer.Option(min=10, help="Envelopes per run.")] = 500,
     recipients: Annotated[list[int] | None, typer.Option(help="Recipients per envelope.")] = None,
     size: Annotated[int, typer.Option(help="Attachment bytes (about the package size).")] = 7_000,
+    history: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Documents (each answered 01) the hub already holds, as after years.",
+        ),
+    ] = 0,
 ) -> None:
     """Envelopes a second one worker verifies, records and routes (throw-away hub)."""
+    if history:
+        typer.echo(f"each hub first given a history of {history:,} answered documents")
     typer.echo("recipients  envelopes   seconds  envelopes/s  deliveries/s")
     for count in recipients or [1, 10]:
         with tempfile.TemporaryDirectory() as directory:
-            result = run(bench_intake(count, envelopes, size, Path(directory)))
+            result = run(bench_intake(count, envelopes, size, Path(directory), history))
         typer.echo(
             f"{result.recipients:>10} {result.envelopes:>10} {result.seconds:>9.2f} "
             f"{result.per_second:>12.1f} {result.per_second * result.recipients:>13.1f}"
