@@ -103,7 +103,7 @@ class Envelope(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     envelope_id: Mapped[str] = mapped_column(String(128), unique=True)
     kind: Mapped[str] = mapped_column(String(16))
-    sender_code: Mapped[str] = mapped_column(CODE, index=True)
+    sender_code: Mapped[str] = mapped_column(CODE)  # leads ix_envelope_sender_received
     document_id: Mapped[str | None] = mapped_column(Text)
     business_type: Mapped[int | None] = mapped_column(Integer)
     # For a recall, deletion, update or replacement: the DocumentId it acts on.
@@ -124,6 +124,10 @@ class Envelope(Base):
         Index("ix_envelope_document", "document_id", "sender_code"),
         Index("ix_envelope_received", "received_at"),  # the dashboard's hourly counts
     )
+
+
+# Each agency's newest envelope (its last activity) first among its code's entries (0011).
+Index("ix_envelope_sender_received", Envelope.sender_code, Envelope.received_at.desc().nulls_last())
 
 
 class Delivery(Base):

@@ -97,14 +97,25 @@ def _tree(agencies: list[Agency]) -> list[tuple[Agency, int]]:
     return ordered
 
 
+# Each agency's newest envelope: the first entry for its code in ix_envelope_sender_received
+# (migration 0011, whose order only that index gives), not a grouping of the whole history.
+NEWEST_FIRST = Envelope.received_at.desc().nulls_last()
+LAST_ACTIVITY = select(
+    Agency.code,
+    select(Envelope.received_at)
+    .where(Envelope.sender_code == Agency.code)
+    .order_by(NEWEST_FIRST)
+    .limit(1)
+    .scalar_subquery(),
+)
+
+
 async def agencies(session: AsyncSession, now: datetime) -> list[AgencyNode]:
     """Every agency in its place in the tree, with certificates and last activity."""
     found = list(await session.scalars(
         select(Agency).options(selectinload(Agency.certificates))
     ))  # fmt: skip
-    last = dict((await session.execute(
-        select(Envelope.sender_code, func.max(Envelope.received_at)).group_by(Envelope.sender_code)
-    )).all())  # fmt: skip
+    last = dict((await session.execute(LAST_ACTIVITY)).all())
     return [
         AgencyNode(agency, depth, last.get(agency.code),
                    [(c, certificate_health(c, now)) for c in agency.certificates])

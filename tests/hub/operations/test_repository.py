@@ -11,12 +11,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, text
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.models import Agency, Delivery, DeliveryState, Envelope, TimelineEvent
 from hub.operations.repository import AGENCIES_HEALTH, agencies_health
-from tests.hub.database import migrated_sessions
+from tests.hub.database import migrated_sessions, rows_read
 
 Sessions = async_sessionmaker[AsyncSession]
 SENDER, DISTRICT = "000.00.00.H40", "000.00.29.H40"
@@ -118,25 +118,7 @@ async def test_a_scrape_reads_what_came_since_the_last_answer_not_the_history(
     for mailbox in (district, silent):
         await mailbox.write(sessions)
     async with sessions() as session:
-        await session.execute(text("ANALYZE"))
-        dialect = (await session.connection()).dialect
-        sql = AGENCIES_HEALTH.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
-        plan = await session.scalar(text(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}"))
-        oldest = await _oldest(sessions)
-    read = _rows_read(plan[0]["Plan"])
+        read = await rows_read(session, AGENCIES_HEALTH)
+    oldest = await _oldest(sessions)
     assert oldest[DISTRICT] == minute(history) and oldest[SILENT] == minute(0)
     assert read["delivery"] < 50 and read["timeline_event"] < 50, read
-
-
-def _rows_read(node: dict[str, Any]) -> dict[str, int]:
-    """Rows each table's scans read over the whole run (kept or filtered out), summed across
-    the plan; PostgreSQL reports both per loop."""
-    read: dict[str, int] = {}
-    if "Relation Name" in node:
-        per_loop = node["Actual Rows"] + node.get("Rows Removed by Filter", 0)
-        rows = int(per_loop * node["Actual Loops"])
-        read[node["Relation Name"]] = read.get(node["Relation Name"], 0) + rows
-    for child in node.get("Plans", []):
-        for table, rows in _rows_read(child).items():
-            read[table] = read.get(table, 0) + rows
-    return read
