@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from agency_adapter.db import Base
+from schemas.ids import time_ordered_uuid
 
 CODE = String(64)
 
@@ -42,7 +43,7 @@ class Document(Base):
 
     __tablename__ = "document"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=time_ordered_uuid)
     box: Mapped[str] = mapped_column(String(8))
     envelope_id: Mapped[str] = mapped_column(String(128), unique=True)
     document_id: Mapped[str | None] = mapped_column(Text)

@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.db import Base
+from schemas.ids import time_ordered_uuid
 
 CODE = String(64)
 
@@ -100,7 +101,8 @@ class Envelope(Base):
 
     __tablename__ = "envelope"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    # Time-ordered: three indexes are keyed by it (see schemas/ids.py).
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=time_ordered_uuid)
     envelope_id: Mapped[str] = mapped_column(String(128), unique=True)
     kind: Mapped[str] = mapped_column(String(16))
     sender_code: Mapped[str] = mapped_column(CODE)  # leads ix_envelope_sender_received

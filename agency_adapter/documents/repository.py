@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer, selectinload
 
 from agency_adapter.models import Box, Document, ExternalFile
+from schemas.ids import time_ordered_uuid
 from schemas.model import DocumentPackage
 
 # Statuses and recalls: what a document's view and its lifecycle read.
@@ -55,7 +56,7 @@ def _document_row(package: DocumentPackage, envelope_id: str, body: bytes,
     CURRENT_TIMESTAMP counts whole seconds and PostgreSQL's now() is the transaction's start,
     so documents stored together would tie, and the feed would announce them (an update
     before the version it updates, say) in the random order of their ids."""
-    return {"id": uuid.uuid4(), "created_at": datetime.now(UTC), "envelope_id": envelope_id,
+    return {"id": time_ordered_uuid(), "created_at": datetime.now(UTC), "envelope_id": envelope_id,
             "body": body, "local_system": None, "supersedes": None,
             "revises_document_id": None, **columns, **_fields(package)}  # fmt: skip
 

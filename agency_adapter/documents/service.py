@@ -23,6 +23,7 @@ from agency_adapter.documents.submission import Submission
 from agency_adapter.errors import Conflict, InvalidDocument, NotFound, TooLarge
 from agency_adapter.models import Box, Document, ExternalFile, Outbox, StatusRecord
 from schemas.errors import EnvelopeError, LienthongError
+from schemas.ids import time_ordered_uuid
 from schemas.model import (
     VIETNAM_TIME,
     BusinessDocType,
@@ -135,7 +136,7 @@ async def send(
     """Build, sign and store a new document; the edge commits.
     `uploads`: files received apart from the payload (multipart parts)."""
     files = await place(ctx, [*files_of(payload.attachments), *uploads])
-    package = _package(ctx, payload, str(uuid.uuid4()), files)
+    package = _package(ctx, payload, str(time_ordered_uuid()), files)
     return await send_package(session, ctx, ToSend(package, files), local_system)
 
 
@@ -197,7 +198,7 @@ def _ready_package(ctx: AdapterContext, data: bytes) -> DocumentPackage:
             f"the package is from '{package.sender.organ_id}'; this adapter sends for "
             f"'{ctx.settings.agency_code}'"
         )
-    envelope_id = str(uuid.uuid4())
+    envelope_id = str(time_ordered_uuid())
     return package.model_copy(update={"lienthong": LienthongInfo(envelope_id=envelope_id)})
 
 
@@ -211,7 +212,7 @@ def _status_package(
         status_code=StatusCode(status.code),
         description=status.description,
         timestamp=now(),
-        lienthong=LienthongInfo(envelope_id=str(uuid.uuid4()), answers=answers),
+        lienthong=LienthongInfo(envelope_id=str(time_ordered_uuid()), answers=answers),
     )
 
 

@@ -21,6 +21,7 @@ from agency_adapter.errors import Conflict, InvalidDocument
 from agency_adapter.lifecycle import receiving
 from agency_adapter.lifecycle.payloads import DecisionIn, RecallIn, RevisionIn
 from agency_adapter.models import Box, Document, Outbox, Recall, RecallKind, RecallOutcome
+from schemas.ids import time_ordered_uuid
 from schemas.model import (
     Business,
     BusinessDocType,
@@ -90,7 +91,7 @@ def _revocation(ctx: AdapterContext, document: Document, targets: list[str], rea
             doc_type=BusinessDocType.REVOCATION, reason=reason, document_id=document.document_id
         ),
         lienthong=LienthongInfo(
-            envelope_id=str(uuid.uuid4()), delete_on_mistake=kind == RecallKind.DELETE
+            envelope_id=str(time_ordered_uuid()), delete_on_mistake=kind == RecallKind.DELETE
         ),
     )
 
@@ -233,7 +234,7 @@ async def revise(session: AsyncSession, ctx: AdapterContext, document_id: uuid.U
     earlier = _earlier_package(document)
     recipients = _revised_recipients(document, revision)
     removed = [code for code in revision.remove_recipients if code in document.recipients]
-    envelope_id = str(uuid.uuid4())
+    envelope_id = str(time_ordered_uuid())
     files = await _files(ctx, revision, earlier)
     package = earlier.model_copy(update={
         **_changes(revision, earlier),

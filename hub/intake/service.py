@@ -23,6 +23,7 @@ from hub.errors import Refusal
 from hub.intake import repository
 from hub.intake.assessment import Judging, Policy, Verdict, assess, publisher
 from hub.models import Delivery, DeliveryState, Envelope, Quarantine, TimelineEvent
+from schemas.ids import time_ordered_uuid
 from schemas.keys import SigningIdentity
 from schemas.model import (
     VIETNAM_TIME,
@@ -194,7 +195,7 @@ def _unknown_publisher(incoming: Incoming) -> str:
 def _envelope_row(package: Package, envelope_id: str, body: bytes, digest: str) -> Row:
     """An envelope's columns (every one, so that rows of one statement name the same)."""
     row: Row = {
-        "id": uuid.uuid4(), "envelope_id": envelope_id, "kind": package.kind,
+        "id": time_ordered_uuid(), "envelope_id": envelope_id, "kind": package.kind,
         "sender_code": package.sender.organ_id, "sha256": digest, "size": len(body), "body": body,
     }  # fmt: skip
     if isinstance(package, DocumentPackage):
