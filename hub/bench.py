@@ -23,7 +23,7 @@ from pathlib import Path
 import aio_pika
 import asyncpg
 from cryptography.hazmat.primitives.serialization import Encoding
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
 from hub.bench_history import add_history
@@ -56,10 +56,46 @@ class IntakeResult:
     recipients: int
     envelopes: int
     seconds: float
+    work: DatabaseWork  # what PostgreSQL did for the whole run
 
     @property
     def per_second(self) -> float:
         return self.envelopes / self.seconds
+
+
+@dataclass(frozen=True)
+class DatabaseWork:
+    """WAL written (by the whole server) and blocks read from outside PostgreSQL's cache (by
+    the bench's database), from a checkpoint before the run to its end. Unlike the rate,
+    they hardly move with the machine's speed: a cost that grows with the history shows
+    here first."""
+
+    wal_bytes: int
+    blocks_read: int
+    envelopes: int
+
+    @property
+    def wal_kb_per_envelope(self) -> float:
+        return self.wal_bytes / 1024 / self.envelopes
+
+    @property
+    def blocks_read_per_envelope(self) -> float:
+        return self.blocks_read / self.envelopes
+
+
+_WORK_NOW = text(
+    "SELECT pg_current_wal_lsn() - '0/0'::pg_lsn, blks_read FROM pg_stat_database"
+    " WHERE datname = current_database()"
+)
+
+
+async def _work_so_far(runtime: Runtime, *, checkpoint: bool = False) -> tuple[int, int]:
+    """The server's WAL position and the database's blocks read so far."""
+    async with runtime.sessions() as session:
+        if checkpoint:  # so that the run writes each page it changes whole, as after any
+            await session.execute(text("CHECKPOINT"))
+        wal, read = (await session.execute(_WORK_NOW)).one()
+    return int(wal), int(read)
 
 
 def _document(recipients: list[str], size: int) -> DocumentPackage:
@@ -215,6 +251,7 @@ async def bench_intake(recipients: int, envelopes: int, size: int, directory: Pa
             ]
             await _fill_intake(settings, sender, password, bodies)
             log = directory / "worker.log"
+            start = await _work_so_far(runtime, checkpoint=True)
             worker = _worker(settings, log)
             try:
                 first, last = await _queued_window(
@@ -223,6 +260,8 @@ async def bench_intake(recipients: int, envelopes: int, size: int, directory: Pa
             finally:
                 worker.terminate()
                 await asyncio.to_thread(worker.wait, 30)
+            end = await _work_so_far(runtime)  # the worker's statistics are in at its exit
         finally:
             await runtime.close()
-    return IntakeResult(recipients, envelopes - 1, (last - first).total_seconds())
+    work = DatabaseWork(end[0] - start[0], end[1] - start[1], envelopes)
+    return IntakeResult(recipients, envelopes - 1, (last - first).total_seconds(), work)

@@ -323,13 +323,16 @@ def bench_intake_command(
     """Envelopes a second one worker verifies, records and routes (throw-away hub)."""
     if history:
         typer.echo(f"each hub first given a history of {history:,} answered documents")
-    typer.echo("recipients  envelopes   seconds  envelopes/s  deliveries/s")
+    typer.echo("recipients  envelopes   seconds  envelopes/s  deliveries/s"
+               "  WAL KB/envelope  blocks read/envelope")  # fmt: skip
     for count in recipients or [1, 10]:
         with tempfile.TemporaryDirectory() as directory:
             result = run(bench_intake(count, envelopes, size, Path(directory), history))
+        work = result.work
         typer.echo(
             f"{result.recipients:>10} {result.envelopes:>10} {result.seconds:>9.2f} "
-            f"{result.per_second:>12.1f} {result.per_second * result.recipients:>13.1f}"
+            f"{result.per_second:>12.1f} {result.per_second * result.recipients:>13.1f} "
+            f"{work.wal_kb_per_envelope:>16.1f} {work.blocks_read_per_envelope:>21.2f}"
         )
 
 

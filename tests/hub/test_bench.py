@@ -16,6 +16,8 @@ async def test_bench_intake_times_a_real_worker_process(tmp_path: Path) -> None:
     assert (result.recipients, result.envelopes) == (2, 11)  # timed from the first delivery
     assert result.seconds > 0
     assert result.per_second > 0
+    # Each envelope was written to the WAL (its package is about 2 KB, the deliveries more).
+    assert result.work.envelopes == 12 and result.work.wal_kb_per_envelope > 2
 
 
 async def test_bench_intake_over_a_history_times_only_the_run() -> None:
@@ -29,5 +31,6 @@ async def test_bench_intake_over_a_history_times_only_the_run() -> None:
     assert ran.returncode == 0, ran.stderr
     header, _, row = ran.stdout.strip().splitlines()
     assert header == "each hub first given a history of 300 answered documents"
-    recipients, envelopes, seconds, *_ = row.split()
+    recipients, envelopes, seconds, *_, wal_kb, _ = row.split()
     assert (recipients, envelopes) == ("1", "11") and 0 < float(seconds) < 3600, row
+    assert float(wal_kb) > 2, row
