@@ -130,10 +130,14 @@ async def verify_chain(session: AsyncSession) -> ChainCheck:
     count = await session.scalar(select(func.count()).select_from(AuditEntry)) or 0
     # Streamed, a thousand at a time: a hub's chain grows by four entries per document.
     entries = select(AuditEntry).order_by(AuditEntry.id).execution_options(yield_per=1000)
-    async for entry in await session.stream_scalars(entries):
-        if entry.previous_hash != previous:
-            return ChainCheck(count, entry.id, "it does not link to the entry before it")
-        if entry.hash != entry_hash(previous, entry):
-            return ChainCheck(count, entry.id, "its content was changed after it was written")
-        previous = entry.hash
+    streamed = await session.stream_scalars(entries)
+    try:
+        async for entry in streamed:
+            if entry.previous_hash != previous:
+                return ChainCheck(count, entry.id, "it does not link to the entry before it")
+            if entry.hash != entry_hash(previous, entry):
+                return ChainCheck(count, entry.id, "its content was changed after it was written")
+            previous = entry.hash
+    finally:
+        await streamed.close()  # the server-side cursor, when the walk stopped early
     return ChainCheck(count, None, None)

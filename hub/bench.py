@@ -49,6 +49,7 @@ from schemas.writer import write_package
 
 SENDER = "000.00.29.H40"
 TIMEOUT_S = 600.0  # for every delivery of a run to be queued
+SESSIONS_END_S = 10.0  # for the worker's database sessions to end after it exited
 
 
 @dataclass(frozen=True)
@@ -65,10 +66,12 @@ class IntakeResult:
 
 @dataclass(frozen=True)
 class DatabaseWork:
-    """WAL written (by the whole server) and blocks read from outside PostgreSQL's cache (by
-    the bench's database), from a checkpoint before the run to its end. Unlike the rate,
-    they hardly move with the machine's speed: a cost that grows with the history shows
-    here first."""
+    """WAL written and blocks read from outside PostgreSQL's cache (by the bench's
+    database), from a checkpoint before the run to its end. Unlike the rate, they hardly move
+    with the machine's speed: a cost that grows with the history shows here first. The WAL
+    is the whole server's: on a server other work writes to, it counts that work too. The
+    checkpoint needs a superuser or the pg_checkpoint role, as the bench's own database
+    needs a role that may create one."""
 
     wal_bytes: int
     blocks_read: int
@@ -87,6 +90,25 @@ _WORK_NOW = text(
     "SELECT pg_current_wal_lsn() - '0/0'::pg_lsn, blks_read FROM pg_stat_database"
     " WHERE datname = current_database()"
 )
+
+
+_OTHER_SESSIONS = text(
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+    " AND pid <> pg_backend_pid() AND backend_start > :since"
+)
+
+
+async def _until_sessions_ended(runtime: Runtime, since: datetime) -> None:
+    """Until the sessions opened `since` (the worker's) have ended: a session's statistics
+    (the blocks it read) are counted when it ends, a moment after its client exits."""
+    deadline = time.monotonic() + SESSIONS_END_S
+    while time.monotonic() < deadline:
+        async with runtime.sessions() as session:
+            if not await session.scalar(_OTHER_SESSIONS, {"since": since}):
+                return
+        await asyncio.sleep(0.05)
+    raise BenchError(f"the worker's database sessions were still open {SESSIONS_END_S:.0f} s "
+                     "after it exited")  # fmt: skip
 
 
 async def _work_so_far(runtime: Runtime, *, checkpoint: bool = False) -> tuple[int, int]:
@@ -260,7 +282,8 @@ async def bench_intake(recipients: int, envelopes: int, size: int, directory: Pa
             finally:
                 worker.terminate()
                 await asyncio.to_thread(worker.wait, 30)
-            end = await _work_so_far(runtime)  # the worker's statistics are in at its exit
+            await _until_sessions_ended(runtime, before_run)
+            end = await _work_so_far(runtime)
         finally:
             await runtime.close()
     work = DatabaseWork(end[0] - start[0], end[1] - start[1], envelopes)

@@ -5,7 +5,8 @@ with a few years of history those indexes outgrow the database's cache, and each
 then reads a page from outside it and dirties one more page for the checkpoint to write
 (whole, the first time after each checkpoint). A version 7 UUID begins with the time in
 milliseconds, so new keys land at the end of the index, in pages already in memory. The
-rest is random, as in version 4: they are as unguessable as before.
+other 74 bits are random (122 in version 4): enough that none repeats or can be guessed,
+though an id now tells when it was made, which every row it names says anyway.
 """
 
 from __future__ import annotations
